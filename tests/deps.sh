@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs what `make test` needs on a fresh Debian machine (root), or says what to install.
+# Usage: tests/deps.sh [base|...]; each word names a group below.
+set -e
+need=""
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for group in "${@:-base}"; do
+  case "$group" in
+    base) pkgs="libcmocka-dev python3-websockets gcc-multilib g++-multilib clang" ;;
+    *) pkgs="$group" ;;
+  esac
+  for p in $pkgs; do have_pkg "$p" || need="$need $p"; done
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "missing packages:$need -- install them with: apt-get install -y$need" >&2
+  exit 1
+fi
+echo "installing:$need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $need >/dev/null
