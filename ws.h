@@ -41,7 +41,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_ASSERT(x)              default assert(x)
-      WS_MEMCPY(d,s,n) WS_MEMSET(d,c,n)
+      WS_MEMCPY(d,s,n) WS_MEMMOVE(d,s,n) WS_MEMSET(d,c,n)   (all or none of the three)
       WS_MALLOC(sz) WS_FREE(p)  default allocator (all or none of the two)
       WS_DEFAULT_MAX_MESSAGE    largest whole message delivered           (16 MiB)
       WS_DEFAULT_MAX_QUEUE      largest output queue in allocating mode   (16 MiB + 64 KiB)
@@ -73,7 +73,11 @@ LAYERS (one section each, bottom up; each usable alone)
 
 #ifndef WSDEF
 #ifdef WS_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define WSDEF static __attribute__((unused))
+#else
 #define WSDEF static
+#endif
 #else
 #define WSDEF extern
 #endif
@@ -271,9 +275,13 @@ WSDEF int ws_close_code_valid(unsigned code);
    4. Handshake (RFC 6455 §4): HTTP/1.1 Upgrade, both roles, and ws:// URLs
    =================================================================================== */
 
+/* The types of this layer are always declared (events carry a ws_request); its
+   functions are left out by WS_NO_HANDSHAKE, and per role by WS_NO_CLIENT/WS_NO_SERVER. */
+
 #define WS_KEY_LEN 24    /* base64 of 16 bytes */
 #define WS_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
 
+#ifndef WS_NO_HANDSHAKE
 /* Sec-WebSocket-Accept for a key (§4.2.2 item 5.4): base64(SHA-1(key + GUID)). Writes 28
    characters and a NUL. */
 WSDEF void ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_LEN + 1]);
@@ -292,13 +300,17 @@ WSDEF int ws_token_has(ws_str list, const char *token);
 
 /* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
    the given one or 80/443; resource is path and query ("/" when empty). */
+#endif
+
 typedef struct ws_url {
     int secure;
     ws_str host;
     unsigned port;
     ws_str resource;
 } ws_url;
+#ifndef WS_NO_HANDSHAKE
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out);
+#endif
 
 /* Limits for parsing a handshake head; zero fields take the WS_DEFAULT_ values. */
 typedef struct ws_hs_limits {
@@ -309,9 +321,10 @@ typedef struct ws_hs_limits {
 /* Find the end of an HTTP head. Returns the head's size including the blank line,
    WS_NEED_MORE, or WS_ERR_HS_TOO_LARGE once len passes max_size without one. Meant to be
    called again as bytes arrive: `from` is how many bytes were already searched. */
+#ifndef WS_NO_HANDSHAKE
 WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size);
+#endif
 
-#ifndef WS_NO_SERVER
 /* A client's opening handshake, parsed (§4.2.1). Views point into the caller's buffer. */
 typedef struct ws_request {
     ws_str method, target;      /* "GET", "/chat?x=1" */
@@ -322,6 +335,8 @@ typedef struct ws_request {
     size_t head_len;
     unsigned header_count;
 } ws_request;
+
+#if !defined(WS_NO_SERVER) && !defined(WS_NO_HANDSHAKE)
 
 /* Parse and validate a complete request head (see ws_http_head_end). Returns WS_OK or a
    WS_ERR_HS_* code; ws_hs_status tells which HTTP status to answer (400, 426, 431). */
@@ -341,9 +356,10 @@ WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_h
 
 /* The HTTP status that answers a failed request parse: 426 for the version, 431 for
    size, 400 otherwise. */
+#ifndef WS_NO_HANDSHAKE
 WSDEF int ws_hs_status(ws_result r);
+#endif
 
-#ifndef WS_NO_CLIENT
 /* What the client asks for. Strings are NUL-terminated and only read during the call. */
 typedef struct ws_client_options {
     const char *url;            /* ws://host[:port]/path?query, wss:// or ws://[::1]:9001/ */
@@ -351,9 +367,6 @@ typedef struct ws_client_options {
     const char *origin;         /* NULL: no Origin header */
     const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL */
 } ws_client_options;
-
-/* Build the request (§4.1) for the given key into buf; returns its size or an error. */
-WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, const char *key);
 
 /* A server's response head, parsed and verified against what the client sent (§4.1
    items 1-6 of the response rules). On failure status_line still tells what came back. */
@@ -364,6 +377,12 @@ typedef struct ws_response {
     const char *head;
     size_t head_len;
 } ws_response;
+
+#if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
+
+/* Build the request (§4.1) for the given key into buf; returns its size or an error. */
+WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, const char *key);
+
 WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                   const char *key, const char *offered_protocols,
                                   ws_response *res);
@@ -387,7 +406,7 @@ typedef enum ws_event_type {
     WS_EV_OPEN,         /* handshake done; protocol is the chosen subprotocol (maybe empty) */
     WS_EV_MESSAGE,      /* a whole text/binary message (opcode, data, len) */
     WS_EV_FRAGMENT,     /* streaming mode: the next piece of a message; fin on its last */
-    WS_EV_PING,         /* payload in data/len; the pong is already queued */
+    WS_EV_PING,         /* payload in data/len; its pong is queued right after the event */
     WS_EV_PONG,
     WS_EV_CLOSE,        /* peer's close frame: code (1005 when it had none) and reason */
     WS_EV_ERROR         /* failed: error, code sent/reported; for a refused client
@@ -440,27 +459,29 @@ typedef struct ws_config {
 /* The connection. Its fields are private (ws__ names) but public so you can place it
    anywhere: on the stack, in an array, inside your own struct. */
 struct ws_conn {
-    ws_event_fn on_event;
-    void *user;
-    ws_rng_fn rng;
-    void *rng_ctx;
-    ws_allocator alloc;
-    unsigned char *ws__out;      /* output queue [out_head, out_tail) */
+    ws_event_fn ws__on_event;
+    void *ws__user;
+    ws_rng_fn ws__rng;
+    void *ws__rng_ctx;
+    ws_allocator ws__alloc;
+    unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
-    unsigned char *ws__in;       /* handshake head / message assembly */
-    size_t ws__in_cap, ws__in_len, ws__max_message;
-    uint64_t ws__left;           /* payload bytes left in the current frame */
+    unsigned char *ws__in;           /* handshake head, then message assembly */
+    size_t ws__in_cap, ws__in_len, ws__max_message, ws__max_handshake;
+    const void *ws__hs_req;          /* during WS_EV_REQUEST: the request */
+    const char *ws__hs_proto;        /* accepted subprotocol until WS_EV_OPEN */
+    uint64_t ws__left;               /* payload bytes left in the current frame */
     uint64_t ws__now, ws__ping_at, ws__close_at;
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout;
-    uint32_t ws__utf8, ws__send_utf8;
-    uint16_t ws__max_handshake, ws__max_headers, ws__close_code;
-    unsigned char ws__state, ws__role, ws__flags, ws__error_code_unused;
-    signed char ws__error;
-    unsigned char ws__hdr[WS_MAX_HEADER], ws__hdr_len;
-    unsigned char ws__key[4], ws__phase;
-    unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin;
+    uint32_t ws__utf8, ws__send_utf8, ws__flags, ws__hs_prefix;
+    int ws__error;
+    uint16_t ws__max_headers;
+    unsigned char ws__state, ws__role;
+    unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
     unsigned char ws__pend_op, ws__ctrl_len;
-    unsigned char ws__ctrl[WS_MAX_CONTROL];
+    unsigned char ws__key[4];
+    unsigned char ws__hdr[WS_MAX_HEADER];
+    unsigned char ws__ctrl[WS_MAX_CONTROL + 1];
 };
 
 /* Defaults for role: every limit at its WS_DEFAULT_, no buffers, no callback. */
@@ -473,12 +494,12 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg);
 /* Free whatever c allocated. c may not be used afterwards (but may be inited again). */
 WSDEF void ws_conn_free(ws_conn *c);
 
-#ifndef WS_NO_CLIENT
+#if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
 /* Queue the client's request (§4.1) with a fresh key. The response arrives via feed. */
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o);
 #endif
 
-#ifndef WS_NO_SERVER
+#if !defined(WS_NO_SERVER) && !defined(WS_NO_HANDSHAKE)
 /* In WS_EV_REQUEST only: accept with one of the offered subprotocols (or NULL) and extra
    header lines, or refuse with an HTTP status (403, 404...). Not calling either accepts
    without a subprotocol. */
@@ -557,9 +578,11 @@ typedef struct ws_stream {
 /* buf is where reads land (and frames are unmasked); 4 KiB is plenty, any size works. */
 WSDEF void ws_stream_init(ws_stream *s, ws_conn *c, const ws_io *io, void *buf, size_t cap);
 
-/* Write what is queued, read and feed what arrives, until both directions would block
-   (or a blocking transport has served one read). Returns WS_OK, or the connection's
-   error / WS_ERR_IO. Check ws_stream_wants afterwards. */
+/* Write what is queued, then read once and feed what arrived (and write the replies),
+   until nothing moves. At most one read per call, so a blocking transport blocks at most
+   once; with poll/epoll use level-triggered readiness. Returns WS_OK or the connection's
+   sticky error (already reported as WS_EV_ERROR; a failed read or write is WS_ERR_IO).
+   Either way ws_stream_wants says what comes next, and 0 means close the transport. */
 WSDEF ws_result ws_stream_pump(ws_stream *s);
 
 /* Like ws_conn_wants, but knows about input still waiting in the read buffer. */
@@ -569,3 +592,1714 @@ WSDEF unsigned ws_stream_wants(const ws_stream *s);
 }
 #endif
 #endif /* WS_H_INCLUDED */
+
+/* ===================================================================================
+   IMPLEMENTATION
+   =================================================================================== */
+#ifdef WS_IMPLEMENTATION
+#ifndef WS_IMPLEMENTATION_ONCE
+#define WS_IMPLEMENTATION_ONCE
+
+/* ---- 1. Config and platform ------------------------------------------------------ */
+
+#ifndef WS_ASSERT
+#include <assert.h>
+#define WS_ASSERT(x) assert(x)
+#endif
+
+#if defined(WS_MALLOC) != defined(WS_FREE)
+#error "ws.h: define both WS_MALLOC and WS_FREE, or neither"
+#endif
+#if !defined(WS_MALLOC) && !defined(WS_NO_STDLIB)
+#include <stdlib.h>
+#define WS_MALLOC(sz) malloc(sz)
+#define WS_FREE(p) free(p)
+#endif
+
+#if (defined(WS_MEMCPY) != defined(WS_MEMSET)) || (defined(WS_MEMCPY) != defined(WS_MEMMOVE))
+#error "ws.h: define all of WS_MEMCPY, WS_MEMMOVE and WS_MEMSET, or none"
+#endif
+#ifndef WS_MEMCPY
+#ifdef WS_NO_STDLIB
+/* Freestanding builds without the three: plain loops, good enough for handshakes and
+   the output queue; the hot paths do not call them per byte. */
+static void *ws__memcpy(void *d, const void *s, size_t n) {
+    unsigned char *dp = (unsigned char *)d;
+    const unsigned char *sp = (const unsigned char *)s;
+    while (n--) *dp++ = *sp++;
+    return d;
+}
+static void *ws__memmove(void *d, const void *s, size_t n) {
+    unsigned char *dp = (unsigned char *)d;
+    const unsigned char *sp = (const unsigned char *)s;
+    if (dp < sp) return ws__memcpy(d, s, n);
+    while (n--) dp[n] = sp[n];
+    return d;
+}
+static void *ws__memset(void *d, int c, size_t n) {
+    unsigned char *dp = (unsigned char *)d;
+    while (n--) *dp++ = (unsigned char)c;
+    return d;
+}
+#define WS_MEMCPY(d, s, n) ws__memcpy(d, s, n)
+#define WS_MEMMOVE(d, s, n) ws__memmove(d, s, n)
+#define WS_MEMSET(d, c, n) ws__memset(d, c, n)
+#else
+#include <string.h>
+#define WS_MEMCPY(d, s, n) memcpy(d, s, n)
+#define WS_MEMMOVE(d, s, n) memmove(d, s, n)
+#define WS_MEMSET(d, c, n) memset(d, c, n)
+#endif
+#endif
+
+#define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
+
+WSDEF const char *ws_strerror(int r) {
+    switch (r) {
+#define WS__RESULT_CASE(name, value, text) \
+    case value:                            \
+        return text;
+        WS__RESULTS(WS__RESULT_CASE)
+#undef WS__RESULT_CASE
+    default:
+        return "unknown result";
+    }
+}
+
+/* ---- 2. Primitives --------------------------------------------------------------- */
+
+static uint32_t ws__rol(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
+
+static void ws__sha1_block(uint32_t h[5], const unsigned char *p) {
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
+    unsigned i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    for (i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
+        else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1u;
+        else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDCu;
+        else f = b ^ c ^ d, k = 0xCA62C1D6u;
+        t = ws__rol(a, 5) + f + e + k + w[i];
+        e = d, d = c, c = ws__rol(b, 30), b = a, a = t;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+
+WSDEF void ws_sha1_init(ws_sha1 *s) {
+    s->h[0] = 0x67452301u, s->h[1] = 0xEFCDAB89u, s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u, s->h[4] = 0xC3D2E1F0u;
+    s->total = 0;
+}
+
+WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data;
+    size_t used = (size_t)(s->total & 63);
+    s->total += len;
+    if (used) {
+        size_t take = WS__MIN(64 - used, len);
+        WS_MEMCPY(s->block + used, p, take);
+        p += take, len -= take;
+        if (used + take < 64) return;
+        ws__sha1_block(s->h, s->block);
+    }
+    for (; len >= 64; p += 64, len -= 64) ws__sha1_block(s->h, p);
+    if (len) WS_MEMCPY(s->block, p, len);
+}
+
+WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
+    uint64_t bits = s->total * 8;
+    unsigned char pad[72];
+    size_t used = (size_t)(s->total & 63), n = (used < 56 ? 56 : 120) - used;
+    unsigned i;
+    WS_MEMSET(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    for (i = 0; i < 8; i++) pad[n + i] = (unsigned char)(bits >> (56 - 8 * i));
+    ws_sha1_update(s, pad, n + 8);
+    for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
+    const unsigned char *s = (const unsigned char *)src;
+    size_t out = WS_BASE64_LEN(len), i, o = 0;
+    if (cap < out + 1 || out > 0x7fffffff) return WS_ERR_BUFFER;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+        dst[o++] = ws__b64[v >> 18], dst[o++] = ws__b64[(v >> 12) & 63];
+        dst[o++] = ws__b64[(v >> 6) & 63], dst[o++] = ws__b64[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0);
+        dst[o++] = ws__b64[v >> 18], dst[o++] = ws__b64[(v >> 12) & 63];
+        dst[o++] = i + 1 < len ? ws__b64[(v >> 6) & 63] : '=';
+        dst[o++] = '=';
+    }
+    dst[o] = 0;
+    return (int)o;
+}
+
+static int ws__b64_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
+    unsigned char *d = (unsigned char *)dst;
+    size_t i, o = 0, pad = 0;
+    if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
+    if (len && src[len - 1] == '=') pad = (len > 1 && src[len - 2] == '=') ? 2 : 1;
+    if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
+    for (i = 0; i < len; i += 4) {
+        int v[4], k, last = i + 4 == len;
+        uint32_t x;
+        for (k = 0; k < 4; k++) {
+            v[k] = ws__b64_value(src[i + k]);
+            if (v[k] < 0 && !(last && src[i + k] == '=' && k >= 4 - (int)pad)) return WS_ERR_ARG;
+            if (v[k] < 0) v[k] = 0;
+        }
+        x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        /* Canonical form only: the bits a padded group leaves over must be zero. */
+        if (last && ((pad == 1 && (x & 0xff)) || (pad == 2 && (x & 0xffff)))) return WS_ERR_ARG;
+        d[o++] = (unsigned char)(x >> 16);
+        if (!last || pad < 2) d[o++] = (unsigned char)(x >> 8);
+        if (!last || pad < 1) d[o++] = (unsigned char)x;
+    }
+    return (int)o;
+}
+
+/* UTF-8 validator state: 0 between code points; otherwise the count of continuation
+   bytes still due (bits 0-1) and the range the next one must fall in (lo in bits 8-15,
+   hi in bits 16-23). The ranges are what exclude overlongs (E0, F0), surrogates (ED) and
+   code points past U+10FFFF (F4); RFC 3629 §4 table. WS__UTF8_BAD sticks after a fault. */
+#define WS__UTF8_BAD 0xffffffffu
+#define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
+
+WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
+    const unsigned char *s = (const unsigned char *)data, *e = s + len;
+    uint32_t st = v->state;
+    if (st == WS__UTF8_BAD) return WS_ERR_UTF8;
+    while (s < e) {
+        unsigned b;
+        if (st == 0) {
+            /* ASCII runs, the common case, go a word at a time. */
+            while (e - s >= 16) {
+                uint64_t w0, w1;
+                WS_MEMCPY(&w0, s, 8);
+                WS_MEMCPY(&w1, s + 8, 8);
+                if ((w0 | w1) & 0x8080808080808080ull) break;
+                s += 16;
+            }
+            while (s < e && *s < 0x80) s++;
+            if (s == e) break;
+            b = *s++;
+            if (b < 0xC2) goto bad; /* continuation byte, or C0/C1 overlong */
+            else if (b < 0xE0) st = WS__UTF8_NEED(1, 0x80, 0xBF);
+            else if (b < 0xF0)
+                st = WS__UTF8_NEED(2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF);
+            else if (b < 0xF5)
+                st = WS__UTF8_NEED(3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF);
+            else goto bad;
+        } else {
+            b = *s++;
+            if (b < ((st >> 8) & 0xff) || b > (st >> 16)) goto bad;
+            st = (st & 3) - 1;
+            if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
+        }
+    }
+    v->state = st;
+    return WS_OK;
+bad:
+    v->state = WS__UTF8_BAD;
+    return WS_ERR_UTF8;
+}
+
+WSDEF int ws_utf8_done(const ws_utf8 *v) { return v->state == 0; }
+
+WSDEF ws_result ws_utf8_check(const void *data, size_t len) {
+    ws_utf8 v = WS_UTF8_INIT;
+    if (ws_utf8_feed(&v, data, len) != WS_OK || !ws_utf8_done(&v)) return WS_ERR_UTF8;
+    return WS_OK;
+}
+
+WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
+    unsigned char *p = (unsigned char *)data;
+    phase &= 3;
+    /* Bytes until p is 8-aligned, then whole words with the key rotated to the current
+       phase (a word is two whole key periods, so the phase is the same after it). The
+       key is laid out in memory order, so this is right on either endianness. */
+    while (len && ((uintptr_t)p & 7)) {
+        *p++ ^= key[phase];
+        phase = (phase + 1) & 3;
+        len--;
+    }
+    if (len >= 8) {
+        unsigned char k8[8];
+        uint64_t k, w0, w1;
+        unsigned i;
+        for (i = 0; i < 8; i++) k8[i] = key[(phase + i) & 3];
+        WS_MEMCPY(&k, k8, 8);
+        for (; len >= 16; p += 16, len -= 16) {
+            WS_MEMCPY(&w0, p, 8);
+            WS_MEMCPY(&w1, p + 8, 8);
+            w0 ^= k, w1 ^= k;
+            WS_MEMCPY(p, &w0, 8);
+            WS_MEMCPY(p + 8, &w1, 8);
+        }
+        if (len >= 8) {
+            WS_MEMCPY(&w0, p, 8);
+            w0 ^= k;
+            WS_MEMCPY(p, &w0, 8);
+            p += 8, len -= 8;
+        }
+    }
+    while (len--) {
+        *p++ ^= key[phase];
+        phase = (phase + 1) & 3;
+    }
+    return phase;
+}
+
+/* ---- 3. Frame codec -------------------------------------------------------------- */
+
+WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
+    const unsigned char *p = (const unsigned char *)data;
+    unsigned op, len7;
+    int n = 2;
+    if (avail < 2) return WS_NEED_MORE;
+    op = p[0] & 0x0f;
+    len7 = p[1] & 0x7f;
+    f->fin = (unsigned char)(p[0] >> 7);
+    f->rsv = (unsigned char)((p[0] >> 4) & 7);
+    f->opcode = (unsigned char)op;
+    f->masked = (unsigned char)(p[1] >> 7);
+    if ((op >= 3 && op <= 7) || op >= 0xB) return WS_ERR_PROTOCOL; /* §5.2 reserved */
+    if ((op & 8) && (!f->fin || len7 > WS_MAX_CONTROL)) return WS_ERR_PROTOCOL; /* §5.5 */
+    if (len7 < 126) {
+        f->len = len7;
+    } else if (len7 == 126) {
+        if (avail < 4) return WS_NEED_MORE;
+        f->len = (uint64_t)p[2] << 8 | p[3];
+        n = 4;
+    } else {
+        unsigned i;
+        if (avail < 10) return WS_NEED_MORE;
+        if (p[2] & 0x80) return WS_ERR_PROTOCOL; /* §5.2: the most significant bit MUST be 0 */
+        f->len = 0;
+        for (i = 2; i < 10; i++) f->len = f->len << 8 | p[i];
+        n = 10;
+    }
+    if (f->masked) {
+        if (avail < (size_t)n + 4) return WS_NEED_MORE;
+        WS_MEMCPY(f->key, p + n, 4);
+        n += 4;
+    }
+    return n;
+}
+
+WSDEF ws_result ws_frame_check(const ws_frame *f, int is_server, unsigned rsv_allowed) {
+    if (f->rsv & ~rsv_allowed) return WS_ERR_PROTOCOL;
+    if ((f->masked != 0) != (is_server != 0)) return WS_ERR_PROTOCOL;
+    return WS_OK;
+}
+
+WSDEF size_t ws_frame_encode(unsigned char out[WS_MAX_HEADER], const ws_frame *f) {
+    size_t n;
+    out[0] = (unsigned char)((f->fin ? 0x80 : 0) | (f->rsv & 7) << 4 | (f->opcode & 0x0f));
+    if (f->len < 126) {
+        out[1] = (unsigned char)f->len;
+        n = 2;
+    } else if (f->len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (unsigned char)(f->len >> 8), out[3] = (unsigned char)f->len;
+        n = 4;
+    } else {
+        unsigned i;
+        out[1] = 127;
+        for (i = 0; i < 8; i++) out[2 + i] = (unsigned char)(f->len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (f->masked) {
+        out[1] |= 0x80;
+        WS_MEMCPY(out + n, f->key, 4);
+        n += 4;
+    }
+    return n;
+}
+
+WSDEF int ws_close_code_valid(unsigned code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* ---- 4. Handshake ---------------------------------------------------------------- */
+#ifndef WS_NO_HANDSHAKE
+
+static const char ws__guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; /* §1.3 */
+
+WSDEF void ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_LEN + 1]) {
+    ws_sha1 s;
+    unsigned char digest[20];
+    ws_sha1_init(&s);
+    ws_sha1_update(&s, key, key_len);
+    ws_sha1_update(&s, ws__guid, sizeof ws__guid - 1);
+    ws_sha1_final(&s, digest);
+    ws_base64_encode(digest, 20, out, WS_ACCEPT_LEN + 1);
+}
+
+WSDEF ws_result ws_make_key(ws_rng_fn rng, void *rng_ctx, char out[WS_KEY_LEN + 1]) {
+    unsigned char nonce[16];
+    if (!rng) return WS_ERR_NO_RNG;
+    if (rng(rng_ctx, nonce, sizeof nonce) != 0) return WS_ERR_RNG;
+    ws_base64_encode(nonce, sizeof nonce, out, WS_KEY_LEN + 1);
+    return WS_OK;
+}
+
+static size_t ws__strlen(const char *s) {
+    size_t n = 0;
+    if (s) while (s[n]) n++;
+    return n;
+}
+
+static int ws__memeq(const void *a, const void *b, size_t n) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    unsigned char d = 0;
+    while (n--) d |= *x++ ^ *y++;
+    return d == 0;
+}
+
+static int ws__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int ws__ieq(const char *a, size_t n, const char *b) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!b[i] || ws__lower((unsigned char)a[i]) != ws__lower((unsigned char)b[i])) return 0;
+    return b[n] == 0;
+}
+
+static int ws__is_ows(char c) { return c == ' ' || c == '\t'; }
+
+static ws_str ws__trim(const char *p, size_t n) {
+    ws_str s;
+    while (n && ws__is_ows(*p)) p++, n--;
+    while (n && ws__is_ows(p[n - 1])) n--;
+    s.p = p, s.n = n;
+    return s;
+}
+
+/* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. */
+static int ws__is_tchar(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
+           c == '~';
+}
+
+WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size) {
+    size_t i = from >= 3 ? from - 3 : 0;
+    if (max_size > 0x7fffffff) max_size = 0x7fffffff;
+    for (; i + 3 < len && i + 4 <= max_size; i++)
+        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n')
+            return (int)(i + 4);
+    return len >= max_size ? WS_ERR_HS_TOO_LARGE : WS_NEED_MORE;
+}
+
+/* Header lines after the start line, one per call: returns 1 with name and value
+   (value trimmed), 0 at the blank line that ends the head, or a negative result for a
+   line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
+static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
+    const char *p = *pp, *line = p, *colon = 0;
+    for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!colon && c == ':') colon = p;
+        else if (c == '\r' || c == '\n' || c == 0 || (c < 0x20 && c != '\t') || c == 0x7f)
+            return WS_ERR_HS_MALFORMED;
+    }
+    if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
+    *pp = p + 2;
+    if (p == line) return 0;
+    if (!colon || colon == line) return WS_ERR_HS_MALFORMED;
+    name->p = line, name->n = (size_t)(colon - line);
+    {
+        size_t i;
+        for (i = 0; i < name->n; i++)
+            if (!ws__is_tchar((unsigned char)line[i])) return WS_ERR_HS_MALFORMED;
+    }
+    *value = ws__trim(colon + 1, (size_t)(p - colon - 1));
+    return 1;
+}
+
+/* The first line of a head: up to its CRLF. */
+static const char *ws__start_line(const char *head, size_t len, ws_str *line) {
+    const char *p = head, *end = head + len;
+    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n')) p++;
+    line->p = head, line->n = (size_t)(p - head);
+    return p + 1 < end ? p + 2 : 0;
+}
+
+WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value) {
+    const char *p, *end = head + len;
+    ws_str n, v, line;
+    p = ws__start_line(head, len, &line);
+    if (!p) return 0;
+    while (ws__header_next(&p, end, &n, &v) == 1)
+        if (ws__ieq(n.p, n.n, name)) {
+            *value = v;
+            return 1;
+        }
+    return 0;
+}
+
+WSDEF int ws_token_next(ws_str *list, ws_str *token) {
+    const char *p = list->p, *end = list->p + list->n;
+    for (;;) {
+        const char *start;
+        while (p < end && (ws__is_ows(*p) || *p == ',')) p++;
+        if (p == end) break;
+        start = p;
+        while (p < end && *p != ',') p++;
+        *token = ws__trim(start, (size_t)(p - start));
+        list->p = p, list->n = (size_t)(end - p);
+        if (token->n) return 1;
+    }
+    list->p = end, list->n = 0;
+    return 0;
+}
+
+WSDEF int ws_token_has(ws_str list, const char *token) {
+    ws_str t;
+    while (ws_token_next(&list, &t))
+        if (ws__ieq(t.p, t.n, token)) return 1;
+    return 0;
+}
+
+static int ws__parse_port(const char *p, size_t n, unsigned *port) {
+    unsigned v = 0;
+    size_t i;
+    if (n == 0 || n > 5) return 0;
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    if (v == 0 || v > 65535) return 0;
+    *port = v;
+    return 1;
+}
+
+WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
+    const char *p = url, *end = url + len, *auth, *auth_end, *h, *h_end, *colon = 0;
+    size_t i;
+    if (len > 3 && ws__ieq(url, 5, "ws://")) out->secure = 0, p += 5;
+    else if (len > 4 && ws__ieq(url, 6, "wss://")) out->secure = 1, p += 6;
+    else return WS_ERR_URL;
+    out->port = out->secure ? 443 : 80;
+    for (i = 0; i < len; i++) /* §3: no fragment; no white space or control bytes */
+        if (url[i] == '#' || (unsigned char)url[i] <= ' ' || url[i] == 0x7f) return WS_ERR_URL;
+    auth = p;
+    while (p < end && *p != '/' && *p != '?') p++;
+    auth_end = p;
+    if (auth == auth_end) return WS_ERR_URL;
+    for (h = auth; h < auth_end; h++)
+        if (*h == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
+    if (*auth == '[') {
+        h = auth + 1;
+        h_end = h;
+        while (h_end < auth_end && *h_end != ']') h_end++;
+        if (h_end == auth_end || h_end == h) return WS_ERR_URL;
+        for (i = 0; h + i < h_end; i++) {
+            char c = h[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == ':' || c == '.'))
+                return WS_ERR_URL;
+        }
+        if (h_end + 1 < auth_end) {
+            if (h_end[1] != ':') return WS_ERR_URL;
+            colon = h_end + 1;
+        }
+    } else {
+        h = auth;
+        for (h_end = auth; h_end < auth_end && *h_end != ':'; h_end++)
+            if (*h_end == '[' || *h_end == ']') return WS_ERR_URL;
+        if (h_end == h) return WS_ERR_URL;
+        if (h_end < auth_end) colon = h_end;
+    }
+    if (colon && !ws__parse_port(colon + 1, (size_t)(auth_end - colon - 1), &out->port))
+        return WS_ERR_URL;
+    out->host.p = h, out->host.n = (size_t)(h_end - h);
+    if (auth_end == end) out->resource.p = "/", out->resource.n = 1;
+    else out->resource.p = auth_end, out->resource.n = (size_t)(end - auth_end);
+    return WS_OK;
+}
+
+/* Bounded string building for heads: every append checks the room left, so a short
+   buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. */
+typedef struct ws__buf {
+    char *p;
+    size_t cap, n;
+    int overflow;
+} ws__buf;
+
+static void ws__put(ws__buf *b, const char *s, size_t n) {
+    if (b->overflow || n > b->cap - b->n) {
+        b->overflow = 1;
+        return;
+    }
+    WS_MEMCPY(b->p + b->n, s, n);
+    b->n += n;
+}
+static void ws__puts(ws__buf *b, const char *s) { ws__put(b, s, ws__strlen(s)); }
+static void ws__putu(ws__buf *b, unsigned v) {
+    char d[12];
+    size_t i = sizeof d;
+    do d[--i] = (char)('0' + v % 10), v /= 10;
+    while (v);
+    ws__put(b, d + i, sizeof d - i);
+}
+static int ws__finish(ws__buf *b) {
+    if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
+    return (int)b->n;
+}
+
+/* Caller-given header text goes into a head verbatim, so it must be whole lines and
+   must not end the head early: CRLF-terminated, no empty line, no bare CR or LF. */
+static int ws__extra_ok(const char *s) {
+    size_t i, n = ws__strlen(s);
+    if (n == 0) return 1;
+    if (n < 2 || s[n - 2] != '\r' || s[n - 1] != '\n' || s[0] == '\r') return 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')) return 0;
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return 0;
+        if (s[i] == '\n' && i + 1 < n && s[i + 1] == '\r') return 0;
+    }
+    return 1;
+}
+
+
+#ifndef WS_NO_SERVER
+WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                 ws_request *req) {
+    const char *p, *end = head + len, *sp1, *sp2;
+    ws_str line, name, value, upgrade = {0, 0};
+    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
+    size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
+    int r, conn_upgrade = 0, seen_host = 0, seen_key = 0, seen_version = 0;
+    unsigned char nonce[18];
+
+    WS_MEMSET(req, 0, sizeof *req);
+    req->head = head, req->head_len = len;
+    if (len > max_size) return WS_ERR_HS_TOO_LARGE;
+    p = ws__start_line(head, len, &line);
+    if (!p) return WS_ERR_HS_MALFORMED;
+    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x). */
+    for (sp1 = line.p; sp1 < line.p + line.n && *sp1 != ' '; sp1++) {}
+    for (sp2 = sp1 + (sp1 < line.p + line.n); sp2 < line.p + line.n && *sp2 != ' '; sp2++) {}
+    if (sp1 == line.p || sp2 >= line.p + line.n || sp2 == sp1 + 1) return WS_ERR_HS_MALFORMED;
+    req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
+    req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
+    for (r = 0; (size_t)r < req->method.n; r++)
+        if (!ws__is_tchar((unsigned char)req->method.p[r])) return WS_ERR_HS_MALFORMED;
+    for (r = 0; (size_t)r < req->target.n; r++)
+        if ((unsigned char)req->target.p[r] <= ' ' || req->target.p[r] == 0x7f)
+            return WS_ERR_HS_MALFORMED;
+    {
+        const char *v = sp2 + 1;
+        size_t vn = (size_t)(line.p + line.n - v);
+        if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
+            return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
+    }
+    if (req->method.n != 3 || req->method.p[0] != 'G' || req->method.p[1] != 'E' ||
+        req->method.p[2] != 'T')
+        return WS_ERR_HS_METHOD;
+
+    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
+        if (++req->header_count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (ws__ieq(name.p, name.n, "host")) {
+            if (seen_host++) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+            req->host = value;
+        } else if (ws__ieq(name.p, name.n, "upgrade")) {
+            upgrade = value;
+        } else if (ws__ieq(name.p, name.n, "connection")) {
+            conn_upgrade |= ws_token_has(value, "upgrade");
+        } else if (ws__ieq(name.p, name.n, "sec-websocket-key")) {
+            seen_key++;
+            req->key = value;
+        } else if (ws__ieq(name.p, name.n, "sec-websocket-version")) {
+            seen_version++;
+            req->version = value;
+        } else if (ws__ieq(name.p, name.n, "origin")) {
+            req->origin = value;
+        } else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) {
+            if (!req->protocols.p) req->protocols = value;
+        } else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
+            if (!req->extensions.p) req->extensions = value;
+        }
+    }
+    if (r < 0) return (ws_result)r;
+    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (!seen_host || req->host.n == 0) return WS_ERR_HS_HOST;             /* item 2 */
+    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE;      /* item 3 */
+    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                         /* item 4 */
+    /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
+       Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
+    if (seen_version != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
+        return WS_ERR_HS_VERSION;
+    if (seen_key != 1 || req->key.n != WS_KEY_LEN ||
+        ws_base64_decode(req->key.p, req->key.n, nonce, sizeof nonce) != 16)
+        return WS_ERR_HS_KEY;                                               /* item 5 */
+    return WS_OK;
+}
+
+WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
+                            const char *extra_headers) {
+    ws__buf b;
+    char accept[WS_ACCEPT_LEN + 1];
+    if (protocol && !*protocol) protocol = 0;
+    /* §4.2.2 item 5.4: the subprotocol must be one the client offered. */
+    if ((protocol && !ws_token_has(req->protocols, protocol)) || !ws__extra_ok(extra_headers))
+        return WS_ERR_ARG;
+    ws_accept_key(req->key.p, req->key.n, accept);
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
+    ws__puts(&b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    ws__put(&b, accept, WS_ACCEPT_LEN);
+    ws__puts(&b, "\r\n");
+    if (protocol) {
+        ws__puts(&b, "Sec-WebSocket-Protocol: ");
+        ws__puts(&b, protocol);
+        ws__puts(&b, "\r\n");
+    }
+    if (extra_headers) ws__puts(&b, extra_headers);
+    ws__puts(&b, "\r\n");
+    return ws__finish(&b);
+}
+
+static const char *ws__reason_phrase(int status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "Redirect" : "Error";
+    }
+}
+
+WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_headers) {
+    ws__buf b;
+    if (status < 300 || status > 599 || !ws__extra_ok(extra_headers)) return WS_ERR_ARG;
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
+    ws__puts(&b, "HTTP/1.1 ");
+    ws__putu(&b, (unsigned)status);
+    ws__puts(&b, " ");
+    ws__puts(&b, ws__reason_phrase(status));
+    ws__puts(&b, "\r\nConnection: close\r\nContent-Length: 0\r\n");
+    if (status == 426) ws__puts(&b, "Sec-WebSocket-Version: 13\r\n");
+    if (extra_headers) ws__puts(&b, extra_headers);
+    ws__puts(&b, "\r\n");
+    return ws__finish(&b);
+}
+#endif /* WS_NO_SERVER */
+
+WSDEF int ws_hs_status(ws_result r) {
+    if (r == WS_ERR_HS_TOO_LARGE) return 431;
+    if (r == WS_ERR_HS_VERSION) return 426;
+    return 400;
+}
+
+#ifndef WS_NO_CLIENT
+/* A value that goes on one header line: no CR or LF inside. */
+static int ws__value_ok(const char *s) {
+    for (; s && *s; s++)
+        if (*s == '\r' || *s == '\n') return 0;
+    return 1;
+}
+
+WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, const char *key) {
+    ws_url u;
+    ws__buf b;
+    int ipv6 = 0;
+    size_t i;
+    if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
+        return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
+    if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
+        return WS_ERR_ARG;
+    for (i = 0; i < u.host.n; i++) ipv6 |= u.host.p[i] == ':';
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
+    ws__puts(&b, "GET ");
+    if (u.resource.p[0] == '?') ws__puts(&b, "/");
+    ws__put(&b, u.resource.p, u.resource.n);
+    ws__puts(&b, " HTTP/1.1\r\nHost: ");
+    if (ipv6) ws__puts(&b, "[");
+    ws__put(&b, u.host.p, u.host.n);
+    if (ipv6) ws__puts(&b, "]");
+    if (u.port != (u.secure ? 443u : 80u)) { /* §4.1 item 4: the port only when not default */
+        ws__puts(&b, ":");
+        ws__putu(&b, u.port);
+    }
+    ws__puts(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    ws__puts(&b, key);
+    ws__puts(&b, "\r\nSec-WebSocket-Version: 13\r\n");
+    if (o->protocols && *o->protocols) {
+        ws__puts(&b, "Sec-WebSocket-Protocol: ");
+        ws__puts(&b, o->protocols);
+        ws__puts(&b, "\r\n");
+    }
+    if (o->origin && *o->origin) {
+        ws__puts(&b, "Origin: ");
+        ws__puts(&b, o->origin);
+        ws__puts(&b, "\r\n");
+    }
+    if (o->extra_headers) ws__puts(&b, o->extra_headers);
+    ws__puts(&b, "\r\n");
+    return ws__finish(&b);
+}
+
+WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                  const char *key, const char *offered_protocols,
+                                  ws_response *res) {
+    const char *p, *end = head + len;
+    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, ext = {0, 0}, offered, t;
+    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
+    size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
+    unsigned count = 0;
+    int r, conn_upgrade = 0, seen_accept = 0, seen_proto = 0;
+    char expect[WS_ACCEPT_LEN + 1];
+
+    WS_MEMSET(res, 0, sizeof *res);
+    res->head = head, res->head_len = len;
+    p = ws__start_line(head, len, &res->status_line);
+    if (len > max_size) return WS_ERR_HS_TOO_LARGE;
+    /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
+    if (!p || res->status_line.n < 12 || !ws__memeq(head, "HTTP/1.", 7) || head[7] < '1' ||
+        head[7] > '9' || head[8] != ' ' ||
+        head[9] < '1' || head[9] > '5' || head[10] < '0' || head[10] > '9' || head[11] < '0' ||
+        head[11] > '9' || (res->status_line.n > 12 && head[12] != ' '))
+        return WS_ERR_HS_MALFORMED;
+    res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+    if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
+    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
+        if (++count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (ws__ieq(name.p, name.n, "upgrade")) upgrade = value;
+        else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
+        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept++, accept = value;
+        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto++, res->protocol = value;
+        else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
+            if (value.n) ext = value;
+        }
+    }
+    if (r < 0) return (ws_result)r;
+    if (p != end) return WS_ERR_HS_MALFORMED;
+    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE; /* §4.1 item 2 */
+    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                    /* item 3 */
+    ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
+    if (seen_accept != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
+        return WS_ERR_HS_ACCEPT;
+    if (ext.n) return WS_ERR_HS_EXTENSION; /* item 5: we offer none */
+    if (seen_proto) {                       /* item 6: one token, and one we offered */
+        offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
+        if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
+        for (r = 0; (size_t)r < res->protocol.n; r++)
+            if (!ws__is_tchar((unsigned char)res->protocol.p[r])) return WS_ERR_HS_PROTOCOL;
+        for (;;) {
+            if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
+            if (t.n == res->protocol.n && ws__memeq(t.p, res->protocol.p, t.n)) break;
+        }
+    }
+    return WS_OK;
+}
+#endif /* WS_NO_CLIENT */
+#endif /* WS_NO_HANDSHAKE */
+
+/* ---- 5. Connection --------------------------------------------------------------- */
+
+/* ws__flags bits. */
+#define WS__F_OUT_FIXED 0x0001u  /* output queue is the caller's send_buf */
+#define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
+#define WS__F_STREAMING 0x0004u
+#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: nothing may follow it */
+#define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
+#define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
+#define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
+#define WS__F_IN_FRAME 0x0080u   /* a header was read; its payload is arriving */
+#define WS__F_MASKED 0x0100u     /* the current frame is masked */
+#define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
+#define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
+#define WS__F_ABORT 0x0800u      /* close the transport now, written or not */
+#define WS__F_EOF 0x1000u
+#define WS__F_STARTED 0x2000u    /* client request queued */
+#define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
+#define WS__F_CLOSE_TIMER 0x8000u
+#define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
+
+static void *ws__alloc(ws_conn *c, size_t n) {
+    if (c->ws__alloc.alloc) return c->ws__alloc.alloc(c->ws__alloc.ctx, n);
+#ifdef WS_MALLOC
+    return WS_MALLOC(n);
+#else
+    return 0;
+#endif
+}
+
+static void ws__free(ws_conn *c, void *p, size_t n) {
+    if (!p) return;
+    if (c->ws__alloc.alloc) {
+        c->ws__alloc.free(c->ws__alloc.ctx, p, n);
+        return;
+    }
+#ifdef WS_FREE
+    WS_FREE(p);
+#endif
+    (void)n;
+}
+
+static void ws__emit(ws_conn *c, ws_event *ev) {
+    if (c->ws__on_event) c->ws__on_event(c, ev, c->ws__user);
+}
+
+static void ws__event_init(ws_event *ev, ws_event_type type) {
+    WS_MEMSET(ev, 0, sizeof *ev);
+    ev->type = type;
+}
+
+/* The assembly buffer (handshake head, then messages) grows by doubling up to `limit`,
+   which the caller has already checked the need against; it is freed when empty so an
+   idle connection holds none. */
+static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
+    size_t cap;
+    unsigned char *p;
+    if (need <= c->ws__in_cap) return WS_OK;
+    if (c->ws__flags & WS__F_IN_FIXED) return WS_ERR_TOO_BIG;
+    cap = c->ws__in_cap ? c->ws__in_cap : 256;
+    while (cap < need && cap <= limit / 2) cap *= 2;
+    if (cap < need) cap = need;
+    if (cap > limit && limit >= need) cap = limit;
+    p = (unsigned char *)ws__alloc(c, cap);
+    if (!p) return WS_ERR_NOMEM;
+    if (c->ws__in_len) WS_MEMCPY(p, c->ws__in, c->ws__in_len);
+    ws__free(c, c->ws__in, c->ws__in_cap);
+    c->ws__in = p, c->ws__in_cap = cap;
+    return WS_OK;
+}
+
+static void ws__in_release(ws_conn *c) {
+    c->ws__in_len = 0;
+    if (!(c->ws__flags & WS__F_IN_FIXED)) {
+        ws__free(c, c->ws__in, c->ws__in_cap);
+        c->ws__in = 0, c->ws__in_cap = 0;
+    }
+}
+
+/* Room for n more bytes at the end of the output queue. WS_WOULD_BLOCK while the queue
+   is too full (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
+static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
+    size_t used = c->ws__out_tail - c->ws__out_head;
+    if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
+    if (used > c->ws__max_queue - n) return WS_WOULD_BLOCK;
+    if (c->ws__out_cap - c->ws__out_tail < n) {
+        if (c->ws__out_cap - used >= n) {
+            WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
+        } else {
+            size_t cap = c->ws__out_cap ? c->ws__out_cap : 256;
+            unsigned char *p;
+            while (cap < used + n && cap <= c->ws__max_queue / 2) cap *= 2;
+            if (cap < used + n) cap = c->ws__max_queue;
+            p = (unsigned char *)ws__alloc(c, cap);
+            if (!p) return WS_ERR_NOMEM;
+            if (used) WS_MEMCPY(p, c->ws__out + c->ws__out_head, used);
+            ws__free(c, c->ws__out, c->ws__out_cap);
+            c->ws__out = p, c->ws__out_cap = cap;
+        }
+        c->ws__out_head = 0, c->ws__out_tail = used;
+    }
+    *dst = c->ws__out + c->ws__out_tail;
+    return WS_OK;
+}
+
+/* Queue one frame whose payload is a then b (a close frame's code and reason). Client
+   frames get a fresh masking key from the caller's RNG (§5.3). */
+static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const void *a, size_t an,
+                                 const void *b, size_t bn) {
+    ws_frame f;
+    unsigned char *dst;
+    size_t h, len = an + bn;
+    ws_result r;
+    if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
+    f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
+    f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
+    h = 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) + (f.masked ? 4 : 0);
+    r = ws__reserve(c, h + len, &dst);
+    if (r != WS_OK) return r;
+    if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
+    ws_frame_encode(dst, &f);
+    if (an) WS_MEMCPY(dst + h, a, an);
+    if (bn) WS_MEMCPY(dst + h + an, b, bn);
+    if (f.masked) ws_mask(dst + h, len, f.key, 0);
+    c->ws__out_tail += h + len;
+    return WS_OK;
+}
+
+/* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
+   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. */
+static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
+                          const void *data, size_t len) {
+    ws_event ev;
+    if (c->ws__error) return (ws_result)c->ws__error;
+    c->ws__error = err;
+    if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+        unsigned char cc[2];
+        cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
+        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) c->ws__flags |= WS__F_ABORT;
+    }
+    c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
+    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    c->ws__pend_op = 0;
+    c->ws__state = WS_STATE_CLOSED;
+    ws__event_init(&ev, WS_EV_ERROR);
+    ev.error = err, ev.code = code, ev.data = data, ev.len = len;
+    ws__emit(c, &ev);
+    ws__in_release(c);
+    return err;
+}
+
+static void ws__arm_close_timer(ws_conn *c) {
+    c->ws__flags |= WS__F_CLOSE_TIMER;
+    c->ws__close_at = c->ws__now ? c->ws__now : WS__NEVER;
+}
+
+/* Both close frames have gone their way (§7.1.4). The server closes the transport first
+   (§7.1.1); a client waits for that, bounded by the close timeout. */
+static void ws__closed(ws_conn *c) {
+    c->ws__state = WS_STATE_CLOSED;
+    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    ws__in_release(c);
+    if (c->ws__role == WS_ROLE_CLIENT) ws__arm_close_timer(c);
+}
+
+/* The one control reply that waits for queue room: a pong or the close echo. Input
+   stops while it waits, so replies stay in order and none is dropped or buffered twice. */
+static ws_result ws__flush_pending(ws_conn *c) {
+    unsigned op = c->ws__pend_op;
+    ws_result r;
+    if (!op) return WS_OK;
+    r = ws__queue_frame(c, op, 1, c->ws__ctrl, c->ws__ctrl_len, 0, 0);
+    if (r == WS_WOULD_BLOCK) return r;
+    c->ws__pend_op = 0;
+    if (r != WS_OK) return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+    if (op == WS_OP_CLOSE) {
+        c->ws__flags |= WS__F_SENT_CLOSE;
+        ws__closed(c);
+    }
+    return WS_OK;
+}
+
+WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
+    WS_MEMSET(cfg, 0, sizeof *cfg);
+    cfg->role = role;
+}
+
+WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
+    int can_alloc;
+    if (!c || !cfg || (cfg->role != WS_ROLE_CLIENT && cfg->role != WS_ROLE_SERVER)) return WS_ERR_ARG;
+    WS_MEMSET(c, 0, sizeof *c);
+#ifdef WS_NO_CLIENT
+    if (cfg->role == WS_ROLE_CLIENT) return WS_ERR_ARG;
+#endif
+#ifdef WS_NO_SERVER
+    if (cfg->role == WS_ROLE_SERVER) return WS_ERR_ARG;
+#endif
+    if (cfg->role == WS_ROLE_CLIENT && !cfg->rng) return WS_ERR_NO_RNG;
+    if (cfg->allocator.alloc && !cfg->allocator.free) return WS_ERR_ARG;
+#ifdef WS_MALLOC
+    can_alloc = 1;
+#else
+    can_alloc = cfg->allocator.alloc != 0;
+#endif
+    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
+    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
+    c->ws__alloc = cfg->allocator;
+    c->ws__role = (unsigned char)cfg->role;
+    c->ws__max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
+    c->ws__max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
+    c->ws__max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
+    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    /* Every control frame must always fit, or a pong could wait forever. */
+    if (c->ws__max_queue < 256) c->ws__max_queue = 256;
+    if (cfg->send_buf) {
+        if (cfg->send_buf_size < WS_MAX_HEADER + WS_MAX_CONTROL) return WS_ERR_ARG;
+        c->ws__out = (unsigned char *)cfg->send_buf;
+        c->ws__out_cap = c->ws__max_queue = cfg->send_buf_size;
+        c->ws__flags |= WS__F_OUT_FIXED;
+    } else if (!can_alloc) {
+        return WS_ERR_ARG;
+    }
+    if (cfg->recv_buf) {
+        if (!cfg->skip_handshake && cfg->recv_buf_size < 128) return WS_ERR_ARG;
+        c->ws__in = (unsigned char *)cfg->recv_buf;
+        c->ws__in_cap = cfg->recv_buf_size;
+        c->ws__max_message = WS__MIN(c->ws__max_message, cfg->recv_buf_size);
+        c->ws__max_handshake = WS__MIN(c->ws__max_handshake, cfg->recv_buf_size);
+        c->ws__flags |= WS__F_IN_FIXED;
+    } else if (!can_alloc) {
+        return WS_ERR_ARG;
+    }
+    if (cfg->streaming) c->ws__flags |= WS__F_STREAMING;
+    c->ws__ping_interval = cfg->ping_interval_ms;
+    c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
+    c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
+    c->ws__ping_at = c->ws__close_at = WS__NEVER;
+#ifdef WS_NO_HANDSHAKE
+    c->ws__state = WS_STATE_OPEN;
+#else
+    c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
+#endif
+    return WS_OK;
+}
+
+WSDEF void ws_conn_free(ws_conn *c) {
+    if (!(c->ws__flags & WS__F_OUT_FIXED)) ws__free(c, c->ws__out, c->ws__out_cap);
+    if (!(c->ws__flags & WS__F_IN_FIXED)) ws__free(c, c->ws__in, c->ws__in_cap);
+    c->ws__out = c->ws__in = 0;
+    c->ws__out_cap = c->ws__in_cap = c->ws__out_head = c->ws__out_tail = c->ws__in_len = 0;
+}
+
+/* -- the opening handshake inside a connection -- */
+#ifndef WS_NO_HANDSHAKE
+
+#ifndef WS_NO_CLIENT
+WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
+    char key[WS_KEY_LEN + 1];
+    size_t plen, est;
+    unsigned char *dst;
+    ws_result r;
+    int n;
+    if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
+        (c->ws__flags & WS__F_STARTED))
+        return WS_ERR_STATE;
+    if (!o || !o->url) return WS_ERR_ARG;
+    r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
+    if (r != WS_OK) return r;
+    plen = ws__strlen(o->protocols);
+    /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
+    est = 200 + ws__strlen(o->url) + plen + ws__strlen(o->origin) + ws__strlen(o->extra_headers);
+    r = ws__reserve(c, WS__MIN(est, c->ws__max_queue), &dst);
+    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    n = ws_request_build((char *)dst, WS__MIN(est, c->ws__max_queue), o, key);
+    if (n < 0) return (ws_result)n;
+    if (plen) { /* kept to check the server's choice against (§4.1 item 6) */
+        if (plen + 1 > c->ws__max_handshake / 2) return WS_ERR_TOO_BIG;
+        r = ws__in_reserve(c, plen + 1, plen + 1);
+        if (r != WS_OK) return r;
+        WS_MEMCPY(c->ws__in, o->protocols, plen + 1);
+        c->ws__in_len = c->ws__hs_prefix = (uint32_t)(plen + 1);
+    }
+    WS_MEMCPY(c->ws__ctrl, key, sizeof key); /* ws__ctrl is idle until OPEN */
+    c->ws__out_tail += (size_t)n;
+    c->ws__flags |= WS__F_STARTED;
+    return WS_OK;
+}
+
+static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
+    ws_response res;
+    ws_hs_limits lim;
+    ws_event ev;
+    ws_result r;
+    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
+    r = ws_response_parse(head, n, &lim, (const char *)c->ws__ctrl,
+                          c->ws__hs_prefix ? (const char *)c->ws__in : 0, &res);
+    if (r != WS_OK) {
+        c->ws__flags |= WS__F_ABORT;
+        return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
+    }
+    c->ws__state = WS_STATE_OPEN;
+    ws__event_init(&ev, WS_EV_OPEN);
+    ev.protocol = res.protocol;
+    ws__emit(c, &ev);
+    c->ws__hs_prefix = 0;
+    ws__in_release(c);
+    return WS_OK;
+}
+#endif /* WS_NO_CLIENT */
+
+#ifndef WS_NO_SERVER
+/* Refuse a request with an HTTP status; the transport closes once it is written. */
+static ws_result ws__refuse(ws_conn *c, ws_result why, int status) {
+    unsigned char *dst = 0;
+    int n = WS_ERR_BUFFER;
+    if (ws__reserve(c, 160, &dst) == WS_OK) n = ws_reject_build((char *)dst, 160, status, 0);
+    if (n < 0) c->ws__flags |= WS__F_ABORT; /* no room even for that: just hang up */
+    else c->ws__out_tail += (size_t)n;
+    return ws__fail(c, why, (unsigned)status, 0, 0, 0);
+}
+
+WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
+    const ws_request *req = (const ws_request *)c->ws__hs_req;
+    size_t plen = ws__strlen(protocol), est;
+    unsigned char *dst;
+    ws_result r;
+    int n;
+    if (!req || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    /* 129 bytes of fixed text, the protocol line, the caller's lines. */
+    est = 129 + (plen ? 26 + plen : 0) + ws__strlen(extra_headers);
+    r = ws__reserve(c, est, &dst);
+    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    n = ws_response_build((char *)dst, est, req, protocol, extra_headers);
+    if (n < 0) return (ws_result)n;
+    c->ws__out_tail += (size_t)n;
+    c->ws__flags |= WS__F_DECIDED;
+    c->ws__hs_proto = plen ? protocol : 0;
+    c->ws__state = WS_STATE_OPEN;
+    return WS_OK;
+}
+
+WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
+    size_t est = 120 + ws__strlen(extra_headers);
+    unsigned char *dst;
+    ws_result r;
+    int n;
+    if (!c->ws__hs_req || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    r = ws__reserve(c, est, &dst);
+    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    n = ws_reject_build((char *)dst, est, status, extra_headers);
+    if (n < 0) return (ws_result)n;
+    c->ws__out_tail += (size_t)n;
+    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
+    c->ws__state = WS_STATE_CLOSED;
+    return WS_OK;
+}
+
+static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
+    ws_request req;
+    ws_hs_limits lim;
+    ws_event ev;
+    ws_result r;
+    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
+    r = ws_request_parse(head, n, &lim, &req);
+    if (r != WS_OK) return ws__refuse(c, r, ws_hs_status(r));
+    /* The application sees the request before anything is answered (§4.2.2 item 4:
+       it may refuse, or pick one subprotocol). */
+    c->ws__hs_req = &req;
+    ws__event_init(&ev, WS_EV_REQUEST);
+    ev.request = &req;
+    ws__emit(c, &ev);
+    if (!(c->ws__flags & WS__F_DECIDED) && ws_accept(c, 0, 0) != WS_OK) {
+        c->ws__hs_req = 0;
+        return ws__refuse(c, WS_ERR_INTERNAL, 500);
+    }
+    c->ws__hs_req = 0;
+    if (c->ws__state == WS_STATE_OPEN) {
+        ws__event_init(&ev, WS_EV_OPEN);
+        ev.protocol.p = c->ws__hs_proto, ev.protocol.n = ws__strlen(c->ws__hs_proto);
+        ws__emit(c, &ev);
+    }
+    c->ws__hs_proto = 0;
+    ws__in_release(c);
+    return WS_OK;
+}
+#endif /* WS_NO_SERVER */
+
+/* Gather the head in the assembly buffer (after a client's copy of its offered
+   protocols), bounded by max_handshake; take from the input only up to the blank line,
+   so frames that came in the same read stay for the frame decoder. */
+static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end) {
+    unsigned char *p = *pp;
+    size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
+    size_t take;
+    ws_result r;
+    int n;
+    if (c->ws__role == WS_ROLE_CLIENT && !(c->ws__flags & WS__F_STARTED)) return WS_ERR_STATE;
+    if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
+    take = WS__MIN((size_t)(end - p), limit - had);
+    r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
+    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0, 0, 0);
+    WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
+    c->ws__in_len += take;
+    n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
+    if (n == WS_NEED_MORE) {
+        *pp = p + take;
+        return WS_OK;
+    }
+    if (n < 0) {
+        *pp = end;
+#ifndef WS_NO_SERVER
+        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse(c, WS_ERR_HS_TOO_LARGE, 431);
+#endif
+        c->ws__flags |= WS__F_ABORT;
+        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0, 0);
+    }
+    *pp = p + ((size_t)n - had);
+    c->ws__in_len = prefix + (size_t)n;
+#ifndef WS_NO_SERVER
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, (const char *)c->ws__in, (size_t)n);
+#endif
+#ifndef WS_NO_CLIENT
+    return ws__hs_response(c, (const char *)c->ws__in + prefix, (size_t)n);
+#else
+    return WS_ERR_STATE;
+#endif
+}
+#endif /* WS_NO_HANDSHAKE */
+
+/* -- frames: header, payload, control -- */
+
+static ws_result ws__fail_protocol(ws_conn *c) {
+    return ws__fail(c, WS_ERR_PROTOCOL, WS_CLOSE_PROTOCOL, 1, 0, 0);
+}
+
+static ws_result ws__control(ws_conn *c) {
+    ws_event ev;
+    unsigned code = WS_CLOSE_NO_STATUS;
+    switch (c->ws__op) {
+    case WS_OP_PING:
+        ws__event_init(&ev, WS_EV_PING);
+        ev.data = c->ws__ctrl, ev.len = c->ws__ctrl_len;
+        /* §5.5.2: answer with the same payload - unless our close went out (§5.5.1). */
+        if (!(c->ws__flags & WS__F_SENT_CLOSE)) c->ws__pend_op = WS_OP_PONG;
+        ws__emit(c, &ev);
+        return ws__flush_pending(c);
+    case WS_OP_PONG: /* §5.5.3: unsolicited ones are fine, and need no answer */
+        c->ws__flags &= ~WS__F_PING_OUT;
+        ws__event_init(&ev, WS_EV_PONG);
+        ev.data = c->ws__ctrl, ev.len = c->ws__ctrl_len;
+        ws__emit(c, &ev);
+        return WS_OK;
+    default: /* WS_OP_CLOSE, §5.5.1 and §7.4 */
+        if (c->ws__ctrl_len == 1) return ws__fail_protocol(c);
+        if (c->ws__ctrl_len >= 2) {
+            code = (unsigned)c->ws__ctrl[0] << 8 | c->ws__ctrl[1];
+            if (!ws_close_code_valid(code)) return ws__fail_protocol(c);
+            if (ws_utf8_check(c->ws__ctrl + 2, c->ws__ctrl_len - 2u) != WS_OK)
+                return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+        }
+        c->ws__flags |= WS__F_GOT_CLOSE;
+        if (c->ws__state == WS_STATE_OPEN) c->ws__state = WS_STATE_CLOSING;
+        ws__event_init(&ev, WS_EV_CLOSE);
+        ev.code = code;
+        ev.data = c->ws__ctrl + 2, ev.len = c->ws__ctrl_len >= 2 ? c->ws__ctrl_len - 2u : 0;
+        ws__emit(c, &ev);
+        if (c->ws__flags & WS__F_SENT_CLOSE) { /* ours went first, or the callback sent one */
+            if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
+            return WS_OK;
+        }
+        /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
+           1005 must never go on the wire (§7.4.1). */
+        c->ws__ctrl_len = c->ws__ctrl_len >= 2 ? 2 : 0;
+        c->ws__pend_op = WS_OP_CLOSE;
+        return ws__flush_pending(c);
+    }
+}
+
+/* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
+   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
+static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
+    ws_event ev;
+    int last;
+    if (c->ws__flags & WS__F_MASKED) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
+    c->ws__left -= n;
+    if (c->ws__left == 0) c->ws__flags &= ~WS__F_IN_FRAME;
+    if (c->ws__op & 8) {
+        if (n) WS_MEMCPY(c->ws__ctrl + c->ws__ctrl_len, p, n);
+        c->ws__ctrl_len = (unsigned char)(c->ws__ctrl_len + n);
+        return c->ws__left ? WS_OK : ws__control(c);
+    }
+    last = c->ws__fin && c->ws__left == 0;
+    if (c->ws__msg_op == WS_OP_TEXT) {
+        ws_utf8 v;
+        v.state = c->ws__utf8;
+        if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
+            return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+        c->ws__utf8 = v.state;
+    }
+    if (last) c->ws__flags &= ~WS__F_IN_MSG;
+    if (c->ws__flags & WS__F_STREAMING) {
+        if (!n && !last) return WS_OK;
+        ws__event_init(&ev, WS_EV_FRAGMENT);
+        ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = p, ev.len = n, ev.fin = last;
+        ws__emit(c, &ev);
+        return WS_OK;
+    }
+    ws__event_init(&ev, WS_EV_MESSAGE);
+    ev.opcode = (ws_opcode)c->ws__msg_op;
+    if (last && c->ws__in_len == 0) { /* the whole message is right here: no copy */
+        ev.data = p, ev.len = n;
+        ws__emit(c, &ev);
+        return WS_OK;
+    }
+    if (n) {
+        if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
+            return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+        WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
+        c->ws__in_len += n;
+    }
+    if (last) {
+        ev.data = c->ws__in, ev.len = c->ws__in_len;
+        ws__emit(c, &ev);
+        ws__in_release(c);
+    }
+    return WS_OK;
+}
+
+static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
+    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, 0) != WS_OK) return ws__fail_protocol(c);
+    if (f->opcode & 8) {
+        c->ws__ctrl_len = 0;
+    } else if (f->opcode == WS_OP_CONT) {
+        if (!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c); /* §5.4 */
+    } else {
+        if (c->ws__flags & WS__F_IN_MSG) return ws__fail_protocol(c); /* §5.4: no nesting */
+        c->ws__msg_op = f->opcode;
+        c->ws__utf8 = 0;
+        c->ws__flags |= WS__F_IN_MSG;
+    }
+    /* The limit is checked on the declared length, before any byte is buffered (§10.4). */
+    if (!(f->opcode & 8) && !(c->ws__flags & WS__F_STREAMING) &&
+        f->len > c->ws__max_message - c->ws__in_len)
+        return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
+    c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
+    if (f->masked) {
+        WS_MEMCPY(c->ws__key, f->key, 4);
+        c->ws__flags |= WS__F_MASKED;
+    } else {
+        c->ws__flags &= ~WS__F_MASKED;
+    }
+    c->ws__flags |= WS__F_IN_FRAME;
+    return f->len ? WS_OK : ws__payload(c, 0, 0);
+}
+
+static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
+    unsigned char *p = *pp;
+    ws_result r = WS_OK;
+    while (p < end && r == WS_OK) {
+        ws_frame f;
+        int n;
+        if (c->ws__pend_op && (r = ws__flush_pending(c)) != WS_OK) break;
+        /* §5.5.1: after a close frame nothing more is read */
+        if (c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_GOT_CLOSE)) {
+            p = end;
+            break;
+        }
+        if (c->ws__flags & WS__F_IN_FRAME) {
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+            r = ws__payload(c, p, k);
+            p += k;
+            continue;
+        }
+        if (c->ws__hdr_len == 0) {
+            /* Fast path: the header is whole in the input. */
+            n = ws_frame_decode(p, (size_t)(end - p), &f);
+            if (n == WS_NEED_MORE) {
+                c->ws__hdr_len = (unsigned char)(end - p);
+                WS_MEMCPY(c->ws__hdr, p, c->ws__hdr_len);
+                p = end;
+                break;
+            }
+            if (n < 0) {
+                r = ws__fail_protocol(c);
+                break;
+            }
+            p += n;
+        } else { /* a header split between reads: at most 14 bytes are kept */
+            size_t had = c->ws__hdr_len, take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
+            WS_MEMCPY(c->ws__hdr + had, p, take);
+            n = ws_frame_decode(c->ws__hdr, had + take, &f);
+            if (n == WS_NEED_MORE) {
+                c->ws__hdr_len = (unsigned char)(had + take);
+                p += take;
+                break;
+            }
+            if (n < 0) {
+                r = ws__fail_protocol(c);
+                break;
+            }
+            p += (size_t)n - had;
+            c->ws__hdr_len = 0;
+        }
+        r = ws__frame_begin(c, &f);
+    }
+    if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
+    *pp = p;
+    return r;
+}
+
+WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
+    unsigned char *p = (unsigned char *)data, *end = p + len;
+    ws_result r = WS_OK;
+    if (c->ws__error) {
+        if (consumed) *consumed = len;
+        return (ws_result)c->ws__error;
+    }
+    if (len) {
+#ifndef WS_NO_HANDSHAKE
+        if (c->ws__state == WS_STATE_CONNECTING) r = ws__hs_feed(c, &p, end);
+#endif
+        if (r == WS_OK && c->ws__state != WS_STATE_CONNECTING) r = ws__frames(c, &p, end);
+    }
+    if (consumed) *consumed = (size_t)(p - (unsigned char *)data);
+    return r;
+}
+
+WSDEF void ws_conn_eof(ws_conn *c) {
+    c->ws__flags |= WS__F_EOF;
+    if (c->ws__error || c->ws__state == WS_STATE_CLOSED) return;
+    c->ws__flags |= WS__F_ABORT;
+    ws__fail(c, WS_ERR_EOF, WS_CLOSE_ABNORMAL, 0, 0, 0);
+}
+
+WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
+    *data = c->ws__out ? c->ws__out + c->ws__out_head : c->ws__out;
+    return c->ws__out_tail - c->ws__out_head;
+}
+
+WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
+    WS_ASSERT(n <= c->ws__out_tail - c->ws__out_head);
+    c->ws__out_head += n;
+    if (c->ws__out_head == c->ws__out_tail) {
+        c->ws__out_head = c->ws__out_tail = 0;
+        if (!(c->ws__flags & WS__F_OUT_FIXED)) { /* an idle connection holds no buffer */
+            ws__free(c, c->ws__out, c->ws__out_cap);
+            c->ws__out = 0, c->ws__out_cap = 0;
+        }
+    }
+    if (c->ws__pend_op) ws__flush_pending(c);
+}
+
+static ws_result ws__can_send(const ws_conn *c) {
+    if (c->ws__error || c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_SENT_CLOSE))
+        return WS_ERR_CLOSED;
+    if (c->ws__state == WS_STATE_CONNECTING) return WS_ERR_STATE;
+    return WS_OK;
+}
+
+WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
+    ws_result r = ws__can_send(c);
+    if (r != WS_OK) return r;
+    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
+    if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
+    if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
+    return ws__queue_frame(c, opcode, 1, data, len, 0, 0);
+}
+
+WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
+                                 int fin) {
+    int cont = (c->ws__flags & WS__F_SENDING) != 0;
+    ws_utf8 v;
+    ws_result r = ws__can_send(c);
+    if (r != WS_OK) return r;
+    if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && opcode != c->ws__send_op))
+        return WS_ERR_ARG;
+    v.state = cont ? c->ws__send_utf8 : 0;
+    if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
+        return WS_ERR_UTF8;
+    r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
+    if (r != WS_OK) return r;
+    if (fin) {
+        c->ws__flags &= ~WS__F_SENDING;
+    } else {
+        c->ws__flags |= WS__F_SENDING;
+        c->ws__send_op = (unsigned char)opcode;
+        c->ws__send_utf8 = v.state;
+    }
+    return WS_OK;
+}
+
+static ws_result ws__send_control(ws_conn *c, unsigned op, const void *data, size_t len) {
+    ws_result r = ws__can_send(c);
+    if (r != WS_OK) return r;
+    if (len > WS_MAX_CONTROL) return WS_ERR_ARG;
+    return ws__queue_frame(c, op, 1, data, len, 0, 0);
+}
+
+WSDEF ws_result ws_ping(ws_conn *c, const void *data, size_t len) {
+    return ws__send_control(c, WS_OP_PING, data, len);
+}
+
+WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len) {
+    return ws__send_control(c, WS_OP_PONG, data, len);
+}
+
+WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len) {
+    unsigned char cc[2];
+    ws_result r = ws__can_send(c);
+    if (r != WS_OK) return r;
+    if (code ? !ws_close_code_valid(code) : reason_len != 0) return WS_ERR_ARG;
+    if (reason_len > WS_MAX_CONTROL - 2 || ws_utf8_check(reason, reason_len) != WS_OK) return WS_ERR_ARG;
+    cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
+    r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
+    if (r != WS_OK) return r;
+    c->ws__flags |= WS__F_SENT_CLOSE;
+    c->ws__pend_op = 0; /* a pong still waiting must not follow the close */
+    if (c->ws__flags & WS__F_GOT_CLOSE) {
+        ws__closed(c);
+    } else {
+        c->ws__state = WS_STATE_CLOSING;
+        ws__arm_close_timer(c);
+    }
+    return WS_OK;
+}
+
+WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
+    c->ws__now = now;
+    if (c->ws__flags & WS__F_CLOSE_TIMER) {
+        if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
+        if (now - c->ws__close_at >= c->ws__close_timeout) {
+            c->ws__flags = (c->ws__flags & ~WS__F_CLOSE_TIMER) | WS__F_ABORT;
+            if (c->ws__state != WS_STATE_CLOSED) /* §7.1.1: the peer never answered our close */
+                ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
+            return;
+        }
+    }
+    if (c->ws__state == WS_STATE_OPEN && c->ws__ping_interval) {
+        if (c->ws__ping_at == WS__NEVER || now < c->ws__ping_at) {
+            c->ws__ping_at = now;
+        } else if (c->ws__flags & WS__F_PING_OUT) {
+            if (now - c->ws__ping_at >= c->ws__pong_timeout) {
+                c->ws__flags |= WS__F_ABORT;
+                ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
+            }
+        } else if (now - c->ws__ping_at >= c->ws__ping_interval &&
+                   ws__queue_frame(c, WS_OP_PING, 1, 0, 0, 0, 0) == WS_OK) {
+            c->ws__flags |= WS__F_PING_OUT;
+            c->ws__ping_at = now;
+        }
+    }
+}
+
+WSDEF ws_state ws_conn_state(const ws_conn *c) { return (ws_state)c->ws__state; }
+WSDEF size_t ws_conn_queued(const ws_conn *c) { return c->ws__out_tail - c->ws__out_head; }
+WSDEF ws_result ws_conn_error(const ws_conn *c) { return (ws_result)c->ws__error; }
+
+WSDEF unsigned ws_conn_wants(const ws_conn *c) {
+    unsigned w = 0;
+    if (c->ws__flags & WS__F_ABORT) return 0;
+    if (c->ws__out_tail > c->ws__out_head || c->ws__pend_op) w |= WS_WANT_WRITE;
+    if (c->ws__flags & WS__F_EOF) return w;
+    if (c->ws__state == WS_STATE_CLOSED) {
+        if (c->ws__role == WS_ROLE_CLIENT && !(c->ws__flags & WS__F_FAILED)) w |= WS_WANT_READ;
+        return w;
+    }
+    if (!c->ws__pend_op) w |= WS_WANT_READ;
+    return w;
+}
+
+/* ---- 6. I/O driver --------------------------------------------------------------- */
+
+WSDEF void ws_stream_init(ws_stream *s, ws_conn *c, const ws_io *io, void *buf, size_t cap) {
+    s->conn = c;
+    s->io = *io;
+    s->buf = (unsigned char *)buf;
+    s->cap = cap;
+    s->pos = s->len = 0;
+    s->eof = 0;
+}
+
+static ws_result ws__io_failed(ws_conn *c) {
+    c->ws__flags |= WS__F_ABORT;
+    return ws__fail(c, WS_ERR_IO, WS_CLOSE_ABNORMAL, 0, 0, 0);
+}
+
+WSDEF ws_result ws_stream_pump(ws_stream *s) {
+    ws_conn *c = s->conn;
+    int reads = 0, rounds;
+    for (rounds = 0; rounds < 1000; rounds++) {
+        int progress = 0;
+        const void *out;
+        size_t n;
+        while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
+            long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
+            if (w == WS_WOULD_BLOCK) break;
+            if (w <= 0 || (size_t)w > n) return ws__io_failed(c);
+            ws_conn_consume(c, (size_t)w);
+            progress = 1;
+        }
+        if (s->pos < s->len) {
+            size_t used = 0;
+            ws_result r = ws_conn_feed(c, s->buf + s->pos, s->len - s->pos, &used);
+            s->pos += used;
+            if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
+            if (used || r != WS_OK) progress |= used != 0 || c->ws__out_tail > c->ws__out_head;
+        }
+        if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
+            long got = s->io.read(s->io.user, s->buf, s->cap);
+            reads = 1;
+            if (got > 0 && (size_t)got <= s->cap) {
+                s->pos = 0, s->len = (size_t)got;
+                progress = 1;
+            } else if (got == 0) {
+                s->eof = 1;
+                ws_conn_eof(c);
+                progress = 1;
+            } else if (got != WS_WOULD_BLOCK) {
+                return ws__io_failed(c);
+            }
+        }
+        if (!progress) break;
+    }
+    return (ws_result)c->ws__error;
+}
+
+WSDEF unsigned ws_stream_wants(const ws_stream *s) {
+    unsigned w = ws_conn_wants(s->conn);
+    if (s->pos < s->len) w &= ~WS_WANT_READ; /* the buffer still holds unread input */
+    if (s->eof) w &= ~WS_WANT_READ;
+    return w;
+}
+
+#endif /* WS_IMPLEMENTATION_ONCE */
+#endif /* WS_IMPLEMENTATION */
+
+/*
+REVISION HISTORY
+   0.1.0  (2026-11-22) first release: RFC 6455 both roles, sans-I/O core, callback driver.
+
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the ws.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication in the hope that it will be of use to all, and
+to the detriment of our heirs and successors. We intend this dedication to be
+an overt act of relinquishment in perpetuity of all present and future rights
+to this software under copyright law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
