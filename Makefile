@@ -15,6 +15,16 @@ EXAMPLES   := $(BUILD)/echo_server $(BUILD)/echo_client
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
+# Each test family lives in its own folder with a .mk that adds to these lists:
+#   EXAMPLES    programs `make` builds;   TEST_DEPS  targets that install what tests need
+#   TEST_TARGETS  targets `make test` runs after the unit, compile and integration tests
+TEST_DEPS    :=
+TEST_TARGETS :=
+-include tests/interop/interop.mk
+-include tests/conformance/conformance.mk
+-include fuzz/fuzz.mk
+-include tests/bench/bench.mk
+
 .PHONY: all test run deps unit compile-tests integration clean
 all: $(EXAMPLES)
 
@@ -60,10 +70,9 @@ compile-tests: | $(BUILD)
 integration: $(EXAMPLES)
 	$(PY) tests/integration/run.py
 
-test: deps
-	$(MAKE) unit
-	$(MAKE) compile-tests
-	$(MAKE) integration
+test: deps $(TEST_DEPS)
+	@set -e; for t in unit compile-tests integration $(TEST_TARGETS); do \
+	  echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all passed"
 
 clean:
