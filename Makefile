@@ -20,8 +20,10 @@ UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 #   TEST_TARGETS  targets `make test` runs after the unit, compile and integration tests
 TEST_DEPS    :=
 TEST_TARGETS :=
+-include tests/browser/browser.mk
 -include tests/interop/interop.mk
 -include tests/conformance/conformance.mk
+-include tests/memory/memory.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
