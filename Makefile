@@ -63,10 +63,12 @@ compile-tests: | $(BUILD)
 	./$(BUILD)/compile_clangxx
 	$(CC) -std=c99 $(WARN) -DWS_STATIC -o $(BUILD)/compile_static tests/compile_static.c
 	./$(BUILD)/compile_static
-	@if $(CC) -m32 -std=c99 -o $(BUILD)/compile_m32 tests/compile_impl.c tests/compile_main.c 2>/dev/null; then \
-	  ./$(BUILD)/compile_m32 && echo "32-bit: ok"; \
-	  $(CC) -m32 $(CFLAGS_TEST) -fno-sanitize=all -o $(BUILD)/test_conn_m32 tests/test_conn.c -L/usr/lib32 -lcmocka 2>/dev/null \
-	    && ./$(BUILD)/test_conn_m32 || echo "32-bit unit tests skipped (no 32-bit cmocka)"; \
+	@# 32-bit: the build must succeed whenever multilib is installed; running it needs a
+	@# kernel that executes i386 binaries, which some machines here lack.
+	@if echo 'int main(void){return 0;}' | $(CC) -m32 -x c -o $(BUILD)/m32probe - 2>/dev/null; then \
+	  $(CC) -m32 -std=c99 $(WARN) -o $(BUILD)/compile_m32 tests/compile_impl.c tests/compile_main.c; \
+	  if $(BUILD)/m32probe 2>/dev/null; then ./$(BUILD)/compile_m32 && echo "32-bit: built and ran"; \
+	  else echo "32-bit: built (this kernel cannot run i386 binaries)"; fi; \
 	else echo "32-bit build skipped: install gcc-multilib"; fi
 
 integration: $(EXAMPLES)

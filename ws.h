@@ -882,7 +882,7 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     f->opcode = (unsigned char)op;
     f->masked = (unsigned char)(p[1] >> 7);
     if ((op >= 3 && op <= 7) || op >= 0xB) return WS_ERR_PROTOCOL; /* §5.2 reserved */
-    if ((op & 8) && (!f->fin || len7 > WS_MAX_CONTROL)) return WS_ERR_PROTOCOL; /* §5.5 */
+    if ((op & 8) && !f->fin) return WS_ERR_PROTOCOL; /* §5.5: never fragmented */
     if (len7 < 126) {
         f->len = len7;
     } else if (len7 == 126) {
@@ -897,6 +897,7 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
         for (i = 2; i < 10; i++) f->len = f->len << 8 | p[i];
         n = 10;
     }
+    if ((op & 8) && f->len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
     if (f->masked) {
         if (avail < (size_t)n + 4) return WS_NEED_MORE;
         WS_MEMCPY(f->key, p + n, 4);

@@ -8,7 +8,7 @@
 #include "../ws.h"
 
 /* xorshift; deterministic so failures reproduce. Never use this outside tests. */
-static int tu_rng(void *ctx, void *buf, size_t len) {
+static inline int tu_rng(void *ctx, void *buf, size_t len) {
     static uint32_t s = 0x12345678u;
     unsigned char *p = (unsigned char *)buf;
     (void)ctx;
@@ -41,7 +41,7 @@ typedef struct tu_log {
     int echo;
 } tu_log;
 
-static void tu_on_event(ws_conn *c, const ws_event *e, void *user) {
+static inline void tu_on_event(ws_conn *c, const ws_event *e, void *user) {
     tu_log *log = (tu_log *)user;
     tu_event *t;
     if (e->type == WS_EV_REQUEST) {
@@ -67,7 +67,7 @@ static void tu_on_event(ws_conn *c, const ws_event *e, void *user) {
     }
 }
 
-static void tu_log_clear(tu_log *log) {
+static inline void tu_log_clear(tu_log *log) {
     size_t i;
     for (i = 0; i < log->n; i++) free(log->ev[i].data);
     log->n = 0;
@@ -77,7 +77,7 @@ static void tu_log_clear(tu_log *log) {
    malloc'd buffer of exactly its size so ASan catches any read past it. Stops at the
    first error and returns it; WS_WOULD_BLOCK is retried after draining the output into
    *sink (may be NULL to discard). */
-static ws_result tu_feed_chunked(ws_conn *c, const void *bytes, size_t len, size_t chunk,
+static inline ws_result tu_feed_chunked(ws_conn *c, const void *bytes, size_t len, size_t chunk,
                                  void (*sink)(const void *, size_t, void *), void *sink_ctx) {
     size_t off = 0;
     if (chunk == 0) chunk = len ? len : 1;
@@ -107,7 +107,7 @@ static ws_result tu_feed_chunked(ws_conn *c, const void *bytes, size_t len, size
 }
 
 /* Take everything queued for output into buf (up to cap); returns the count. */
-static size_t tu_drain(ws_conn *c, unsigned char *buf, size_t cap) {
+static inline size_t tu_drain(ws_conn *c, unsigned char *buf, size_t cap) {
     size_t total = 0;
     for (;;) {
         const void *out;
@@ -123,7 +123,7 @@ static size_t tu_drain(ws_conn *c, unsigned char *buf, size_t cap) {
 }
 
 /* Build one frame into out: header + (masked) payload. Returns its size. */
-static size_t tu_frame(unsigned char *out, int fin, unsigned rsv, unsigned opcode, int mask,
+static inline size_t tu_frame(unsigned char *out, int fin, unsigned rsv, unsigned opcode, int mask,
                        const void *payload, size_t len) {
     ws_frame f;
     size_t h;
