@@ -48,6 +48,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_DEFAULT_MAX_HANDSHAKE  largest HTTP request/response head        (8192)
       WS_DEFAULT_MAX_HEADERS    most header lines in a handshake          (64)
       WS_DEFAULT_CLOSE_TIMEOUT  ms to wait for the peer's close / EOF     (5000)
+      WS_DEFAULT_HANDSHAKE_TIMEOUT  ms for the opening handshake          (10000)
 
 LAYERS (one section each, bottom up; each usable alone)
    1. config and platform   2. primitives (SHA-1, base64, UTF-8, masking)
@@ -97,6 +98,9 @@ LAYERS (one section each, bottom up; each usable alone)
 #endif
 #ifndef WS_DEFAULT_CLOSE_TIMEOUT
 #define WS_DEFAULT_CLOSE_TIMEOUT 5000
+#endif
+#ifndef WS_DEFAULT_HANDSHAKE_TIMEOUT
+#define WS_DEFAULT_HANDSHAKE_TIMEOUT 10000
 #endif
 
 #if defined(WS_NO_CLIENT) && defined(WS_NO_SERVER)
@@ -298,15 +302,18 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 WSDEF int ws_token_next(ws_str *list, ws_str *token);
 WSDEF int ws_token_has(ws_str list, const char *token);
 
-/* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
-   the given one or 80/443; resource is path and query ("/" when empty). */
 #endif
 
+/* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
+   the given one or 80/443. The resource name of §3 is path followed by query: path is
+   "/" when the URL has none, query is "?..." or empty. userinfo and fragments are refused.
+   Views point into url (or at a static "/"). */
 typedef struct ws_url {
     int secure;
     ws_str host;
     unsigned port;
-    ws_str resource;
+    ws_str path;
+    ws_str query;
 } ws_url;
 #ifndef WS_NO_HANDSHAKE
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out);
@@ -319,8 +326,9 @@ typedef struct ws_hs_limits {
 } ws_hs_limits;
 
 /* Find the end of an HTTP head. Returns the head's size including the blank line,
-   WS_NEED_MORE, or WS_ERR_HS_TOO_LARGE once len passes max_size without one. Meant to be
-   called again as bytes arrive: `from` is how many bytes were already searched. */
+   WS_NEED_MORE, or WS_ERR_HS_TOO_LARGE once len reaches max_size without one (a head must
+   fit in max_size bytes). Meant to be called again as bytes arrive: `from` is how many
+   bytes were already searched. */
 #ifndef WS_NO_HANDSHAKE
 WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size);
 #endif
@@ -339,7 +347,9 @@ typedef struct ws_request {
 #if !defined(WS_NO_SERVER) && !defined(WS_NO_HANDSHAKE)
 
 /* Parse and validate a complete request head (see ws_http_head_end). Returns WS_OK or a
-   WS_ERR_HS_* code; ws_hs_status tells which HTTP status to answer (400, 426, 431). */
+   WS_ERR_HS_* code; ws_hs_status tells which HTTP status to answer (400, 426, 431).
+   method and target are filled whenever the request line parsed, even if a later check
+   failed, so a server can route plain HTTP requests with the same parser. */
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req);
 
@@ -454,6 +464,7 @@ typedef struct ws_config {
     uint32_t ping_interval_ms;  /* 0: no keep-alive pings */
     uint32_t pong_timeout_ms;   /* 0: ping_interval_ms */
     uint32_t close_timeout_ms;  /* 0: WS_DEFAULT_CLOSE_TIMEOUT */
+    uint32_t handshake_timeout_ms; /* 0: WS_DEFAULT_HANDSHAKE_TIMEOUT; counted by ticks */
 } ws_config;
 
 /* The connection. Its fields are private (ws__ names) but public so you can place it
@@ -472,7 +483,7 @@ struct ws_conn {
     const char *ws__hs_proto;        /* accepted subprotocol until WS_EV_OPEN */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint64_t ws__now, ws__ping_at, ws__close_at;
-    uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout;
+    uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     uint32_t ws__utf8, ws__send_utf8, ws__flags, ws__hs_prefix;
     int ws__error;
     uint16_t ws__max_headers;
@@ -488,7 +499,9 @@ struct ws_conn {
 WSDEF void ws_config_init(ws_config *cfg, ws_role role);
 
 /* Set up c. A client also needs ws_client_start. Returns WS_ERR_NO_RNG for a client
-   without rng, WS_ERR_ARG for buffers too small to hold a handshake. */
+   without rng; WS_ERR_ARG for a send_buf under 139 bytes (a whole control frame must
+   always fit), a recv_buf under 128 bytes with a handshake to do, or no buffer and no
+   allocator. */
 WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg);
 
 /* Free whatever c allocated. c may not be used afterwards (but may be inited again). */
@@ -1098,8 +1111,8 @@ static int ws__parse_port(const char *p, size_t n, unsigned *port) {
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p = url, *end = url + len, *auth, *auth_end, *h, *h_end, *colon = 0;
     size_t i;
-    if (len > 3 && ws__ieq(url, 5, "ws://")) out->secure = 0, p += 5;
-    else if (len > 4 && ws__ieq(url, 6, "wss://")) out->secure = 1, p += 6;
+    if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0, p += 5;
+    else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1, p += 6;
     else return WS_ERR_URL;
     out->port = out->secure ? 443 : 80;
     for (i = 0; i < len; i++) /* §3: no fragment; no white space or control bytes */
@@ -1135,8 +1148,10 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (colon && !ws__parse_port(colon + 1, (size_t)(auth_end - colon - 1), &out->port))
         return WS_ERR_URL;
     out->host.p = h, out->host.n = (size_t)(h_end - h);
-    if (auth_end == end) out->resource.p = "/", out->resource.n = 1;
-    else out->resource.p = auth_end, out->resource.n = (size_t)(end - auth_end);
+    for (p = auth_end; p < end && *p != '?'; p++) {}
+    out->path.p = auth_end, out->path.n = (size_t)(p - auth_end);
+    out->query.p = p, out->query.n = (size_t)(end - p);
+    if (out->path.n == 0) out->path.p = "/", out->path.n = 1;
     return WS_OK;
 }
 
@@ -1340,8 +1355,8 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
     for (i = 0; i < u.host.n; i++) ipv6 |= u.host.p[i] == ':';
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
     ws__puts(&b, "GET ");
-    if (u.resource.p[0] == '?') ws__puts(&b, "/");
-    ws__put(&b, u.resource.p, u.resource.n);
+    ws__put(&b, u.path.p, u.path.n);
+    ws__put(&b, u.query.p, u.query.n);
     ws__puts(&b, " HTTP/1.1\r\nHost: ");
     if (ipv6) ws__puts(&b, "[");
     ws__put(&b, u.host.p, u.host.n);
@@ -1577,7 +1592,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
 
 static void ws__arm_close_timer(ws_conn *c) {
     c->ws__flags |= WS__F_CLOSE_TIMER;
-    c->ws__close_at = c->ws__now ? c->ws__now : WS__NEVER;
+    c->ws__close_at = c->ws__now; /* WS__NEVER before the first tick: starts there */
 }
 
 /* Both close frames have gone their way (§7.1.4). The server closes the transport first
@@ -1660,11 +1675,14 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
-    c->ws__ping_at = c->ws__close_at = WS__NEVER;
+    c->ws__now = c->ws__ping_at = c->ws__close_at = WS__NEVER;
+    c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifdef WS_NO_HANDSHAKE
     c->ws__state = WS_STATE_OPEN;
 #else
     c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
+    /* A peer that never finishes the handshake must not hold the connection forever. */
+    if (c->ws__state == WS_STATE_CONNECTING) ws__arm_close_timer(c);
 #endif
     return WS_OK;
 }
@@ -1725,8 +1743,10 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
     }
     c->ws__state = WS_STATE_OPEN;
+    c->ws__flags &= ~WS__F_CLOSE_TIMER;
     ws__event_init(&ev, WS_EV_OPEN);
     ev.protocol = res.protocol;
+    if (!ev.protocol.n) ev.protocol.p = "";
     ws__emit(c, &ev);
     c->ws__hs_prefix = 0;
     ws__in_release(c);
@@ -1801,8 +1821,10 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     }
     c->ws__hs_req = 0;
     if (c->ws__state == WS_STATE_OPEN) {
+        c->ws__flags &= ~WS__F_CLOSE_TIMER;
         ws__event_init(&ev, WS_EV_OPEN);
-        ev.protocol.p = c->ws__hs_proto, ev.protocol.n = ws__strlen(c->ws__hs_proto);
+        ev.protocol.p = c->ws__hs_proto ? c->ws__hs_proto : "";
+        ev.protocol.n = ws__strlen(c->ws__hs_proto);
         ws__emit(c, &ev);
     }
     c->ws__hs_proto = 0;
@@ -2153,11 +2175,13 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
     c->ws__now = now;
     if (c->ws__flags & WS__F_CLOSE_TIMER) {
+        uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
         if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
-        if (now - c->ws__close_at >= c->ws__close_timeout) {
+        if (now - c->ws__close_at >= limit) {
             c->ws__flags = (c->ws__flags & ~WS__F_CLOSE_TIMER) | WS__F_ABORT;
-            if (c->ws__state != WS_STATE_CLOSED) /* §7.1.1: the peer never answered our close */
-                ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
+            /* No handshake, or no answer to our close (§7.1.1); a client that closed
+               cleanly just stops waiting for the server to drop the transport. */
+            if (c->ws__state != WS_STATE_CLOSED) ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
             return;
         }
     }
@@ -2207,6 +2231,8 @@ WSDEF void ws_stream_init(ws_stream *s, ws_conn *c, const ws_io *io, void *buf, 
 
 static ws_result ws__io_failed(ws_conn *c) {
     c->ws__flags |= WS__F_ABORT;
+    /* After a clean close handshake the transport has nothing left to lose. */
+    if (c->ws__state == WS_STATE_CLOSED && !c->ws__error) return WS_OK;
     return ws__fail(c, WS_ERR_IO, WS_CLOSE_ABNORMAL, 0, 0, 0);
 }
 

@@ -62,7 +62,7 @@ static inline void tu_on_event(ws_conn *c, const ws_event *e, void *user) {
     t->data[e->len] = 0;
     t->protocol[0] = 0;
     if (e->type == WS_EV_OPEN && e->protocol.n < sizeof t->protocol) {
-        memcpy(t->protocol, e->protocol.p, e->protocol.n);
+        if (e->protocol.n) memcpy(t->protocol, e->protocol.p, e->protocol.n);
         t->protocol[e->protocol.n] = 0;
     }
 }
