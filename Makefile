@@ -15,6 +15,9 @@ EXAMPLES   := $(BUILD)/echo_server $(BUILD)/echo_client
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
+.PHONY: all
+all: examples  # the default goal, whatever the .mk files below define
+
 # Each test family lives in its own folder with a .mk that adds to these lists:
 #   EXAMPLES    programs `make` builds;   TEST_DEPS  targets that install what tests need
 #   TEST_TARGETS  targets `make test` runs after the unit, compile and integration tests
@@ -27,8 +30,10 @@ TEST_TARGETS :=
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
-.PHONY: all test run deps unit compile-tests integration clean
-all: $(EXAMPLES)
+.PHONY: examples
+examples: $(EXAMPLES)
+
+.PHONY: test run deps unit compile-tests integration clean
 
 $(BUILD):
 	@mkdir -p $@
@@ -75,6 +80,7 @@ integration: $(EXAMPLES)
 	$(PY) tests/integration/run.py
 
 test: deps $(TEST_DEPS)
+	@rm -f $(BUILD)/interop/results.tsv
 	@set -e; for t in unit compile-tests integration $(TEST_TARGETS); do \
 	  echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all passed"
