@@ -1,0 +1,59 @@
+# Benchmarks (not tests: `make test` does not run them).
+#   make bench           installs what is missing, builds, runs everything (a few minutes),
+#                        prints one table and writes it to build/bench.txt
+#   make bench-profile   where the echo server and the decoder spend their time
+#                        (perf on the echo server, callgrind on ws_conn_feed), into
+#                        build/bench_profile.txt
+# wslay (Debian libwslay-dev) is the baseline; it is linked only into these programs.
+BENCH_BUILD  := $(BUILD)/bench
+BENCH_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L
+BENCH_BINS   := $(BENCH_BUILD)/bench_codec $(BENCH_BUILD)/bench_ipf $(BENCH_BUILD)/loadgen \
+                $(BENCH_BUILD)/wslay_echo_server
+BENCH_SIZES  := $(BENCH_BUILD)/impl_O2.o $(BENCH_BUILD)/impl_Os.o
+ARM_CC       := arm-none-eabi-gcc
+# Cortex-M4, freestanding: no libc at all (ws.h's own loops stand in for memcpy/memset).
+ARM_CFLAGS   := -std=c99 -mcpu=cortex-m4 -mthumb -Os -ffreestanding -DWS_NO_STDLIB \
+                '-DWS_ASSERT(x)=((void)0)' -Wall -Wextra
+
+.PHONY: bench bench-deps bench-build bench-profile
+
+bench-deps:
+	@sh tests/deps.sh libwslay-dev valgrind
+	@sh tests/deps.sh gcc-arm-none-eabi || echo "bench: no gcc-arm-none-eabi, the Thumb size is skipped"
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	@$(PY) tests/bench/run.py --out $(BUILD)/bench.txt
+
+bench-profile: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	@$(PY) tests/bench/run.py --profile --out $(BUILD)/bench_profile.txt
+
+bench-build: $(BUILD)/echo_server $(BENCH_BINS) $(BENCH_SIZES)
+	@if command -v $(ARM_CC) >/dev/null 2>&1; then \
+	  $(ARM_CC) $(ARM_CFLAGS) -c -o $(BENCH_BUILD)/impl_thumb.o tests/bench/impl.c && \
+	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_CLIENT -c -o $(BENCH_BUILD)/impl_thumb_server.o tests/bench/impl.c && \
+	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_SERVER -c -o $(BENCH_BUILD)/impl_thumb_client.o tests/bench/impl.c && \
+	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_HANDSHAKE -c -o $(BENCH_BUILD)/impl_thumb_nohs.o tests/bench/impl.c; \
+	else rm -f $(BENCH_BUILD)/impl_thumb*.o; fi
+
+$(BENCH_BUILD):
+	@mkdir -p $@
+
+$(BENCH_BUILD)/bench_codec: tests/bench/bench_codec.c tests/bench/bench_common.h ws.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay -ldl
+
+$(BENCH_BUILD)/bench_ipf: tests/bench/bench_ipf.c tests/bench/bench_common.h ws.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
+
+$(BENCH_BUILD)/loadgen: tests/bench/loadgen.c tests/bench/bench_common.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c ws.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
+
+$(BENCH_BUILD)/impl_O2.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
+	$(CC) -std=c99 -O2 -c -o $@ $<
+
+$(BENCH_BUILD)/impl_Os.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
+	$(CC) -std=c99 -Os -c -o $@ $<
