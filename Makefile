@@ -1,7 +1,7 @@
 # ws.h - build the examples, run every test, start the demo.
 #   make          examples into build/
 #   make test     installs what it needs (tests/deps.sh), then every test
-#   make run      the demo (echo server on 127.0.0.1:9001)
+#   make run      the demo: chat page on http://127.0.0.1:8080/ (WebSocket at /ws)
 CC      ?= cc
 CXX     ?= c++
 BUILD   := build
@@ -44,9 +44,10 @@ $(BUILD)/%: examples/%.c ws.h | $(BUILD)
 deps:
 	@sh tests/deps.sh base
 
-run: $(BUILD)/echo_server
-	@echo "echo server on ws://127.0.0.1:9001/ (Ctrl-C stops it)"
-	./$(BUILD)/echo_server -p 9001
+# The demo: a chat page on http://127.0.0.1:8080/ whose /ws is served by ws.h.
+# (build/echo_server -p 9001 is the plain echo server.)
+run: $(BUILD)/chat_server
+	./$(BUILD)/chat_server -p 8080
 
 # --- tests -----------------------------------------------------------------------
 $(BUILD)/test_%: tests/test_%.c tests/testutil.h ws.h | $(BUILD)
