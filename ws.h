@@ -846,30 +846,27 @@ WSDEF ws_result ws_utf8_check(const void *data, size_t len) {
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
     unsigned char *p = (unsigned char *)data;
     phase &= 3;
-    /* Bytes until p is 8-aligned, then whole words with the key rotated to the current
-       phase (a word is two whole key periods, so the phase is the same after it). The
-       key is laid out in memory order, so this is right on either endianness. */
-    while (len && ((uintptr_t)p & 7)) {
-        *p++ ^= key[phase];
-        phase = (phase + 1) & 3;
-        len--;
-    }
+    /* Whole 8-byte words with the key rotated to the current phase: a word is two key
+       periods, so the phase is the same after it. Loads and stores go through memcpy,
+       which compilers turn into plain (unaligned-safe) moves; the key is laid out in
+       memory order, so this is right on either endianness. */
     if (len >= 8) {
-        unsigned char k8[8];
-        uint64_t k, w0, w1;
-        unsigned i;
-        for (i = 0; i < 8; i++) k8[i] = key[(phase + i) & 3];
-        WS_MEMCPY(&k, k8, 8);
+        unsigned char k[8];
+        uint64_t k8, w0, w1;
+        k[0] = key[phase], k[1] = key[(phase + 1) & 3];
+        k[2] = key[(phase + 2) & 3], k[3] = key[(phase + 3) & 3];
+        WS_MEMCPY(k + 4, k, 4);
+        WS_MEMCPY(&k8, k, 8);
         for (; len >= 16; p += 16, len -= 16) {
             WS_MEMCPY(&w0, p, 8);
             WS_MEMCPY(&w1, p + 8, 8);
-            w0 ^= k, w1 ^= k;
+            w0 ^= k8, w1 ^= k8;
             WS_MEMCPY(p, &w0, 8);
             WS_MEMCPY(p + 8, &w1, 8);
         }
         if (len >= 8) {
             WS_MEMCPY(&w0, p, 8);
-            w0 ^= k;
+            w0 ^= k8;
             WS_MEMCPY(p, &w0, 8);
             p += 8, len -= 8;
         }
@@ -1518,6 +1515,14 @@ static void ws__in_release(ws_conn *c) {
     }
 }
 
+#define WS__KEEP_QUEUE 4096
+
+static void ws__out_release(ws_conn *c) {
+    if (c->ws__flags & WS__F_OUT_FIXED) return;
+    ws__free(c, c->ws__out, c->ws__out_cap);
+    c->ws__out = 0, c->ws__out_cap = 0;
+}
+
 /* Room for n more bytes at the end of the output queue. WS_WOULD_BLOCK while the queue
    is too full (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
 static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
@@ -2050,6 +2055,12 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             c->ws__hdr_len = 0;
         }
         r = ws__frame_begin(c, &f);
+        if (r == WS_OK && (c->ws__flags & WS__F_IN_FRAME) && p < end) {
+            /* the common case, a frame whose payload follows in the same read */
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+            r = ws__payload(c, p, k);
+            p += k;
+        }
     }
     if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
     *pp = p;
@@ -2090,10 +2101,9 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
-        if (!(c->ws__flags & WS__F_OUT_FIXED)) { /* an idle connection holds no buffer */
-            ws__free(c, c->ws__out, c->ws__out_cap);
-            c->ws__out = 0, c->ws__out_cap = 0;
-        }
+        /* A small queue is kept for the next reply (no malloc per echo) until a tick
+           finds it empty; a large one goes at once. */
+        if (c->ws__out_cap > WS__KEEP_QUEUE) ws__out_release(c);
     }
     if (c->ws__pend_op) ws__flush_pending(c);
 }
@@ -2174,6 +2184,7 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
     c->ws__now = now;
+    if (c->ws__out_tail == 0) ws__out_release(c); /* idle: hold no buffer */
     if (c->ws__flags & WS__F_CLOSE_TIMER) {
         uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
         if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
@@ -2236,42 +2247,58 @@ static ws_result ws__io_failed(ws_conn *c) {
     return ws__fail(c, WS_ERR_IO, WS_CLOSE_ABNORMAL, 0, 0, 0);
 }
 
+/* Write what is queued until the transport would block. 1 if anything moved, 0 if not,
+   or the failure. */
+static int ws__stream_flush(ws_stream *s) {
+    ws_conn *c = s->conn;
+    const void *out;
+    size_t n;
+    int moved = 0;
+    while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
+        long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
+        if (w == WS_WOULD_BLOCK) break;
+        if (w <= 0 || (size_t)w > n) return ws__io_failed(c) ? -1 : moved;
+        ws_conn_consume(c, (size_t)w);
+        moved = 1;
+    }
+    return moved;
+}
+
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
     int reads = 0, rounds;
+    /* One pass is read, feed, write: all the replies to one read leave in one write.
+       More passes only while input waits for queue room (a pong or close reply). */
     for (rounds = 0; rounds < 1000; rounds++) {
-        int progress = 0;
-        const void *out;
-        size_t n;
-        while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
-            long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
-            if (w == WS_WOULD_BLOCK) break;
-            if (w <= 0 || (size_t)w > n) return ws__io_failed(c);
-            ws_conn_consume(c, (size_t)w);
-            progress = 1;
+        int progress = ws__stream_flush(s);
+        if (progress < 0) break;
+        if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
+            long got = s->io.read(s->io.user, s->buf, s->cap);
+            reads = 1;
+            if (got > 0 && (size_t)got <= s->cap) {
+                s->pos = 0, s->len = (size_t)got;
+            } else if (got == 0) {
+                s->eof = 1;
+                ws_conn_eof(c);
+                progress = 1;
+            } else if (got != WS_WOULD_BLOCK) {
+                ws__io_failed(c);
+                break;
+            }
         }
         if (s->pos < s->len) {
             size_t used = 0;
             ws_result r = ws_conn_feed(c, s->buf + s->pos, s->len - s->pos, &used);
             s->pos += used;
             if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
-            if (used || r != WS_OK) progress |= used != 0 || c->ws__out_tail > c->ws__out_head;
+            progress |= used != 0;
         }
-        if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
-            long got = s->io.read(s->io.user, s->buf, s->cap);
-            reads = 1;
-            if (got > 0 && (size_t)got <= s->cap) {
-                s->pos = 0, s->len = (size_t)got;
-                progress = 1;
-            } else if (got == 0) {
-                s->eof = 1;
-                ws_conn_eof(c);
-                progress = 1;
-            } else if (got != WS_WOULD_BLOCK) {
-                return ws__io_failed(c);
-            }
+        switch (ws__stream_flush(s)) {
+        case -1: return (ws_result)c->ws__error;
+        case 1: progress = 1; break;
+        default: break;
         }
-        if (!progress) break;
+        if (!progress || (reads && s->pos == s->len)) break;
     }
     return (ws_result)c->ws__error;
 }
