@@ -797,9 +797,11 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
 #define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
 
 WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
-    const unsigned char *s = (const unsigned char *)data, *e = s + len;
+    const unsigned char *s = (const unsigned char *)data, *e;
     uint32_t st = v->state;
     if (st == WS__UTF8_BAD) return WS_ERR_UTF8;
+    if (!len) return WS_OK; /* data may be NULL then */
+    e = s + len;
     while (s < e) {
         unsigned b;
         if (st == 0) {
@@ -1070,7 +1072,9 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
-    const char *p = list->p, *end = list->p + list->n;
+    const char *p = list->p, *end;
+    if (!list->n) return 0; /* an absent header is {NULL, 0} */
+    end = p + list->n;
     for (;;) {
         const char *start;
         while (p < end && (ws__is_ows(*p) || *p == ',')) p++;
@@ -2003,7 +2007,8 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         c->ws__flags &= ~WS__F_MASKED;
     }
     c->ws__flags |= WS__F_IN_FRAME;
-    return f->len ? WS_OK : ws__payload(c, 0, 0);
+    /* An empty frame completes now; its events get an empty string, never NULL. */
+    return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
 
 static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
@@ -2068,13 +2073,14 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 }
 
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
-    unsigned char *p = (unsigned char *)data, *end = p + len;
+    unsigned char *p = (unsigned char *)data, *end;
     ws_result r = WS_OK;
     if (c->ws__error) {
         if (consumed) *consumed = len;
         return (ws_result)c->ws__error;
     }
     if (len) {
+        end = p + len;
 #ifndef WS_NO_HANDSHAKE
         if (c->ws__state == WS_STATE_CONNECTING) r = ws__hs_feed(c, &p, end);
 #endif
