@@ -353,8 +353,13 @@ typedef struct ws_request {
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req);
 
+/* 1 if the client offered exactly this subprotocol. Subprotocol names are compared
+   byte for byte (§4.1 makes the client hold the server to its exact offer), unlike the
+   case-insensitive header tokens of ws_token_has. */
+WSDEF int ws_request_offers(const ws_request *req, const char *protocol);
+
 /* The 101 response to req (§4.2.2): Sec-WebSocket-Accept, the chosen subprotocol (NULL
-   for none; it must be one req offered), extra header lines ("Name: value\r\n"...; NULL
+   for none; it must be one req offered, see ws_request_offers), extra header lines ("Name: value\r\n"...; NULL
    for none). Returns the size written or WS_ERR_BUFFER / WS_ERR_ARG. */
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
                             const char *extra_headers);
@@ -1274,13 +1279,21 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
+WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
+    ws_str list = req->protocols, t;
+    size_t n = ws__strlen(protocol);
+    while (ws_token_next(&list, &t))
+        if (t.n == n && ws__memeq(t.p, protocol, n)) return 1;
+    return 0;
+}
+
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
                             const char *extra_headers) {
     ws__buf b;
     char accept[WS_ACCEPT_LEN + 1];
     if (protocol && !*protocol) protocol = 0;
     /* §4.2.2 item 5.4: the subprotocol must be one the client offered. */
-    if ((protocol && !ws_token_has(req->protocols, protocol)) || !ws__extra_ok(extra_headers))
+    if ((protocol && !ws_request_offers(req, protocol)) || !ws__extra_ok(extra_headers))
         return WS_ERR_ARG;
     ws_accept_key(req->key.p, req->key.n, accept);
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;

@@ -99,7 +99,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     switch (ev->type) {
     case WS_EV_REQUEST:
         /* A server may only choose a subprotocol the client offered (RFC 6455 §4.2.2). */
-        ws_accept(c, ws_token_has(ev->request->protocols, "chat") ? "chat" : NULL, NULL);
+        ws_accept(c, ws_request_offers(ev->request, "chat") ? "chat" : NULL, NULL);
         break;
     case WS_EV_OPEN:
         fprintf(stderr, "%s: open%s%.*s\n", cl->peer, ev->protocol.n ? ", protocol " : "",

@@ -1552,6 +1552,25 @@ static void test_conn_fixed_buffers_small_recv(void **state) {
     }
 }
 
+/* §4.2.2 item 5.4 / §4.1: the server picks one of the client's subprotocols exactly as
+   offered; a case-folded match would be refused by a strict client. */
+static void test_request_offers_exact(void **state) {
+    static const char text[] = "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: CHAT, superchat\r\n\r\n";
+    ws_request req;
+    char *copy, buf[512];
+    (void)state;
+    CHECK_RES(parse_req(text, sizeof text - 1, &NO_LIMITS, &req, &copy), WS_OK);
+    CHECK(ws_request_offers(&req, "CHAT"));
+    CHECK(ws_request_offers(&req, "superchat"));
+    CHECK(!ws_request_offers(&req, "chat"));
+    CHECK(!ws_request_offers(&req, "super"));
+    CHECK(ws_response_build(buf, sizeof buf, &req, "chat", NULL) == WS_ERR_ARG);
+    CHECK(ws_response_build(buf, sizeof buf, &req, "CHAT", NULL) > 0);
+    release(copy);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1568,6 +1587,7 @@ int main(void) {
         T(test_request_build_minimal),
         T(test_request_build_small_buffer),
         T(test_request_parse_rfc_example),
+        T(test_request_offers_exact),
         T(test_request_parse_case_and_lists),
         T(test_request_parse_method_version),
         T(test_request_parse_required_headers),
