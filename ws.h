@@ -589,12 +589,21 @@ typedef struct ws_stream {
     ws_conn *conn;
     ws_io io;
     unsigned char *buf;          /* read buffer (caller's) */
-    size_t cap, pos, len;
-    int eof;
+    size_t cap;
+    unsigned char *in;           /* input not yet fed: in buf, or in the stash */
+    size_t pos, len;
+    int eof, shared;
 } ws_stream;
 
 /* buf is where reads land (and frames are unmasked); 4 KiB is plenty, any size works. */
 WSDEF void ws_stream_init(ws_stream *s, ws_conn *c, const ws_io *io, void *buf, size_t cap);
+
+/* Let many streams, pumped one at a time, share one read buffer, so an idle connection
+   holds none: input still unfed when ws_stream_pump returns (only when the output queue
+   was full) moves to an allocation of the connection's own until it is fed. Needs an
+   allocator; ws_conn_free frees nothing of it - call ws_stream_free. */
+WSDEF void ws_stream_share_buffer(ws_stream *s);
+WSDEF void ws_stream_free(ws_stream *s);
 
 /* Write what is queued, then read once and feed what arrived (and write the replies),
    until nothing moves. At most one read per call, so a blocking transport blocks at most
@@ -2253,10 +2262,37 @@ WSDEF unsigned ws_conn_wants(const ws_conn *c) {
 WSDEF void ws_stream_init(ws_stream *s, ws_conn *c, const ws_io *io, void *buf, size_t cap) {
     s->conn = c;
     s->io = *io;
-    s->buf = (unsigned char *)buf;
+    s->buf = s->in = (unsigned char *)buf;
     s->cap = cap;
     s->pos = s->len = 0;
-    s->eof = 0;
+    s->eof = s->shared = 0;
+}
+
+WSDEF void ws_stream_share_buffer(ws_stream *s) { s->shared = 1; }
+
+WSDEF void ws_stream_free(ws_stream *s) {
+    if (s->in != s->buf) ws__free(s->conn, s->in, s->len);
+    s->in = s->buf;
+    s->pos = s->len = 0;
+}
+
+/* A shared buffer belongs to the next stream as soon as this pump returns. */
+static void ws__stream_stash(ws_stream *s) {
+    size_t n = s->len - s->pos;
+    unsigned char *p;
+    if (!s->shared || s->in != s->buf) return;
+    if (n == 0) {
+        s->pos = s->len = 0;
+        return;
+    }
+    p = (unsigned char *)ws__alloc(s->conn, n);
+    if (!p) {
+        s->pos = s->len = 0;
+        ws__fail(s->conn, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+        return;
+    }
+    WS_MEMCPY(p, s->buf + s->pos, n);
+    s->in = p, s->pos = 0, s->len = n;
 }
 
 static ws_result ws__io_failed(ws_conn *c) {
@@ -2291,11 +2327,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
     for (rounds = 0; rounds < 1000; rounds++) {
         int progress = ws__stream_flush(s);
         if (progress < 0) break;
+        if (s->pos == s->len && s->in != s->buf) ws_stream_free(s); /* stash all fed */
         if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
             long got = s->io.read(s->io.user, s->buf, s->cap);
             reads = 1;
             if (got > 0 && (size_t)got <= s->cap) {
-                s->pos = 0, s->len = (size_t)got;
+                s->in = s->buf, s->pos = 0, s->len = (size_t)got;
             } else if (got == 0) {
                 s->eof = 1;
                 ws_conn_eof(c);
@@ -2307,18 +2344,15 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
         }
         if (s->pos < s->len) {
             size_t used = 0;
-            ws_result r = ws_conn_feed(c, s->buf + s->pos, s->len - s->pos, &used);
+            ws_result r = ws_conn_feed(c, s->in + s->pos, s->len - s->pos, &used);
             s->pos += used;
             if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
             progress |= used != 0;
         }
-        switch (ws__stream_flush(s)) {
-        case -1: return (ws_result)c->ws__error;
-        case 1: progress = 1; break;
-        default: break;
-        }
+        if (ws__stream_flush(s) > 0) progress = 1;
         if (!progress || (reads && s->pos == s->len)) break;
     }
+    ws__stream_stash(s);
     return (ws_result)c->ws__error;
 }
 

@@ -46,8 +46,11 @@ typedef struct client {
     char peer[64];              /* "127.0.0.1:54321", for log lines */
     ws_conn conn;
     ws_stream stream;
-    unsigned char buf[16384];   /* where reads land; ws_stream unmasks in place */
 } client;
+
+/* Every client reads into this one buffer (clients are pumped one at a time), so an idle
+   client holds no read buffer; ws_stream keeps any input it could not feed yet. */
+static unsigned char read_buf[65536];
 
 static volatile sig_atomic_t stop_signals;
 
@@ -184,12 +187,14 @@ static client *client_new(int fd, const struct sockaddr_in *from) {
     io.read = sock_read;
     io.write = sock_write;
     io.user = cl;
-    ws_stream_init(&cl->stream, &cl->conn, &io, cl->buf, sizeof cl->buf);
+    ws_stream_init(&cl->stream, &cl->conn, &io, read_buf, sizeof read_buf);
+    ws_stream_share_buffer(&cl->stream);
     return cl;
 }
 
 static void client_free(client *cl) {
     close(cl->fd);
+    ws_stream_free(&cl->stream);
     ws_conn_free(&cl->conn);
     free(cl);
 }

@@ -33,6 +33,7 @@ typedef struct endpoint {
     long fail_read;        /* returned by read when non-zero */
     long fail_write;       /* returned by write once `writes` passes write_ok */
     unsigned write_ok;
+    int full;              /* the peer reads nothing: every write would block */
 } endpoint;
 
 static void pipe_add(pipe_buf *b, const void *d, size_t n) {
@@ -66,7 +67,7 @@ static long ep_write(void *user, const void *buf, size_t len) {
     endpoint *e = (endpoint *)user;
     size_t n = len < e->k ? len : e->k;
     if (e->fail_write && e->writes >= e->write_ok) return e->fail_write;
-    if (e->writes++ % 2 == 0) return WS_WOULD_BLOCK;
+    if (e->full || e->writes++ % 2 == 0) return WS_WOULD_BLOCK;
     assert_true(len > 0);
     assert_false(e->out->closed); /* nothing is written after the transport closed */
     pipe_add(e->out, buf, n);
@@ -456,10 +457,19 @@ static void ping_payload(unsigned char pl[60], size_t i) {
     pl[0] = (unsigned char)i;
 }
 
+/* One pump; with a shared read buffer, another connection then scribbles over it, as the
+   next socket's read would. */
+static ws_result pump_maybe_shared(ws_stream *s, unsigned char *buf, size_t cap, int shared) {
+    ws_result r = ws_stream_pump(s);
+    if (shared) memset(buf, 0xEE, cap);
+    return r;
+}
+
 /* §5.5.2 through the driver: twenty pings arrive in one read while the fixed output
-   queue holds two pongs; the rest of the input waits in the stream's buffer, none of it
-   is lost and every ping gets its pong, in order, written 7 bytes at a time. */
-static void test_pings_with_fixed_send_buf(void **state) {
+   queue holds two pongs; the rest of the input waits (in the stream's buffer, or, when
+   the buffer is shared, in the connection's stash), none of it is lost and every ping
+   gets its pong, in order, written 7 bytes at a time. */
+static void pings_through_small_queue(int shared) {
     enum { PINGS = 20, PL = 60, PONG = 2 + PL };
     static unsigned char sendq[WS_MAX_HEADER + WS_MAX_CONTROL + 11]; /* 150 bytes */
     unsigned char frame[WS_MAX_HEADER + PL], pl[PL];
@@ -472,7 +482,6 @@ static void test_pings_with_fixed_send_buf(void **state) {
     tu_log *log = (tu_log *)calloc(1, sizeof *log);
     unsigned char buf[4096];
     size_t i;
-    (void)state;
     memset(&ep, 0, sizeof ep);
     ep.in = &in, ep.out = &out, ep.k = 4096;
     for (i = 0; i < PINGS; i++) {
@@ -488,11 +497,16 @@ static void test_pings_with_fixed_send_buf(void **state) {
     assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
     io.read = ep_read, io.write = ep_write, io.user = &ep;
     ws_stream_init(&s, &c, &io, buf, sizeof buf);
-    for (i = 0; i < 4; i++) assert_int_equal(ws_stream_pump(&s), WS_OK);
+    if (shared) ws_stream_share_buffer(&s);
+    ep.full = 1; /* the pongs cannot leave yet: input must wait between pumps */
+    for (i = 0; i < 4; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
     assert_int_equal(in.rpos, in.n); /* read at once... */
+    assert_int_equal(count_type(log, WS_EV_PING), 3); /* two pongs queued, one waiting */
+    ep.full = 0;
     ep.k = 7;                        /* ...written slowly */
-    for (i = 0; i < 5000 && out.n < PINGS * PONG; i++) assert_int_equal(ws_stream_pump(&s), WS_OK);
-    for (i = 0; i < 8; i++) assert_int_equal(ws_stream_pump(&s), WS_OK);
+    for (i = 0; i < 5000 && out.n < PINGS * PONG; i++)
+        assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
+    for (i = 0; i < 8; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
     assert_int_equal(count_type(log, WS_EV_PING), PINGS);
     assert_int_equal(out.n, PINGS * PONG);
     for (i = 0; i < PINGS; i++) {
@@ -505,11 +519,22 @@ static void test_pings_with_fixed_send_buf(void **state) {
         assert_memory_equal(out.p + i * PONG + 2, pl, PL);
     }
     assert_int_equal(ws_stream_wants(&s), WS_WANT_READ);
+    ws_stream_free(&s);
     ws_conn_free(&c);
     tu_log_clear(log);
     free(log);
     free(in.p);
     free(out.p);
+}
+
+static void test_pings_with_fixed_send_buf(void **state) {
+    (void)state;
+    pings_through_small_queue(0);
+}
+
+static void test_pings_with_shared_read_buf(void **state) {
+    (void)state;
+    pings_through_small_queue(1);
 }
 
 int main(void) {
@@ -522,6 +547,7 @@ int main(void) {
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_eof_before_close),
         cmocka_unit_test(test_pings_with_fixed_send_buf),
+        cmocka_unit_test(test_pings_with_shared_read_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
