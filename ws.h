@@ -42,7 +42,8 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_ASSERT(x)              default assert(x)
       WS_MEMCPY(d,s,n) WS_MEMMOVE(d,s,n) WS_MEMSET(d,c,n)   (all or none of the three)
-      WS_MALLOC(sz) WS_FREE(p)  default allocator (all or none of the two)
+      WS_MALLOC(sz) WS_FREE(p)  default allocator (both or neither)
+      WS_REALLOC(p,sz)          optional with them; growth without it copies
       WS_DEFAULT_MAX_MESSAGE    largest whole message delivered           (16 MiB)
       WS_DEFAULT_MAX_QUEUE      largest output queue in allocating mode   (16 MiB + 64 KiB)
       WS_DEFAULT_MAX_HANDSHAKE  largest HTTP request/response head        (8192)
@@ -159,11 +160,16 @@ typedef enum ws_result {
 WSDEF const char *ws_strerror(int r);
 
 /* Runtime allocator. alloc returns NULL on failure; free receives the size that was
-   asked for. ctx is passed back untouched. A zeroed allocator means WS_MALLOC/WS_FREE. */
+   asked for. ctx is passed back untouched. A zeroed allocator means WS_MALLOC/WS_FREE
+   (and WS_REALLOC). realloc is optional: it lets a buffer grow without holding its old
+   and new blocks at once; without it growth is alloc + copy + free, so for that moment
+   a buffer may take up to 1.5x its limit. On failure realloc returns NULL and leaves ptr
+   as it was. */
 typedef struct ws_allocator {
     void *ctx;
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
 } ws_allocator;
 
 /* Random bytes: fill buf with len unpredictable bytes, return 0 (non-zero on failure).
@@ -641,6 +647,7 @@ WSDEF unsigned ws_stream_wants(const ws_stream *s);
 #include <stdlib.h>
 #define WS_MALLOC(sz) malloc(sz)
 #define WS_FREE(p) free(p)
+#define WS_REALLOC(p, sz) realloc(p, sz)
 #endif
 
 #if (defined(WS_MEMCPY) != defined(WS_MEMSET)) || (defined(WS_MEMCPY) != defined(WS_MEMMOVE))
@@ -1504,6 +1511,27 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
     (void)n;
 }
 
+/* A block of old_cap bytes, the first `keep` of them live, made new_cap bytes long. In
+   place when the allocator can (realloc), else a fresh block, a copy, a free. */
+static unsigned char *ws__grow(ws_conn *c, unsigned char *old, size_t old_cap, size_t keep,
+                               size_t new_cap) {
+    unsigned char *p;
+    if (!old) return (unsigned char *)ws__alloc(c, new_cap);
+    if (c->ws__alloc.alloc) {
+        if (c->ws__alloc.realloc)
+            return (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, old_cap, new_cap);
+    } else {
+#ifdef WS_REALLOC
+        return (unsigned char *)WS_REALLOC(old, new_cap);
+#endif
+    }
+    p = (unsigned char *)ws__alloc(c, new_cap);
+    if (!p) return 0;
+    if (keep) WS_MEMCPY(p, old, keep);
+    ws__free(c, old, old_cap);
+    return p;
+}
+
 static void ws__emit(ws_conn *c, ws_event *ev) {
     if (c->ws__on_event) c->ws__on_event(c, ev, c->ws__user);
 }
@@ -1525,10 +1553,8 @@ static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
     while (cap < need && cap <= limit / 2) cap *= 2;
     if (cap < need) cap = need;
     if (cap > limit && limit >= need) cap = limit;
-    p = (unsigned char *)ws__alloc(c, cap);
+    p = ws__grow(c, c->ws__in, c->ws__in_cap, c->ws__in_len, cap);
     if (!p) return WS_ERR_NOMEM;
-    if (c->ws__in_len) WS_MEMCPY(p, c->ws__in, c->ws__in_len);
-    ws__free(c, c->ws__in, c->ws__in_cap);
     c->ws__in = p, c->ws__in_cap = cap;
     return WS_OK;
 }
@@ -1556,20 +1582,18 @@ static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
     if (used > c->ws__max_queue - n) return WS_WOULD_BLOCK;
     if (c->ws__out_cap - c->ws__out_tail < n) {
-        if (c->ws__out_cap - used >= n) {
-            WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
-        } else {
+        /* Move what is queued to the front, then grow if that is not room enough. */
+        if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
+        c->ws__out_head = 0, c->ws__out_tail = used;
+        if (c->ws__out_cap - used < n) {
             size_t cap = c->ws__out_cap ? c->ws__out_cap : 256;
             unsigned char *p;
             while (cap < used + n && cap <= c->ws__max_queue / 2) cap *= 2;
             if (cap < used + n) cap = c->ws__max_queue;
-            p = (unsigned char *)ws__alloc(c, cap);
+            p = ws__grow(c, c->ws__out, c->ws__out_cap, used, cap);
             if (!p) return WS_ERR_NOMEM;
-            if (used) WS_MEMCPY(p, c->ws__out + c->ws__out_head, used);
-            ws__free(c, c->ws__out, c->ws__out_cap);
             c->ws__out = p, c->ws__out_cap = cap;
         }
-        c->ws__out_head = 0, c->ws__out_tail = used;
     }
     *dst = c->ws__out + c->ws__out_tail;
     return WS_OK;
