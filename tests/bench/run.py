@@ -255,9 +255,11 @@ def text_size(path):
 
 
 def echo_server_read_buf():
+    """(bytes of read buffer per client, bytes of one read buffer shared by all)."""
     src = open(os.path.join(ROOT, "examples", "echo_server.c")).read()
-    m = re.search(r"unsigned char buf\[(\d+)\]", src)
-    return int(m.group(1)) if m else None
+    own = re.search(r"^\s+unsigned char buf\[(\d+)\]", src, re.M)
+    shared = re.search(r"^static unsigned char read_buf\[(\d+)\]", src, re.M)
+    return (int(own.group(1)) if own else 0, int(shared.group(1)) if shared else 0)
 
 
 # ---- profile -------------------------------------------------------------------------
@@ -477,9 +479,11 @@ def main():
     rbuf = echo_server_read_buf()
     T.append("%-52s %-24s %s" % ("sizeof(ws_conn) / sizeof(ws_stream)", "%d B / %d B" % (conn_sz, info.get("sizeof_ws_stream")),
                                  "target <= 256 B conn state: %s" % fr(ratio(256, conn_sz))))
+    own_buf, shared_buf = rbuf
     T.append("%-52s %s" % ("echo_server buffers per connection (default setup)",
-                           "client struct ~%d B: read buffer %s B + ws_conn + ws_stream + peer name; output queue"
-                           % (rbuf + conn_sz + info.get("sizeof_ws_stream") + 72, rbuf)))
+                           "client struct ~%d B: read buffer %d B + ws_conn + ws_stream + peer name%s; output queue"
+                           % (own_buf + conn_sz + info.get("sizeof_ws_stream") + 72, own_buf,
+                              " (one %d B read buffer shared by all)" % shared_buf if shared_buf else "")))
     T.append("%-52s %s" % ("", "and message buffer allocated on demand (none while idle), handshake buffer freed after OPEN"))
     rw, ry = rss["ws"], rss["wslay"]
     T.append("%-52s %-24s %s" % ("RSS growth per idle connection (1000, VmRSS)",

@@ -172,19 +172,19 @@ async function main() {
       page.on('pageerror', (err) => console.log(`# page ${name} error: ${err.message}`));
     }
 
-    await check('chromium', 'page served over HTTP', async () => {
+    await check('chromium', 'http: page served over HTTP', async () => {
       for (const page of [a, b]) {
         const res = await page.goto(server.url, { timeout: WAIT_MS });
         expect(res && res.status() === 200, `GET / answered ${res && res.status()}`);
       }
     });
 
-    await check('chromium', 'both pages reach open', async () => {
+    await check('chromium', 'open: both pages reach open', async () => {
       await waitUntil('page A open', async () => (await state(a)) === 'open');
       await waitUntil('page B open', async () => (await state(b)) === 'open');
     });
 
-    await check('chromium', 'permessage-deflate offered and declined', async () => {
+    await check('chromium', 'extension: permessage-deflate offered and declined', async () => {
       await server.waitLog(/open \/ws \(extensions offered: [^)]*permessage-deflate/,
         'an offer of permessage-deflate');
       const ext = await a.evaluate(() => window.chat.ws.extensions);
@@ -192,7 +192,7 @@ async function main() {
       expect((await state(a)) === 'open', 'page A is no longer open');
     });
 
-    await check('chromium', 'text from A reaches B and A', async () => {
+    await check('chromium', 'text: from A reaches B and A', async () => {
       await a.bringToFront();
       await a.fill('#text', 'hello from A ✓');
       await a.click('#send');
@@ -200,7 +200,7 @@ async function main() {
       await waitUntil('A to list its own text', () => logHas(a, 'text', 'hello from A ✓'));
     });
 
-    await check('chromium', 'binary from A reaches B and A', async () => {
+    await check('chromium', 'binary: from A reaches B and A', async () => {
       await a.click('#send-binary');
       const hex = await a.$eval('#last-sent', (el) => el.dataset.hex);
       expect(/^([0-9a-f]{2} ){3}[0-9a-f]{2}$/.test(hex || ''), `page A sent "${hex}"`);
@@ -208,32 +208,32 @@ async function main() {
       await waitUntil('A to list its own bytes', () => logHas(a, 'binary', `binary 4 bytes: ${hex}`));
     });
 
-    await check('chromium', 'text from B reaches A', async () => {
+    await check('chromium', 'text: from B reaches A', async () => {
       await b.bringToFront();
       await b.fill('#text', 'hi A, B here');
       await b.press('#text', 'Enter');
       await waitUntil('A to list the text', () => logHas(a, 'text', 'hi A, B here'));
     });
 
-    await check('wscat', 'pipe: line broadcast back, exit 0', async () => {
+    await check('wscat', 'text: a piped line broadcast back, exit 0', async () => {
       const r = await run(wscat, [wsUrl], 'hello from wscat\n');
       expect(!r.timedOut && r.code === 0, describe(r));
       expect(r.stdout.split('\n').includes('hello from wscat'), describe(r));
     });
 
-    await check('chromium', 'message from wscat reaches the pages', async () => {
+    await check('chromium', 'text: a message from wscat reaches the pages', async () => {
       await waitUntil('A to list it', () => logHas(a, 'text', 'hello from wscat'));
       await waitUntil('B to list it', () => logHas(b, 'text', 'hello from wscat'));
     });
 
-    await check('wscat', 'pipe --binary: hex summary, exit 0', async () => {
+    await check('wscat', 'binary: --binary gives a hex summary, exit 0', async () => {
       const r = await run(wscat, [wsUrl, '--binary'], 'abc\n');
       expect(!r.timedOut && r.code === 0, describe(r));
       expect(r.stdout.split('\n').includes('<binary 3 bytes: 61 62 63>'), describe(r));
       await waitUntil('B to list it', () => logHas(b, 'binary', 'binary 3 bytes: 61 62 63'));
     });
 
-    await check('wscat', 'refused handshake: status line, exit 1', async () => {
+    await check('wscat', 'handshake: refused, status line shown, exit 1', async () => {
       const r = await run(wscat, [`ws://127.0.0.1:${server.port}/nope`], '');
       expect(!r.timedOut && r.code === 1, describe(r));
       expect(/404 Not Found/.test(r.stderr), describe(r));
@@ -248,18 +248,18 @@ async function main() {
     }
 
     await b.evaluate(() => window.chat.ws.close(4000, 'bye'));
-    await check('chromium', 'close 4000 "bye" from a page reaches the server', async () => {
+    await check('chromium', 'close: 4000 "bye" from a page reaches the server', async () => {
       await server.waitLog(/ close 4000 bye$/m, 'close 4000 bye');
     });
-    await check('chromium', 'page sees its close 4000 "bye" come back, clean', async () => {
+    await check('chromium', 'close: the page sees its 4000 "bye" come back, clean', async () => {
       const c = await waitClose(b, 4000, 'bye', 'page B');
       expect(c.wasClean, 'the close was not clean');
     });
-    await check('chromium', 'page reconnects after the close', async () => {
+    await check('chromium', 'open: the page reconnects after the close', async () => {
       await waitUntil('page B open again', async () => (await state(b)) === 'open');
     });
 
-    await check('chromium', 'SIGTERM: pages see 1001 "going away", server exits 0', async () => {
+    await check('chromium', 'close: SIGTERM, the pages see 1001 "going away", server exits 0', async () => {
       server.proc.kill('SIGTERM');
       for (const [name, page] of [['A', a], ['B', b]]) {
         const c = await waitClose(page, 1001, 'going away', `page ${name}`);
