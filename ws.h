@@ -430,8 +430,10 @@ typedef enum ws_event_type {
     WS_EV_PING,         /* payload in data/len; its pong is queued right after the event */
     WS_EV_PONG,
     WS_EV_CLOSE,        /* peer's close frame: code (1005 when it had none) and reason */
-    WS_EV_ERROR         /* failed: error, code sent/reported; for a refused client
-                           handshake data/len hold the server's status line */
+    WS_EV_ERROR         /* failed: error; code is the close code sent (1002, 1007, 1009,
+                           1011), 1006 when none could be (EOF, timeout, I/O), or for a
+                           failed handshake the HTTP status (the server's refusal, or
+                           what a client got; data/len then hold its status line) */
 } ws_event_type;
 
 typedef struct ws_event {
