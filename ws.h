@@ -1543,18 +1543,25 @@ static void ws__event_init(ws_event *ev, ws_event_type type) {
     ev->type = type;
 }
 
-/* The assembly buffer (handshake head, then messages) grows by doubling up to `limit`,
-   which the caller has already checked the need against; it is freed when empty so an
-   idle connection holds none. */
+/* The capacity a buffer of cap bytes grows to so that it holds need (<= limit): doubling
+   from 256, and the limit itself once doubling would pass it, so growth stays amortized
+   right up to the limit and never beyond. Both buffers grow by it. */
+static size_t ws__grown_cap(size_t cap, size_t need, size_t limit) {
+    WS_ASSERT(need <= limit);
+    if (!cap) cap = 256;
+    while (cap < need && cap <= limit / 2) cap *= 2;
+    return cap < need || cap > limit ? limit : cap;
+}
+
+/* The assembly buffer (handshake head, then messages) grows up to `limit`, which the
+   caller has already checked the need against; it is freed when empty so an idle
+   connection holds none. */
 static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
     size_t cap;
     unsigned char *p;
     if (need <= c->ws__in_cap) return WS_OK;
     if (c->ws__flags & WS__F_IN_FIXED) return WS_ERR_TOO_BIG;
-    cap = c->ws__in_cap ? c->ws__in_cap : 256;
-    while (cap < need && cap <= limit / 2) cap *= 2;
-    if (cap < need) cap = need;
-    if (cap > limit && limit >= need) cap = limit;
+    cap = ws__grown_cap(c->ws__in_cap, need, limit);
     p = ws__grow(c, c->ws__in, c->ws__in_cap, c->ws__in_len, cap);
     if (!p) return WS_ERR_NOMEM;
     c->ws__in = p, c->ws__in_cap = cap;
@@ -1588,11 +1595,8 @@ static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
         c->ws__out_head = 0, c->ws__out_tail = used;
         if (c->ws__out_cap - used < n) {
-            size_t cap = c->ws__out_cap ? c->ws__out_cap : 256;
-            unsigned char *p;
-            while (cap < used + n && cap <= c->ws__max_queue / 2) cap *= 2;
-            if (cap < used + n) cap = c->ws__max_queue;
-            p = ws__grow(c, c->ws__out, c->ws__out_cap, used, cap);
+            size_t cap = ws__grown_cap(c->ws__out_cap, used + n, c->ws__max_queue);
+            unsigned char *p = ws__grow(c, c->ws__out, c->ws__out_cap, used, cap);
             if (!p) return WS_ERR_NOMEM;
             c->ws__out = p, c->ws__out_cap = cap;
         }
@@ -1645,6 +1649,15 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     ws__emit(c, &ev);
     ws__in_release(c);
     return err;
+}
+
+/* Drop the transport now, queued output or not. Unless the connection had already ended
+   (cleanly, or by an earlier failure), that is an abnormal closure: err, reported with
+   1006, which is never sent (§7.1.5). */
+static ws_result ws__abort(ws_conn *c, ws_result err) {
+    c->ws__flags |= WS__F_ABORT;
+    if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
+    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0, 0);
 }
 
 static void ws__arm_close_timer(ws_conn *c) {
@@ -1745,10 +1758,10 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
 }
 
 WSDEF void ws_conn_free(ws_conn *c) {
-    if (!(c->ws__flags & WS__F_OUT_FIXED)) ws__free(c, c->ws__out, c->ws__out_cap);
-    if (!(c->ws__flags & WS__F_IN_FIXED)) ws__free(c, c->ws__in, c->ws__in_cap);
-    c->ws__out = c->ws__in = 0;
-    c->ws__out_cap = c->ws__in_cap = c->ws__out_head = c->ws__out_tail = c->ws__in_len = 0;
+    ws__out_release(c);
+    ws__in_release(c);
+    c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
+    c->ws__out_cap = c->ws__in_cap = c->ws__out_head = c->ws__out_tail = 0;
 }
 
 /* -- the opening handshake inside a connection -- */
@@ -2140,9 +2153,8 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
 
 WSDEF void ws_conn_eof(ws_conn *c) {
     c->ws__flags |= WS__F_EOF;
-    if (c->ws__error || c->ws__state == WS_STATE_CLOSED) return;
-    c->ws__flags |= WS__F_ABORT;
-    ws__fail(c, WS_ERR_EOF, WS_CLOSE_ABNORMAL, 0, 0, 0);
+    /* After the close handshake EOF is expected: queued output may still go out. */
+    if (c->ws__state != WS_STATE_CLOSED) ws__abort(c, WS_ERR_EOF);
 }
 
 WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
@@ -2243,10 +2255,10 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
         uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
         if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
         if (now - c->ws__close_at >= limit) {
-            c->ws__flags = (c->ws__flags & ~WS__F_CLOSE_TIMER) | WS__F_ABORT;
             /* No handshake, or no answer to our close (§7.1.1); a client that closed
                cleanly just stops waiting for the server to drop the transport. */
-            if (c->ws__state != WS_STATE_CLOSED) ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
+            c->ws__flags &= ~WS__F_CLOSE_TIMER;
+            ws__abort(c, WS_ERR_TIMEOUT);
             return;
         }
     }
@@ -2254,10 +2266,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
         if (c->ws__ping_at == WS__NEVER || now < c->ws__ping_at) {
             c->ws__ping_at = now;
         } else if (c->ws__flags & WS__F_PING_OUT) {
-            if (now - c->ws__ping_at >= c->ws__pong_timeout) {
-                c->ws__flags |= WS__F_ABORT;
-                ws__fail(c, WS_ERR_TIMEOUT, WS_CLOSE_ABNORMAL, 0, 0, 0);
-            }
+            if (now - c->ws__ping_at >= c->ws__pong_timeout) ws__abort(c, WS_ERR_TIMEOUT);
         } else if (now - c->ws__ping_at >= c->ws__ping_interval &&
                    ws__queue_frame(c, WS_OP_PING, 1, 0, 0, 0, 0) == WS_OK) {
             c->ws__flags |= WS__F_PING_OUT;
@@ -2321,13 +2330,6 @@ static void ws__stream_stash(ws_stream *s) {
     s->in = p, s->pos = 0, s->len = n;
 }
 
-static ws_result ws__io_failed(ws_conn *c) {
-    c->ws__flags |= WS__F_ABORT;
-    /* After a clean close handshake the transport has nothing left to lose. */
-    if (c->ws__state == WS_STATE_CLOSED && !c->ws__error) return WS_OK;
-    return ws__fail(c, WS_ERR_IO, WS_CLOSE_ABNORMAL, 0, 0, 0);
-}
-
 /* Write what is queued until the transport would block. 1 if anything moved, 0 if not,
    or the failure. */
 static int ws__stream_flush(ws_stream *s) {
@@ -2338,7 +2340,7 @@ static int ws__stream_flush(ws_stream *s) {
     while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
         long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
         if (w == WS_WOULD_BLOCK) break;
-        if (w <= 0 || (size_t)w > n) return ws__io_failed(c) ? -1 : moved;
+        if (w <= 0 || (size_t)w > n) return ws__abort(c, WS_ERR_IO) ? -1 : moved;
         ws_conn_consume(c, (size_t)w);
         moved = 1;
     }
@@ -2364,7 +2366,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
                 ws_conn_eof(c);
                 progress = 1;
             } else if (got != WS_WOULD_BLOCK) {
-                ws__io_failed(c);
+                ws__abort(c, WS_ERR_IO);
                 break;
             }
         }
