@@ -517,6 +517,20 @@ static void test_request_parse_rfc_example(void **state) {
     release(copy);
 }
 
+/* A valid request with header `name` set to each of values in turn parses. */
+static void accepts_each_value(const char *name, const char *const *values, size_t count) {
+    char buf[4096], add[256], *copy;
+    ws_request req;
+    size_t n, i;
+    for (i = 0; i < count; i++) {
+        snprintf(add, sizeof add, "%s: %s\r\n", name, values[i]);
+        n = make_req(buf, sizeof buf, NULL, name, add);
+        if (parse_req(buf, n, &NO_LIMITS, &req, &copy) != WS_OK)
+            fail_msg("%s: %s refused", name, values[i]);
+        release(copy);
+    }
+}
+
 /* §4.2.1 and RFC 7230: header names are case-insensitive, values trimmed, Upgrade
    compared case-insensitively, Connection is a token list. */
 static void test_request_parse_case_and_lists(void **state) {
@@ -533,9 +547,9 @@ static void test_request_parse_case_and_lists(void **state) {
                                           "keep-alive,upgrade", "Upgrade, keep-alive",
                                           "Keep-Alive ,  UPGRADE"};
     static const char *const upgrade_ok[] = {"websocket", "WebSocket", "WEBSOCKET"};
-    char buf[4096], add[256], *copy;
+    char buf[4096], *copy;
     ws_request req;
-    size_t n, i;
+    size_t n;
     (void)state;
     n = make_head(buf, sizeof buf, "GET /chat?a=1 HTTP/1.1", lines, 7, NULL, NULL);
     CHECK_RES(parse_req(buf, n, &NO_LIMITS, &req, &copy), WS_OK);
@@ -547,20 +561,8 @@ static void test_request_parse_case_and_lists(void **state) {
     CHECK_STR(req.origin, "http://example.com");
     release(copy);
 
-    for (i = 0; i < sizeof conn_ok / sizeof conn_ok[0]; i++) {
-        snprintf(add, sizeof add, "Connection: %s\r\n", conn_ok[i]);
-        n = make_req(buf, sizeof buf, NULL, "Connection", add);
-        if (parse_req(buf, n, &NO_LIMITS, &req, &copy) != WS_OK)
-            fail_msg("Connection: %s refused", conn_ok[i]);
-        release(copy);
-    }
-    for (i = 0; i < sizeof upgrade_ok / sizeof upgrade_ok[0]; i++) {
-        snprintf(add, sizeof add, "Upgrade: %s\r\n", upgrade_ok[i]);
-        n = make_req(buf, sizeof buf, NULL, "Upgrade", add);
-        if (parse_req(buf, n, &NO_LIMITS, &req, &copy) != WS_OK)
-            fail_msg("Upgrade: %s refused", upgrade_ok[i]);
-        release(copy);
-    }
+    accepts_each_value("Connection", conn_ok, sizeof conn_ok / sizeof conn_ok[0]);
+    accepts_each_value("Upgrade", upgrade_ok, sizeof upgrade_ok / sizeof upgrade_ok[0]);
 }
 
 /* §4.2.1 item 1: a GET of HTTP/1.1 or higher; else 400. */
