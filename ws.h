@@ -427,7 +427,7 @@ typedef enum ws_event_type {
     WS_EV_OPEN,         /* handshake done; protocol is the chosen subprotocol (maybe empty) */
     WS_EV_MESSAGE,      /* a whole text/binary message (opcode, data, len) */
     WS_EV_FRAGMENT,     /* streaming mode: the next piece of a message; fin on its last */
-    WS_EV_PING,         /* payload in data/len; its pong is queued right after the event */
+    WS_EV_PING,         /* payload in data/len; its pong is already queued (§5.5.2) */
     WS_EV_PONG,
     WS_EV_CLOSE,        /* peer's close frame: code (1005 when it had none) and reason */
     WS_EV_ERROR         /* failed: error; code is the close code sent (1002, 1007, 1009,
@@ -462,8 +462,9 @@ typedef struct ws_config {
     void *rng_ctx;
     ws_allocator allocator;     /* zero: WS_MALLOC/WS_FREE */
     /* Caller-provided buffers. With both set and no allocator the connection never
-       allocates. recv_buf holds the handshake head and, in message mode, the message
-       being assembled; send_buf is the output queue. */
+       allocates. recv_buf holds the handshake head, in message mode the message being
+       assembled (so max_message is at most recv_buf_size - 125), and a control frame's
+       payload when it arrives split between reads; send_buf is the output queue. */
     void *recv_buf;
     size_t recv_buf_size;
     void *send_buf;
@@ -490,10 +491,10 @@ struct ws_conn {
     ws_allocator ws__alloc;
     unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
-    unsigned char *ws__in;           /* handshake head, then message assembly */
+    unsigned char *ws__in;           /* handshake head, then message assembly, then a
+                                        control payload split between reads */
     size_t ws__in_cap, ws__in_len, ws__max_message, ws__max_handshake;
-    const void *ws__hs_req;          /* during WS_EV_REQUEST: the request */
-    const char *ws__hs_proto;        /* accepted subprotocol until WS_EV_OPEN */
+    void *ws__hs;                    /* server, during WS_EV_REQUEST: the request */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint64_t ws__now, ws__ping_at, ws__close_at;
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
@@ -502,10 +503,9 @@ struct ws_conn {
     uint16_t ws__max_headers;
     unsigned char ws__state, ws__role;
     unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
-    unsigned char ws__pend_op, ws__ctrl_len;
+    unsigned char ws__ctrl_len;      /* the current control frame's payload length */
     unsigned char ws__key[4];
     unsigned char ws__hdr[WS_MAX_HEADER];
-    unsigned char ws__ctrl[WS_MAX_CONTROL + 1];
 };
 
 /* Defaults for role: every limit at its WS_DEFAULT_, no buffers, no callback. */
@@ -513,8 +513,7 @@ WSDEF void ws_config_init(ws_config *cfg, ws_role role);
 
 /* Set up c. A client also needs ws_client_start. Returns WS_ERR_NO_RNG for a client
    without rng; WS_ERR_ARG for a send_buf under 139 bytes (a whole control frame must
-   always fit), a recv_buf under 128 bytes with a handshake to do, or no buffer and no
-   allocator. */
+   always fit), a recv_buf under 128 bytes, or no buffer and no allocator. */
 WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg);
 
 /* Free whatever c allocated. c may not be used afterwards (but may be inited again). */
@@ -535,9 +534,11 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers);
 
 /* Give the connection bytes that arrived. data is modified (server: unmasked in place).
    *consumed says how many bytes were taken. Returns WS_OK when all were; WS_WOULD_BLOCK
-   when it stopped because a pong or close reply does not fit in the output queue (send
-   some output, then feed the rest again); otherwise the connection's error, which sticks:
-   every later call returns it. Events are delivered during the call. */
+   when it stopped at a ping or close whose reply does not fit in the output queue yet
+   (that frame is left unread; send some output, then feed the rest again); otherwise the
+   connection's error, which sticks: every later call returns it. Events are delivered
+   during the call. From a ping's or close's header until its reply is queued, room for
+   the reply is held: sends that would take it get WS_WOULD_BLOCK. */
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed);
 
 /* The transport reached end of file. Before the close handshake that is an abnormal
@@ -1490,6 +1491,8 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
+#define WS__F_REPLY 0x10000u     /* a ping or close is being read: room for its reply is held */
+#define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
 
 static void *ws__alloc(ws_conn *c, size_t n) {
@@ -1584,12 +1587,23 @@ static void ws__out_release(ws_conn *c) {
     c->ws__out = 0, c->ws__out_cap = 0;
 }
 
-/* Room for n more bytes at the end of the output queue. WS_WOULD_BLOCK while the queue
-   is too full (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
+/* The size of the reply a control frame of len bytes asks for: a pong with the same
+   payload (§5.5.2), a close echoing the code (§5.5.1), nothing for a pong. */
+static size_t ws__reply_size(const ws_conn *c, unsigned op, size_t len) {
+    size_t mask = c->ws__role == WS_ROLE_CLIENT ? 4 : 0;
+    if (op == WS_OP_PING) return 2 + mask + len;
+    if (op == WS_OP_CLOSE) return 2 + mask + (len >= 2 ? 2 : 0);
+    return 0;
+}
+
+/* Room for n more bytes at the end of the output queue, besides the room held for the
+   reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
+   (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
 static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     size_t used = c->ws__out_tail - c->ws__out_head;
+    size_t held = c->ws__flags & WS__F_REPLY ? ws__reply_size(c, c->ws__op, c->ws__ctrl_len) : 0;
     if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
-    if (used > c->ws__max_queue - n) return WS_WOULD_BLOCK;
+    if (used + held > c->ws__max_queue - n) return WS_WOULD_BLOCK;
     if (c->ws__out_cap - c->ws__out_tail < n) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
@@ -1635,6 +1649,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
+    c->ws__flags &= ~WS__F_REPLY; /* no pong or close echo after this */
     if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
@@ -1642,7 +1657,6 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     }
     c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
     c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
-    c->ws__pend_op = 0;
     c->ws__state = WS_STATE_CLOSED;
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code, ev.data = data, ev.len = len;
@@ -1672,23 +1686,6 @@ static void ws__closed(ws_conn *c) {
     c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
     ws__in_release(c);
     if (c->ws__role == WS_ROLE_CLIENT) ws__arm_close_timer(c);
-}
-
-/* The one control reply that waits for queue room: a pong or the close echo. Input
-   stops while it waits, so replies stay in order and none is dropped or buffered twice. */
-static ws_result ws__flush_pending(ws_conn *c) {
-    unsigned op = c->ws__pend_op;
-    ws_result r;
-    if (!op) return WS_OK;
-    r = ws__queue_frame(c, op, 1, c->ws__ctrl, c->ws__ctrl_len, 0, 0);
-    if (r == WS_WOULD_BLOCK) return r;
-    c->ws__pend_op = 0;
-    if (r != WS_OK) return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
-    if (op == WS_OP_CLOSE) {
-        c->ws__flags |= WS__F_SENT_CLOSE;
-        ws__closed(c);
-    }
-    return WS_OK;
 }
 
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
@@ -1732,10 +1729,11 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
         return WS_ERR_ARG;
     }
     if (cfg->recv_buf) {
-        if (!cfg->skip_handshake && cfg->recv_buf_size < 128) return WS_ERR_ARG;
+        if (cfg->recv_buf_size < 128) return WS_ERR_ARG;
         c->ws__in = (unsigned char *)cfg->recv_buf;
         c->ws__in_cap = cfg->recv_buf_size;
-        c->ws__max_message = WS__MIN(c->ws__max_message, cfg->recv_buf_size);
+        /* A control frame split between reads is gathered after the message so far. */
+        c->ws__max_message = WS__MIN(c->ws__max_message, cfg->recv_buf_size - WS_MAX_CONTROL);
         c->ws__max_handshake = WS__MIN(c->ws__max_handshake, cfg->recv_buf_size);
         c->ws__flags |= WS__F_IN_FIXED;
     } else if (!can_alloc) {
@@ -1787,14 +1785,15 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
     n = ws_request_build((char *)dst, WS__MIN(est, c->ws__max_queue), o, key);
     if (n < 0) return (ws_result)n;
-    if (plen) { /* kept to check the server's choice against (§4.1 item 6) */
-        if (plen + 1 > c->ws__max_handshake / 2) return WS_ERR_TOO_BIG;
-        r = ws__in_reserve(c, plen + 1, plen + 1);
-        if (r != WS_OK) return r;
-        WS_MEMCPY(c->ws__in, o->protocols, plen + 1);
-        c->ws__in_len = c->ws__hs_prefix = (uint32_t)(plen + 1);
-    }
-    WS_MEMCPY(c->ws__ctrl, key, sizeof key); /* ws__ctrl is idle until OPEN */
+    /* The key and the offered protocols wait ahead of the response head in the assembly
+       buffer, to check the server's answer against (§4.1 items 4 and 6). */
+    if (plen + 1 > c->ws__max_handshake / 2) return WS_ERR_TOO_BIG;
+    est = sizeof key + (plen ? plen + 1 : 0);
+    r = ws__in_reserve(c, est, est);
+    if (r != WS_OK) return r;
+    WS_MEMCPY(c->ws__in, key, sizeof key);
+    if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
+    c->ws__in_len = c->ws__hs_prefix = (uint32_t)est;
     c->ws__out_tail += (size_t)n;
     c->ws__flags |= WS__F_STARTED;
     return WS_OK;
@@ -1806,8 +1805,9 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_event ev;
     ws_result r;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws_response_parse(head, n, &lim, (const char *)c->ws__ctrl,
-                          c->ws__hs_prefix ? (const char *)c->ws__in : 0, &res);
+    r = ws_response_parse(head, n, &lim, (const char *)c->ws__in,
+                          c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
+                          &res);
     if (r != WS_OK) {
         c->ws__flags |= WS__F_ABORT;
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
@@ -1825,6 +1825,12 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif /* WS_NO_CLIENT */
 
 #ifndef WS_NO_SERVER
+/* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__hs). */
+typedef struct ws__hs_server {
+    const ws_request *req;
+    const char *protocol;       /* accepted subprotocol, until WS_EV_OPEN */
+} ws__hs_server;
+
 /* Refuse a request with an HTTP status; the transport closes once it is written. */
 static ws_result ws__refuse(ws_conn *c, ws_result why, int status) {
     unsigned char *dst = 0;
@@ -1836,21 +1842,21 @@ static ws_result ws__refuse(ws_conn *c, ws_result why, int status) {
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
-    const ws_request *req = (const ws_request *)c->ws__hs_req;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__hs;
     size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
     int n;
-    if (!req || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     /* 129 bytes of fixed text, the protocol line, the caller's lines. */
     est = 129 + (plen ? 26 + plen : 0) + ws__strlen(extra_headers);
     r = ws__reserve(c, est, &dst);
     if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_response_build((char *)dst, est, req, protocol, extra_headers);
+    n = ws_response_build((char *)dst, est, hs->req, protocol, extra_headers);
     if (n < 0) return (ws_result)n;
     c->ws__out_tail += (size_t)n;
     c->ws__flags |= WS__F_DECIDED;
-    c->ws__hs_proto = plen ? protocol : 0;
+    hs->protocol = plen ? protocol : 0;
     c->ws__state = WS_STATE_OPEN;
     return WS_OK;
 }
@@ -1860,7 +1866,7 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     unsigned char *dst;
     ws_result r;
     int n;
-    if (!c->ws__hs_req || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (!c->ws__hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     r = ws__reserve(c, est, &dst);
     if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
     n = ws_reject_build((char *)dst, est, status, extra_headers);
@@ -1873,31 +1879,31 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
 
 static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     ws_request req;
+    ws__hs_server hs;
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
+    int accepted;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws_request_parse(head, n, &lim, &req);
     if (r != WS_OK) return ws__refuse(c, r, ws_hs_status(r));
     /* The application sees the request before anything is answered (§4.2.2 item 4:
        it may refuse, or pick one subprotocol). */
-    c->ws__hs_req = &req;
+    hs.req = &req, hs.protocol = 0;
+    c->ws__hs = &hs;
     ws__event_init(&ev, WS_EV_REQUEST);
     ev.request = &req;
     ws__emit(c, &ev);
-    if (!(c->ws__flags & WS__F_DECIDED) && ws_accept(c, 0, 0) != WS_OK) {
-        c->ws__hs_req = 0;
-        return ws__refuse(c, WS_ERR_INTERNAL, 500);
-    }
-    c->ws__hs_req = 0;
+    accepted = (c->ws__flags & WS__F_DECIDED) || ws_accept(c, 0, 0) == WS_OK;
+    c->ws__hs = 0;
+    if (!accepted) return ws__refuse(c, WS_ERR_INTERNAL, 500);
     if (c->ws__state == WS_STATE_OPEN) {
         c->ws__flags &= ~WS__F_CLOSE_TIMER;
         ws__event_init(&ev, WS_EV_OPEN);
-        ev.protocol.p = c->ws__hs_proto ? c->ws__hs_proto : "";
-        ev.protocol.n = ws__strlen(c->ws__hs_proto);
+        ev.protocol.p = hs.protocol ? hs.protocol : "";
+        ev.protocol.n = ws__strlen(hs.protocol);
         ws__emit(c, &ev);
     }
-    c->ws__hs_proto = 0;
     ws__in_release(c);
     return WS_OK;
 }
@@ -1951,46 +1957,55 @@ static ws_result ws__fail_protocol(ws_conn *c) {
     return ws__fail(c, WS_ERR_PROTOCOL, WS_CLOSE_PROTOCOL, 1, 0, 0);
 }
 
-static ws_result ws__control(ws_conn *c) {
+/* A whole control frame's payload (§5.5), from the input or gathered in the assembly
+   buffer. A reply owed to it is queued before its event, in the room held since its
+   header, so input never has to wait for it here. */
+static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
+    ws_result r;
     unsigned code = WS_CLOSE_NO_STATUS;
     switch (c->ws__op) {
     case WS_OP_PING:
-        ws__event_init(&ev, WS_EV_PING);
-        ev.data = c->ws__ctrl, ev.len = c->ws__ctrl_len;
         /* §5.5.2: answer with the same payload - unless our close went out (§5.5.1). */
-        if (!(c->ws__flags & WS__F_SENT_CLOSE)) c->ws__pend_op = WS_OP_PONG;
+        if (c->ws__flags & WS__F_REPLY) {
+            c->ws__flags &= ~WS__F_REPLY;
+            if ((r = ws__queue_frame(c, WS_OP_PONG, 1, d, n, 0, 0)) != WS_OK)
+                return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+        }
+        ws__event_init(&ev, WS_EV_PING);
+        ev.data = d, ev.len = n;
         ws__emit(c, &ev);
-        return ws__flush_pending(c);
+        return WS_OK;
     case WS_OP_PONG: /* §5.5.3: unsolicited ones are fine, and need no answer */
         c->ws__flags &= ~WS__F_PING_OUT;
         ws__event_init(&ev, WS_EV_PONG);
-        ev.data = c->ws__ctrl, ev.len = c->ws__ctrl_len;
+        ev.data = d, ev.len = n;
         ws__emit(c, &ev);
         return WS_OK;
     default: /* WS_OP_CLOSE, §5.5.1 and §7.4 */
-        if (c->ws__ctrl_len == 1) return ws__fail_protocol(c);
-        if (c->ws__ctrl_len >= 2) {
-            code = (unsigned)c->ws__ctrl[0] << 8 | c->ws__ctrl[1];
+        if (n == 1) return ws__fail_protocol(c);
+        if (n >= 2) {
+            code = (unsigned)d[0] << 8 | d[1];
             if (!ws_close_code_valid(code)) return ws__fail_protocol(c);
-            if (ws_utf8_check(c->ws__ctrl + 2, c->ws__ctrl_len - 2u) != WS_OK)
+            if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
                 return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
         }
         c->ws__flags |= WS__F_GOT_CLOSE;
         if (c->ws__state == WS_STATE_OPEN) c->ws__state = WS_STATE_CLOSING;
         ws__event_init(&ev, WS_EV_CLOSE);
         ev.code = code;
-        ev.data = c->ws__ctrl + 2, ev.len = c->ws__ctrl_len >= 2 ? c->ws__ctrl_len - 2u : 0;
-        ws__emit(c, &ev);
-        if (c->ws__flags & WS__F_SENT_CLOSE) { /* ours went first, or the callback sent one */
-            if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
-            return WS_OK;
+        ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
+        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close) */
+        if (c->ws__flags & WS__F_REPLY) {
+            /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
+               1005 must never go on the wire (§7.4.1). */
+            c->ws__flags &= ~WS__F_REPLY;
+            if ((r = ws__queue_frame(c, WS_OP_CLOSE, 1, d, n >= 2 ? 2 : 0, 0, 0)) != WS_OK)
+                return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+            c->ws__flags |= WS__F_SENT_CLOSE;
         }
-        /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
-           1005 must never go on the wire (§7.4.1). */
-        c->ws__ctrl_len = c->ws__ctrl_len >= 2 ? 2 : 0;
-        c->ws__pend_op = WS_OP_CLOSE;
-        return ws__flush_pending(c);
+        if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
+        return WS_OK;
     }
 }
 
@@ -2003,9 +2018,17 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     c->ws__left -= n;
     if (c->ws__left == 0) c->ws__flags &= ~WS__F_IN_FRAME;
     if (c->ws__op & 8) {
-        if (n) WS_MEMCPY(c->ws__ctrl + c->ws__ctrl_len, p, n);
-        c->ws__ctrl_len = (unsigned char)(c->ws__ctrl_len + n);
-        return c->ws__left ? WS_OK : ws__control(c);
+        size_t had = c->ws__ctrl_len - (size_t)c->ws__left - n;
+        ws_result r;
+        if (!had && !c->ws__left) return ws__control(c, p, n); /* whole in the input */
+        /* Split between reads: gathered after the message being assembled. */
+        if (ws__in_reserve(c, c->ws__in_len + had + n, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
+            return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+        WS_MEMCPY(c->ws__in + c->ws__in_len + had, p, n);
+        if (c->ws__left) return WS_OK;
+        r = ws__control(c, c->ws__in + c->ws__in_len, c->ws__ctrl_len);
+        if (c->ws__in_len == 0 && c->ws__in) ws__in_release(c);
+        return r;
     }
     last = c->ws__fin && c->ws__left == 0;
     if (c->ws__msg_op == WS_OP_TEXT) {
@@ -2047,7 +2070,17 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, 0) != WS_OK) return ws__fail_protocol(c);
     if (f->opcode & 8) {
-        c->ws__ctrl_len = 0;
+        /* A reply owed to this frame needs queue room; until there is some, read no
+           further (nothing taken, nothing changed), and from here on hold it. */
+        size_t reply = ws__reply_size(c, f->opcode, (size_t)f->len);
+        if (reply && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+            if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
+                c->ws__flags |= WS__F_STALLED;
+                return WS_WOULD_BLOCK;
+            }
+            c->ws__flags |= WS__F_REPLY;
+        }
+        c->ws__ctrl_len = (unsigned char)f->len;
     } else if (f->opcode == WS_OP_CONT) {
         if (!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c); /* §5.4 */
     } else {
@@ -2075,10 +2108,11 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
 static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
     unsigned char *p = *pp;
     ws_result r = WS_OK;
+    c->ws__flags &= ~WS__F_STALLED;
     while (p < end && r == WS_OK) {
         ws_frame f;
+        size_t had = c->ws__hdr_len, take;
         int n;
-        if (c->ws__pend_op && (r = ws__flush_pending(c)) != WS_OK) break;
         /* §5.5.1: after a close frame nothing more is read */
         if (c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_GOT_CLOSE)) {
             p = end;
@@ -2090,37 +2124,29 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             p += k;
             continue;
         }
-        if (c->ws__hdr_len == 0) {
-            /* Fast path: the header is whole in the input. */
+        if (had == 0) { /* the header is usually whole in the input */
             n = ws_frame_decode(p, (size_t)(end - p), &f);
-            if (n == WS_NEED_MORE) {
-                c->ws__hdr_len = (unsigned char)(end - p);
-                WS_MEMCPY(c->ws__hdr, p, c->ws__hdr_len);
-                p = end;
-                break;
-            }
-            if (n < 0) {
-                r = ws__fail_protocol(c);
-                break;
-            }
-            p += n;
+            take = n > 0 ? (size_t)n : 0;
         } else { /* a header split between reads: at most 14 bytes are kept */
-            size_t had = c->ws__hdr_len, take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
+            take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
             WS_MEMCPY(c->ws__hdr + had, p, take);
             n = ws_frame_decode(c->ws__hdr, had + take, &f);
-            if (n == WS_NEED_MORE) {
-                c->ws__hdr_len = (unsigned char)(had + take);
-                p += take;
-                break;
-            }
-            if (n < 0) {
-                r = ws__fail_protocol(c);
-                break;
-            }
-            p += (size_t)n - had;
-            c->ws__hdr_len = 0;
+            if (n > 0) take = (size_t)n - had;
+        }
+        if (n == WS_NEED_MORE) {
+            if (!had) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
+            c->ws__hdr_len = (unsigned char)(had + take);
+            p += take;
+            break;
+        }
+        if (n < 0) {
+            r = ws__fail_protocol(c);
+            break;
         }
         r = ws__frame_begin(c, &f);
+        if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
+        c->ws__hdr_len = 0;
+        p += take;
         if (r == WS_OK && (c->ws__flags & WS__F_IN_FRAME) && p < end) {
             /* the common case, a frame whose payload follows in the same read */
             size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
@@ -2171,7 +2197,7 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
            finds it empty; a large one goes at once. */
         if (c->ws__out_cap > WS__KEEP_QUEUE) ws__out_release(c);
     }
-    if (c->ws__pend_op) ws__flush_pending(c);
+    c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
 
 static ws_result ws__can_send(const ws_conn *c) {
@@ -2238,7 +2264,7 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
-    c->ws__pend_op = 0; /* a pong still waiting must not follow the close */
+    c->ws__flags &= ~WS__F_REPLY; /* a pong still owed must not follow the close */
     if (c->ws__flags & WS__F_GOT_CLOSE) {
         ws__closed(c);
     } else {
@@ -2282,13 +2308,13 @@ WSDEF ws_result ws_conn_error(const ws_conn *c) { return (ws_result)c->ws__error
 WSDEF unsigned ws_conn_wants(const ws_conn *c) {
     unsigned w = 0;
     if (c->ws__flags & WS__F_ABORT) return 0;
-    if (c->ws__out_tail > c->ws__out_head || c->ws__pend_op) w |= WS_WANT_WRITE;
+    if (c->ws__out_tail > c->ws__out_head) w |= WS_WANT_WRITE;
     if (c->ws__flags & WS__F_EOF) return w;
     if (c->ws__state == WS_STATE_CLOSED) {
         if (c->ws__role == WS_ROLE_CLIENT && !(c->ws__flags & WS__F_FAILED)) w |= WS_WANT_READ;
         return w;
     }
-    if (!c->ws__pend_op) w |= WS_WANT_READ;
+    if (!(c->ws__flags & WS__F_STALLED)) w |= WS_WANT_READ;
     return w;
 }
 

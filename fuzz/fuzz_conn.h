@@ -267,7 +267,7 @@ static void fz_pump(fz_conn *z) {
     FZ_CHECK(r == ws_conn_error(&z->c));
     if (e0 != WS_OK) FZ_CHECK(r == e0);
     FZ_CHECK((w & ~(WS_WANT_READ | WS_WANT_WRITE)) == 0);
-    if (w & WS_WANT_WRITE) FZ_CHECK(ws_conn_queued(&z->c) > 0 || z->c.ws__pend_op);
+    if (w & WS_WANT_WRITE) FZ_CHECK(ws_conn_queued(&z->c) > 0);
     fz_check_queue(z);
 }
 

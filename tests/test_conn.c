@@ -1782,6 +1782,152 @@ static void test_send_fixed_buffer(void **state) {
     }
 }
 
+/* §5.5.2: a ping whose pong has no queue room yet is not read at all: feed stops at
+   its header with WS_WOULD_BLOCK (nothing taken, no event), ws_conn_wants drops READ,
+   and once the output drains the same bytes go through and the pong is queued. */
+static void test_ping_waits_for_queue_room(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_role role = roles[r];
+        static unsigned char sbuf[256];
+        unsigned char *pl = make_payload(WS_OP_BINARY, 200, 2);
+        ws_config cfg;
+        ws_conn c;
+        tu_log *log = (tu_log *)calloc(1, sizeof *log);
+        bytes in = {0}, out = {0};
+        oframes o;
+        size_t used = 99;
+        note(role, "ping with a full queue");
+        cfg_init(&cfg, role);
+        cfg.user = log;
+        cfg.send_buf = sbuf;
+        cfg.send_buf_size = sizeof sbuf;
+        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 200), WS_OK); /* 204/208 queued */
+        peer(&in, role, 1, WS_OP_PING, pl, 100);                    /* pong: 102/106 */
+        assert_int_equal(ws_conn_feed(&c, in.p, in.n, &used), WS_WOULD_BLOCK);
+        assert_int_equal(used, 0);
+        assert_int_equal(log->n, 0);
+        assert_int_equal(ws_conn_wants(&c), WS_WANT_WRITE);
+        drain_into(&c, &out);
+        assert_int_equal(ws_conn_wants(&c), WS_WANT_READ);
+        assert_int_equal(ws_conn_feed(&c, in.p, in.n, &used), WS_OK);
+        assert_int_equal(used, in.n);
+        assert_int_equal(log->n, 1);
+        assert_int_equal(log->ev[0].type, WS_EV_PING);
+        assert_memory_equal(log->ev[0].data, pl, 100);
+        drain_into(&c, &out);
+        parse_out(out.p, out.n, role, &o);
+        assert_int_equal(o.n, 2);
+        assert_frame(&o.f[0], WS_OP_BINARY, 1, pl, 200);
+        assert_frame(&o.f[1], WS_OP_PONG, 1, pl, 100);
+        oframes_free(&o);
+        ws_conn_free(&c);
+        tu_log_clear(log);
+        free(log);
+        bytes_free(&in);
+        bytes_free(&out);
+        free(pl);
+    }
+}
+
+/* §5.5.2: from a ping's header on, room for its pong is held in the queue, so a send
+   between the reads that bring its payload cannot take that room and the pong is never
+   lost; the send fits again once the output drains. */
+static void test_split_ping_holds_pong_room(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_role role = roles[r];
+        static unsigned char sbuf[256];
+        unsigned char *pl = make_payload(WS_OP_BINARY, 160, 4);
+        ws_config cfg;
+        ws_conn c;
+        tu_log *log = (tu_log *)calloc(1, sizeof *log);
+        bytes in = {0}, out = {0};
+        oframes o;
+        size_t used, first;
+        note(role, "send between the pieces of a ping");
+        cfg_init(&cfg, role);
+        cfg.user = log;
+        cfg.send_buf = sbuf;
+        cfg.send_buf_size = sizeof sbuf;
+        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+        peer(&in, role, 1, WS_OP_PING, pl, 100);
+        first = in.n - 40;
+        assert_int_equal(ws_conn_feed(&c, in.p, first, &used), WS_OK);
+        assert_int_equal(used, first);
+        assert_int_equal(log->n, 0);
+        /* 164/168 bytes would fit the empty 256-byte queue, but not beside the pong */
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 160), WS_WOULD_BLOCK);
+        assert_int_equal(ws_conn_queued(&c), 0);
+        assert_int_equal(ws_conn_feed(&c, in.p + first, in.n - first, &used), WS_OK);
+        assert_int_equal(log->n, 1);
+        assert_int_equal(log->ev[0].len, 100);
+        drain_into(&c, &out);
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 160), WS_OK);
+        drain_into(&c, &out);
+        parse_out(out.p, out.n, role, &o);
+        assert_int_equal(o.n, 2);
+        assert_frame(&o.f[0], WS_OP_PONG, 1, pl, 100);
+        assert_frame(&o.f[1], WS_OP_BINARY, 1, pl, 160);
+        oframes_free(&o);
+        ws_conn_free(&c);
+        tu_log_clear(log);
+        free(log);
+        bytes_free(&in);
+        bytes_free(&out);
+        free(pl);
+    }
+}
+
+/* §5.4, §5.5: zero-allocation mode keeps 125 bytes of recv_buf for a control frame that
+   arrives split between reads in the middle of a fragmented message, so the longest
+   message is recv_buf_size - 125; at every chunking a 125-byte ping between fragments
+   of such a message is answered and the message arrives whole. */
+static void test_fixed_recv_buf_holds_split_control(void **state) {
+    enum { RBUF = 1024, MAXMSG = RBUF - WS_MAX_CONTROL };
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_role role = roles[r];
+        unsigned char *pl = make_payload(WS_OP_BINARY, MAXMSG + 1, 5);
+        ws_config cfg;
+        bytes in = {0};
+        oframes o;
+        size_t before = tc_mallocs;
+        run *R;
+        note(role, "125-byte ping inside a message that fills recv_buf");
+        cfg_init(&cfg, role);
+        cfg.recv_buf = &cfg; /* run_start swaps in the run's own buffers */
+        cfg.recv_buf_size = RBUF;
+        cfg.send_buf = &cfg;
+        cfg.send_buf_size = 1024;
+        peer(&in, role, 0, WS_OP_BINARY, pl, MAXMSG - 1);
+        peer(&in, role, 1, WS_OP_PING, pl, WS_MAX_CONTROL);
+        peer(&in, role, 1, WS_OP_CONT, pl + MAXMSG - 1, 1);
+        R = feed_every(&cfg, &in);
+        assert_int_equal(R->r, WS_OK);
+        assert_int_equal(R->log.n, 2);
+        assert_int_equal(R->log.ev[0].type, WS_EV_PING);
+        assert_memory_equal(R->log.ev[0].data, pl, WS_MAX_CONTROL);
+        assert_message(&R->log.ev[1], WS_OP_BINARY, pl, MAXMSG);
+        parse_out(R->out.p, R->out.n, role, &o);
+        assert_int_equal(o.n, 1);
+        assert_frame(&o.f[0], WS_OP_PONG, 1, pl, WS_MAX_CONTROL);
+        oframes_free(&o);
+        run_delete(R);
+        assert_int_equal(tc_mallocs, before);
+        bytes_free(&in);
+        note(role, "one byte more than recv_buf_size - 125");
+        peer(&in, role, 1, WS_OP_BINARY, pl, MAXMSG + 1);
+        expect_failure(&cfg, &in, WS_ERR_TOO_BIG, 1009);
+        bytes_free(&in);
+        free(pl);
+    }
+}
+
 /* Allocating mode: cfg.max_queue bounds the queue; a frame past it is WS_ERR_TOO_BIG. */
 static void test_send_max_queue(void **state) {
     size_t r;
@@ -1980,6 +2126,9 @@ int main(void) {
         cmocka_unit_test(test_send_control_limits),
         cmocka_unit_test(test_send_fixed_buffer),
         cmocka_unit_test(test_send_max_queue),
+        cmocka_unit_test(test_ping_waits_for_queue_room),
+        cmocka_unit_test(test_split_ping_holds_pong_room),
+        cmocka_unit_test(test_fixed_recv_buf_holds_split_control),
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_state_and_queued),
         cmocka_unit_test(test_client_needs_rng),
