@@ -873,28 +873,26 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
     unsigned char *p = (unsigned char *)data;
     phase &= 3;
     /* Whole 8-byte words with the key rotated to the current phase: a word is two key
-       periods, so the phase is the same after it. Loads and stores go through memcpy,
-       which compilers turn into plain (unaligned-safe) moves; the key is laid out in
-       memory order, so this is right on either endianness. */
+       periods, so the phase is the same after it. The rotated key is read out of the key
+       written three times over, and loads and stores go through memcpy, which compilers
+       turn into plain (unaligned-safe) moves: no alignment loop, and right on either
+       endianness since everything stays in memory order. */
     if (len >= 8) {
-        unsigned char k[8];
-        uint64_t k8, w0, w1;
-        k[0] = key[phase], k[1] = key[(phase + 1) & 3];
-        k[2] = key[(phase + 2) & 3], k[3] = key[(phase + 3) & 3];
-        WS_MEMCPY(k + 4, k, 4);
-        WS_MEMCPY(&k8, k, 8);
-        for (; len >= 16; p += 16, len -= 16) {
-            WS_MEMCPY(&w0, p, 8);
-            WS_MEMCPY(&w1, p + 8, 8);
-            w0 ^= k8, w1 ^= k8;
-            WS_MEMCPY(p, &w0, 8);
-            WS_MEMCPY(p + 8, &w1, 8);
+        unsigned char k3[12];
+        uint64_t k8, w[4];
+        WS_MEMCPY(k3, key, 4);
+        WS_MEMCPY(k3 + 4, key, 4);
+        WS_MEMCPY(k3 + 8, key, 4);
+        WS_MEMCPY(&k8, k3 + phase, 8);
+        for (; len >= 32; p += 32, len -= 32) { /* a shape compilers vectorize */
+            WS_MEMCPY(w, p, 32);
+            w[0] ^= k8, w[1] ^= k8, w[2] ^= k8, w[3] ^= k8;
+            WS_MEMCPY(p, w, 32);
         }
-        if (len >= 8) {
-            WS_MEMCPY(&w0, p, 8);
-            w0 ^= k8;
-            WS_MEMCPY(p, &w0, 8);
-            p += 8, len -= 8;
+        for (; len >= 8; p += 8, len -= 8) {
+            WS_MEMCPY(w, p, 8);
+            w[0] ^= k8;
+            WS_MEMCPY(p, w, 8);
         }
     }
     while (len--) {
@@ -2105,6 +2103,20 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
 
+/* A whole message in one small frame, all of it in this read: most traffic. It takes
+   the steps of ws__frame_begin and ws__payload that such a frame needs, and no more. */
+static ws_result ws__small_message(ws_conn *c, unsigned op, unsigned char *key,
+                                   unsigned char *data, size_t n) {
+    ws_event ev;
+    if (key) ws_mask(data, n, key, 0);
+    if (op == WS_OP_TEXT && ws_utf8_check(data, n) != WS_OK)
+        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+    ws__event_init(&ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+    ev.opcode = (ws_opcode)op, ev.fin = ev.type == WS_EV_FRAGMENT, ev.data = data, ev.len = n;
+    ws__emit(c, &ev);
+    return WS_OK;
+}
+
 static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
     unsigned char *p = *pp;
     ws_result r = WS_OK;
@@ -2118,11 +2130,26 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             p = end;
             break;
         }
-        if (c->ws__flags & WS__F_IN_FRAME) {
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
-            r = ws__payload(c, p, k);
-            p += k;
-            continue;
+        if (c->ws__flags & (WS__F_IN_FRAME | WS__F_IN_MSG)) {
+            if (c->ws__flags & WS__F_IN_FRAME) {
+                size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+                r = ws__payload(c, p, k);
+                p += k;
+                continue;
+            }
+        } else if (!had && end - p >= 2) {
+            /* The fast path: FIN, no RSV bits, text or binary (0x81, 0x82), a 7-bit
+               length within max_message, the mask bit our role must receive (§5.1: set
+               towards a server, WS_ROLE_SERVER == 1), payload all here. Anything else
+               takes the general path below, which fails what must fail. */
+            unsigned b0 = p[0], b1 = p[1], len = b1 & 0x7f, masked = b1 >> 7;
+            size_t h = 2 + masked * 4;
+            if ((b0 == 0x81 || b0 == 0x82) && masked == c->ws__role && len < 126 &&
+                len <= c->ws__max_message && (size_t)(end - p) >= h + len) {
+                r = ws__small_message(c, b0 & 0x0f, masked ? p + 2 : 0, p + h, len);
+                p += h + len;
+                continue;
+            }
         }
         if (had == 0) { /* the header is usually whole in the input */
             n = ws_frame_decode(p, (size_t)(end - p), &f);
