@@ -1491,6 +1491,7 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_CLOSE_TIMER 0x8000u
 #define WS__F_REPLY 0x10000u     /* a ping or close is being read: room for its reply is held */
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
+#define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
 
 static void *ws__alloc(ws_conn *c, size_t n) {
@@ -1583,6 +1584,7 @@ static void ws__out_release(ws_conn *c) {
     if (c->ws__flags & WS__F_OUT_FIXED) return;
     ws__free(c, c->ws__out, c->ws__out_cap);
     c->ws__out = 0, c->ws__out_cap = 0;
+    c->ws__flags &= ~WS__F_WARM;
 }
 
 /* The size of the reply a control frame of len bytes asks for: a pong with the same
@@ -1637,6 +1639,7 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     if (bn) WS_MEMCPY(dst + h + an, b, bn);
     if (f.masked) ws_mask(dst + h, len, f.key, 0);
     c->ws__out_tail += h + len;
+    c->ws__flags |= WS__F_WARM;
     return WS_OK;
 }
 
@@ -2220,9 +2223,10 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
-        /* A small queue is kept for the next reply (no malloc per echo) until a tick
-           finds it empty; a large one goes at once. */
-        if (c->ws__out_cap > WS__KEEP_QUEUE) ws__out_release(c);
+        /* A small queue that frames go through is kept for the next reply (no malloc
+           per echo) until a tick finds it empty; a large one, or one that held only the
+           handshake, goes at once. */
+        if (c->ws__out_cap > WS__KEEP_QUEUE || !(c->ws__flags & WS__F_WARM)) ws__out_release(c);
     }
     c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
