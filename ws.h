@@ -35,7 +35,7 @@ QUICK START (server side of one connection; see examples/ for whole programs)
 OPTIONS (#define before including; the limits are defaults that ws_config can lower or raise)
 
       WS_STATIC                 all functions static (private copy per translation unit)
-      WS_NO_CLIENT              leave out the client handshake and client role
+      WS_NO_CLIENT              leave out the client handshake, client role and ws_url_parse
       WS_NO_SERVER              leave out the server handshake and server role
       WS_NO_HANDSHAKE           leave out layer 4; connections start in OPEN
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
@@ -321,7 +321,7 @@ typedef struct ws_url {
     ws_str path;
     ws_str query;
 } ws_url;
-#ifndef WS_NO_HANDSHAKE
+#if !defined(WS_NO_HANDSHAKE) && !defined(WS_NO_CLIENT) /* a client's need */
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out);
 #endif
 
@@ -504,6 +504,7 @@ struct ws_conn {
     unsigned char ws__state, ws__role;
     unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
     unsigned char ws__ctrl_len;      /* the current control frame's payload length */
+    unsigned char ws__held;          /* queue room held for that frame's reply */
     unsigned char ws__key[4];
     unsigned char ws__hdr[WS_MAX_HEADER];
 };
@@ -692,15 +693,11 @@ static void *ws__memset(void *d, int c, size_t n) {
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 
 WSDEF const char *ws_strerror(int r) {
-    switch (r) {
-#define WS__RESULT_CASE(name, value, text) \
-    case value:                            \
-        return text;
-        WS__RESULTS(WS__RESULT_CASE)
-#undef WS__RESULT_CASE
-    default:
-        return "unknown result";
-    }
+    /* WS__RESULTS runs 0, -1, -2, ... without gaps, so -r indexes its texts. */
+#define WS__RESULT_TEXT(name, value, text) text,
+    static const char *const texts[] = {WS__RESULTS(WS__RESULT_TEXT)};
+#undef WS__RESULT_TEXT
+    return r <= 0 && r > -(int)(sizeof texts / sizeof *texts) ? texts[-r] : "unknown result";
 }
 
 /* ---- 2. Primitives --------------------------------------------------------------- */
@@ -764,17 +761,15 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
     size_t out = WS_BASE64_LEN(len), i, o = 0;
+    int k;
     if (cap < out + 1 || out > 0x7fffffff) return WS_ERR_BUFFER;
-    for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        dst[o++] = ws__b64[v >> 18], dst[o++] = ws__b64[(v >> 12) & 63];
-        dst[o++] = ws__b64[(v >> 6) & 63], dst[o++] = ws__b64[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0);
-        dst[o++] = ws__b64[v >> 18], dst[o++] = ws__b64[(v >> 12) & 63];
-        dst[o++] = i + 1 < len ? ws__b64[(v >> 6) & 63] : '=';
-        dst[o++] = '=';
+    for (i = 0; i < len; i += 3, o += 4) { /* 3 bytes, zero-padded, make 4 characters */
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < len) v |= s[i + 2];
+        for (k = 0; k < 4; k++) dst[o + k] = ws__b64[(v >> (18 - 6 * k)) & 63];
+        if (i + 1 >= len) dst[o + 2] = '=';
+        if (i + 2 >= len) dst[o + 3] = '=';
     }
     dst[o] = 0;
     return (int)o;
@@ -792,24 +787,19 @@ static int ws__b64_value(char c) {
 WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     unsigned char *d = (unsigned char *)dst;
     size_t i, o = 0, pad = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
     if (len && src[len - 1] == '=') pad = (len > 1 && src[len - 2] == '=') ? 2 : 1;
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
-    for (i = 0; i < len; i += 4) {
-        int v[4], k, last = i + 4 == len;
-        uint32_t x;
-        for (k = 0; k < 4; k++) {
-            v[k] = ws__b64_value(src[i + k]);
-            if (v[k] < 0 && !(last && src[i + k] == '=' && k >= 4 - (int)pad)) return WS_ERR_ARG;
-            if (v[k] < 0) v[k] = 0;
-        }
-        x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        /* Canonical form only: the bits a padded group leaves over must be zero. */
-        if (last && ((pad == 1 && (x & 0xff)) || (pad == 2 && (x & 0xffff)))) return WS_ERR_ARG;
-        d[o++] = (unsigned char)(x >> 16);
-        if (!last || pad < 2) d[o++] = (unsigned char)(x >> 8);
-        if (!last || pad < 1) d[o++] = (unsigned char)x;
+    for (i = 0; i < len - pad; i++) { /* 6 bits a character, out a byte at a time */
+        int v = ws__b64_value(src[i]);
+        if (v < 0) return WS_ERR_ARG; /* '=' only as the padding */
+        acc = acc << 6 | (uint32_t)v, bits += 6;
+        if (bits >= 8) bits -= 8, d[o++] = (unsigned char)(acc >> bits);
     }
+    /* Canonical form only: the bits the padding leaves over must be zero. */
+    if (acc & ((1u << bits) - 1)) return WS_ERR_ARG;
     return (int)o;
 }
 
@@ -1118,6 +1108,7 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
     return 0;
 }
 
+#ifndef WS_NO_CLIENT
 static int ws__parse_port(const char *p, size_t n, unsigned *port) {
     unsigned v = 0;
     size_t i;
@@ -1177,6 +1168,7 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (out->path.n == 0) out->path.p = "/", out->path.n = 1;
     return WS_OK;
 }
+#endif /* WS_NO_CLIENT */
 
 /* Bounded string building for heads: every append checks the room left, so a short
    buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. */
@@ -1328,20 +1320,18 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
     return ws__finish(&b);
 }
 
+/* Each entry: three status digits, the reason phrase, a NUL. */
+static const char ws__reasons[] =
+    "400Bad Request\0" "401Unauthorized\0" "403Forbidden\0" "404Not Found\0"
+    "405Method Not Allowed\0" "426Upgrade Required\0" "429Too Many Requests\0"
+    "431Request Header Fields Too Large\0" "500Internal Server Error\0"
+    "503Service Unavailable\0";
+
 static const char *ws__reason_phrase(int status) {
-    switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return status < 400 ? "Redirect" : "Error";
-    }
+    const char *p;
+    for (p = ws__reasons; *p; p += ws__strlen(p) + 1)
+        if ((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0') == status) return p + 3;
+    return status < 400 ? "Redirect" : "Error";
 }
 
 WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_headers) {
@@ -1489,7 +1479,6 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
-#define WS__F_REPLY 0x10000u     /* a ping or close is being read: room for its reply is held */
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
 #define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
@@ -1587,23 +1576,13 @@ static void ws__out_release(ws_conn *c) {
     c->ws__flags &= ~WS__F_WARM;
 }
 
-/* The size of the reply a control frame of len bytes asks for: a pong with the same
-   payload (§5.5.2), a close echoing the code (§5.5.1), nothing for a pong. */
-static size_t ws__reply_size(const ws_conn *c, unsigned op, size_t len) {
-    size_t mask = c->ws__role == WS_ROLE_CLIENT ? 4 : 0;
-    if (op == WS_OP_PING) return 2 + mask + len;
-    if (op == WS_OP_CLOSE) return 2 + mask + (len >= 2 ? 2 : 0);
-    return 0;
-}
-
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
    (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
 static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     size_t used = c->ws__out_tail - c->ws__out_head;
-    size_t held = c->ws__flags & WS__F_REPLY ? ws__reply_size(c, c->ws__op, c->ws__ctrl_len) : 0;
     if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
-    if (used + held > c->ws__max_queue - n) return WS_WOULD_BLOCK;
+    if (used + c->ws__held > c->ws__max_queue - n) return WS_WOULD_BLOCK;
     if (c->ws__out_cap - c->ws__out_tail < n) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
@@ -1650,7 +1629,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
-    c->ws__flags &= ~WS__F_REPLY; /* no pong or close echo after this */
+    c->ws__held = 0; /* no pong or close echo after this */
     if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
@@ -1958,21 +1937,26 @@ static ws_result ws__fail_protocol(ws_conn *c) {
     return ws__fail(c, WS_ERR_PROTOCOL, WS_CLOSE_PROTOCOL, 1, 0, 0);
 }
 
+/* Queue the reply to a control frame, in the room held for it since its header. */
+static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
+    ws_result r;
+    c->ws__held = 0;
+    r = ws__queue_frame(c, op, 1, d, n, 0, 0);
+    if (r != WS_OK) return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+    return WS_OK;
+}
+
 /* A whole control frame's payload (§5.5), from the input or gathered in the assembly
-   buffer. A reply owed to it is queued before its event, in the room held since its
-   header, so input never has to wait for it here. */
+   buffer. A reply owed to it is queued before its event, so input never has to wait
+   for it here. */
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
-    ws_result r;
     unsigned code = WS_CLOSE_NO_STATUS;
     switch (c->ws__op) {
     case WS_OP_PING:
         /* §5.5.2: answer with the same payload - unless our close went out (§5.5.1). */
-        if (c->ws__flags & WS__F_REPLY) {
-            c->ws__flags &= ~WS__F_REPLY;
-            if ((r = ws__queue_frame(c, WS_OP_PONG, 1, d, n, 0, 0)) != WS_OK)
-                return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
-        }
+        if (c->ws__held && ws__reply(c, WS_OP_PONG, d, n) != WS_OK)
+            return (ws_result)c->ws__error;
         ws__event_init(&ev, WS_EV_PING);
         ev.data = d, ev.len = n;
         ws__emit(c, &ev);
@@ -1997,12 +1981,10 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
         ev.code = code;
         ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
         ws__emit(c, &ev); /* it may answer with a close of its own (ws_close) */
-        if (c->ws__flags & WS__F_REPLY) {
+        if (c->ws__held) {
             /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
                1005 must never go on the wire (§7.4.1). */
-            c->ws__flags &= ~WS__F_REPLY;
-            if ((r = ws__queue_frame(c, WS_OP_CLOSE, 1, d, n >= 2 ? 2 : 0, 0, 0)) != WS_OK)
-                return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+            if (ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0) != WS_OK) return (ws_result)c->ws__error;
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
         if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
@@ -2010,10 +1992,19 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     }
 }
 
+/* Hand the application a whole message (WS_EV_MESSAGE) or, streaming, the next piece
+   of one (WS_EV_FRAGMENT, fin on its last). */
+static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int last) {
+    ws_event ev;
+    ws__event_init(&ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+    ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
+    ev.fin = ev.type == WS_EV_FRAGMENT && last;
+    ws__emit(c, &ev);
+}
+
 /* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
    checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
-    ws_event ev;
     int last;
     if (c->ws__flags & WS__F_MASKED) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
     c->ws__left -= n;
@@ -2040,18 +2031,9 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         c->ws__utf8 = v.state;
     }
     if (last) c->ws__flags &= ~WS__F_IN_MSG;
-    if (c->ws__flags & WS__F_STREAMING) {
-        if (!n && !last) return WS_OK;
-        ws__event_init(&ev, WS_EV_FRAGMENT);
-        ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = p, ev.len = n, ev.fin = last;
-        ws__emit(c, &ev);
-        return WS_OK;
-    }
-    ws__event_init(&ev, WS_EV_MESSAGE);
-    ev.opcode = (ws_opcode)c->ws__msg_op;
-    if (last && c->ws__in_len == 0) { /* the whole message is right here: no copy */
-        ev.data = p, ev.len = n;
-        ws__emit(c, &ev);
+    if ((c->ws__flags & WS__F_STREAMING) || (last && c->ws__in_len == 0)) {
+        /* streaming: each piece as it comes; or the whole message is right here: no copy */
+        if (n || last) ws__deliver(c, c->ws__msg_op, p, n, last);
         return WS_OK;
     }
     if (n) {
@@ -2061,8 +2043,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         c->ws__in_len += n;
     }
     if (last) {
-        ev.data = c->ws__in, ev.len = c->ws__in_len;
-        ws__emit(c, &ev);
+        ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
         ws__in_release(c);
     }
     return WS_OK;
@@ -2071,15 +2052,18 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, 0) != WS_OK) return ws__fail_protocol(c);
     if (f->opcode & 8) {
-        /* A reply owed to this frame needs queue room; until there is some, read no
-           further (nothing taken, nothing changed), and from here on hold it. */
-        size_t reply = ws__reply_size(c, f->opcode, (size_t)f->len);
+        /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
+           echoing the code, §5.5.1) needs queue room: until there is some, read no
+           further (nothing taken, nothing changed); from here on, hold it. */
+        size_t reply = f->opcode == WS_OP_PING ? 2 + (size_t)f->len
+                     : f->opcode == WS_OP_CLOSE ? (f->len >= 2 ? 4 : 2) : 0;
         if (reply && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+            if (c->ws__role == WS_ROLE_CLIENT) reply += 4; /* the mask key */
             if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
                 c->ws__flags |= WS__F_STALLED;
                 return WS_WOULD_BLOCK;
             }
-            c->ws__flags |= WS__F_REPLY;
+            c->ws__held = (unsigned char)reply;
         }
         c->ws__ctrl_len = (unsigned char)f->len;
     } else if (f->opcode == WS_OP_CONT) {
@@ -2110,13 +2094,10 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
    the steps of ws__frame_begin and ws__payload that such a frame needs, and no more. */
 static ws_result ws__small_message(ws_conn *c, unsigned op, unsigned char *key,
                                    unsigned char *data, size_t n) {
-    ws_event ev;
     if (key) ws_mask(data, n, key, 0);
     if (op == WS_OP_TEXT && ws_utf8_check(data, n) != WS_OK)
         return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
-    ws__event_init(&ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
-    ev.opcode = (ws_opcode)op, ev.fin = ev.type == WS_EV_FRAGMENT, ev.data = data, ev.len = n;
-    ws__emit(c, &ev);
+    ws__deliver(c, op, data, n, 1);
     return WS_OK;
 }
 
@@ -2295,7 +2276,7 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
-    c->ws__flags &= ~WS__F_REPLY; /* a pong still owed must not follow the close */
+    c->ws__held = 0; /* a pong still owed must not follow the close */
     if (c->ws__flags & WS__F_GOT_CLOSE) {
         ws__closed(c);
     } else {

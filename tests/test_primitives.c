@@ -68,6 +68,19 @@ static void expect_sha1(const char *msg, size_t len, const char *want) {
 }
 
 /* FIPS 180-2 Appendix A vectors (and the 896-bit one), every update size. */
+/* Layer 1: every result has its own text, the one its X-macro line gives (ws_strerror
+   indexes a table by -value, so this also proves the values run 0, -1, -2... in order);
+   anything else is "unknown result". */
+static void test_strerror_every_result(void **state) {
+    (void)state;
+#define CHECK_TEXT(name, value, text) assert_string_equal(ws_strerror(name), text);
+    WS__RESULTS(CHECK_TEXT)
+#undef CHECK_TEXT
+    assert_string_equal(ws_strerror(1), "unknown result");
+    assert_string_equal(ws_strerror(WS_ERR_HS_REJECTED - 1), "unknown result");
+    assert_string_equal(ws_strerror(-2147483647 - 1), "unknown result");
+}
+
 static void test_sha1_fips_vectors(void **state) {
     static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     static const char m896[] = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
@@ -709,6 +722,7 @@ int main(void) {
         cmocka_unit_test(test_mask_twice_restores),
         cmocka_unit_test(test_mask_in_pieces),
         cmocka_unit_test(test_mask_rfc_example),
+        cmocka_unit_test(test_strerror_every_result),
     };
     /* testutil.h's helpers are static; reference the ones these tests do not call. */
     return cmocka_run_group_tests(tests, NULL, NULL);
