@@ -486,14 +486,18 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
         if (z->max_queue < 256) z->max_queue = 256;
         z->max_handshake = cfg.max_handshake ? cfg.max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
         if (rbuf) {
-            if (rsize < z->max_message) z->max_message = rsize;
+            /* 125 bytes stay free for a control frame split between reads */
+            if (rsize - WS_MAX_CONTROL < z->max_message) z->max_message = rsize - WS_MAX_CONTROL;
             if (rsize < z->max_handshake) z->max_handshake = rsize;
         }
         if (sbuf) z->max_queue = ssize;
         {
-            /* the assembly buffer holds a message or a handshake head (after a
-               client's copy of its offered protocols, at most half the head) */
-            size_t in_lim = z->max_message > 2 * z->max_handshake ? z->max_message : 2 * z->max_handshake;
+            /* the assembly buffer holds a message and a control frame split between
+               reads, or a handshake head (after a client's key and its offered
+               protocols, at most half the head) */
+            size_t msg_lim = z->max_message + WS_MAX_CONTROL;
+            size_t hs_lim = 2 * z->max_handshake + WS_KEY_LEN + 1;
+            size_t in_lim = msg_lim > hs_lim ? msg_lim : hs_lim;
             z->a.limit_block = in_lim > z->max_queue ? in_lim : z->max_queue;
             /* between calls: one assembly buffer and one queue; while one grows its
                old copy is still live (the allocator has no realloc), so inside a call
@@ -644,8 +648,9 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
                 /* all or nothing, by the frame's exact size */
                 size_t total = len + 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) +
                                (FZ_ROLE == WS_ROLE_CLIENT ? 4 : 0);
+                /* ws__held: room kept for the reply to a ping or close being read */
                 if (total > z->max_queue) FZ_CHECK(r == WS_ERR_TOO_BIG);
-                else if (q0 + total > z->max_queue) FZ_CHECK(r == WS_WOULD_BLOCK);
+                else if (q0 + z->c.ws__held + total > z->max_queue) FZ_CHECK(r == WS_WOULD_BLOCK);
                 else FZ_CHECK(r == WS_OK || r == WS_ERR_NOMEM || r == WS_ERR_RNG);
             }
             if (r != WS_OK) FZ_CHECK(ws_conn_queued(&z->c) == q0);
