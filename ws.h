@@ -579,7 +579,8 @@ WSDEF ws_result ws_conn_error(const ws_conn *c); /* the sticky error, or WS_OK *
 #define WS_WANT_READ 1u
 #define WS_WANT_WRITE 2u
 /* What the transport should wait for next. 0: close the transport now (after a clean
-   close, or a failure once the close frame or refusal has been written). */
+   close, or a failure once the close frame or refusal has been written). No READ while
+   ws_conn_feed has stopped at a ping or close whose reply needs queue room: write first. */
 WSDEF unsigned ws_conn_wants(const ws_conn *c);
 
 /* ===================================================================================
