@@ -1,4 +1,5 @@
-/* echo_server - a WebSocket echo server on ws.h: many clients, one thread, poll().
+/* echo_server - a WebSocket echo server on ws.h: many clients, one thread, one readiness
+   loop (epoll on Linux, poll() elsewhere).
 
       build/echo_server [-p PORT]      (default 9001; -p 0 picks a free port)
 
@@ -6,9 +7,11 @@
    binary, up to 64 MiB). A client that offers the subprotocol "chat" gets it.
    Ctrl-C (or SIGTERM) asks every client to close, waits briefly, then exits 0.
 
-   The shape to copy: one ws_conn + ws_stream per socket, ws_stream_pump whenever poll()
-   says the socket is ready, ws_stream_wants to pick POLLIN/POLLOUT and to know when to
-   close, ws_conn_tick once a second. */
+   The shape to copy: one ws_conn + ws_stream per socket; ws_stream_pump when the socket
+   is ready; after each pump, ws_stream_wants says what to wait for next (read, write) or
+   that the connection is over (0); ws_conn_tick once a second. The loop does no work per
+   idle client: the wait set changes only when a client's wants change, and a socket is
+   read only after the poller reported input, so no recv() is spent on "nothing yet". */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 
@@ -17,7 +20,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,16 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Linux has epoll: the kernel keeps the wait set, so a wait costs the number of ready
+   sockets, not the number of clients. Elsewhere (or with -DECHO_USE_POLL) poll(). */
+#if defined(__linux__) && !defined(ECHO_USE_POLL)
+#define USE_EPOLL 1
+#include <sys/epoll.h>
+#else
+#define USE_EPOLL 0
+#include <poll.h>
+#endif
 
 #define MAX_MESSAGE ((size_t)64 << 20)
 #define MAX_QUEUE ((size_t)80 << 20)
@@ -42,6 +54,9 @@
 typedef struct client {
     int fd;
     int drop;                   /* close the socket at the next sweep */
+    int readable;               /* the poller reported input: sock_read may recv() */
+    unsigned watching;          /* WS_WANT_READ/WRITE the poller waits for */
+    size_t slot;                /* index in clients[] (and, with poll, in pfds[]) */
     uint64_t accepted_at;       /* ms, for the handshake timeout */
     char peer[64];              /* "127.0.0.1:54321", for log lines */
     ws_conn conn;
@@ -78,6 +93,11 @@ static long sock_read(void *user, void *buf, size_t len) {
        kernel, so TCP flow control slows the client down until its echoes drain. */
     if (ws_conn_queued(&cl->conn) >= PAUSE_READ_AT)
         return WS_WOULD_BLOCK;
+    /* Only after the poller reported input (or end of file): a recv() that can only
+       fail with EAGAIN is a wasted system call. One read per report. */
+    if (!cl->readable)
+        return WS_WOULD_BLOCK;
+    cl->readable = 0;
     do
         n = recv(cl->fd, buf, len, 0);
     while (n < 0 && errno == EINTR);
@@ -203,6 +223,111 @@ static void client_free(client *cl) {
    stream keeps a pointer to the connection beside it. */
 static client **clients;
 static size_t nclients, clients_cap;
+static size_t ndropped; /* clients marked drop since the last sweep */
+
+/* ---- the poller: which sockets to wait for, and the wait --------------------------
+   poller_watch(cl, want) sets what cl waits for (WS_WANT_READ | WS_WANT_WRITE);
+   poller_wait() waits, then serves each ready socket (accept or pump). */
+static void accept_clients(int lfd);
+static void pump(client *cl, int readable);
+
+#if USE_EPOLL
+static int epfd = -1;
+
+static int poller_init(int lfd) {
+    struct epoll_event ev;
+    epfd = epoll_create1(0);
+    if (epfd < 0)
+        return -1;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL; /* NULL: the listening socket */
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+}
+
+static int poller_watch(client *cl, unsigned want) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = ((want & WS_WANT_READ) ? EPOLLIN : 0u) | ((want & WS_WANT_WRITE) ? EPOLLOUT : 0u);
+    ev.data.ptr = cl;
+    if (epoll_ctl(epfd, cl->watching ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, cl->fd, &ev) < 0)
+        return -1;
+    cl->watching = want;
+    return 0;
+}
+
+/* close() takes a socket out of the epoll set: nothing to do when a client moves to
+   another slot or the listening socket closes. */
+static void poller_move(size_t to, size_t from) { (void)to, (void)from; }
+static void poller_close_listener(void) {}
+
+static int poller_wait(int lfd, int timeout) {
+    static struct epoll_event evs[256];
+    int i, n = epoll_wait(epfd, evs, (int)(sizeof evs / sizeof evs[0]), timeout);
+    for (i = 0; i < n; i++) {
+        client *cl = (client *)evs[i].data.ptr;
+        if (!cl)
+            accept_clients(lfd);
+        else if (!cl->drop) /* hang-ups and errors count as input: recv() reports them */
+            pump(cl, (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0);
+    }
+    return n < 0 && errno != EINTR ? -1 : 0;
+}
+
+static void poller_free(void) {
+    if (epfd >= 0)
+        close(epfd);
+}
+#else
+/* pfds[0] is the listening socket, pfds[1 + i] belongs to clients[i]. */
+static struct pollfd *pfds;
+
+static int poller_init(int lfd) {
+    pfds = (struct pollfd *)malloc(sizeof *pfds);
+    if (!pfds)
+        return -1;
+    pfds[0].fd = lfd;
+    pfds[0].events = POLLIN;
+    return 0;
+}
+
+static int poller_watch(client *cl, unsigned want) {
+    if (!cl->watching) { /* a new client: room for its slot */
+        struct pollfd *grown = (struct pollfd *)realloc(pfds, (clients_cap + 1) * sizeof *pfds);
+        if (!grown)
+            return -1;
+        pfds = grown;
+        pfds[1 + cl->slot].fd = cl->fd;
+    }
+    pfds[1 + cl->slot].events =
+        (short)(((want & WS_WANT_READ) ? POLLIN : 0) | ((want & WS_WANT_WRITE) ? POLLOUT : 0));
+    cl->watching = want;
+    return 0;
+}
+
+/* clients[from] moved to clients[to] (the client there left). */
+static void poller_move(size_t to, size_t from) { pfds[1 + to] = pfds[1 + from]; }
+static void poller_close_listener(void) { pfds[0].fd = -1; /* poll() skips it */ }
+
+static int poller_wait(int lfd, int timeout) {
+    size_t i, nwatched = nclients; /* clients accepted below wait for the next round */
+    int n = poll(pfds, (nfds_t)(1 + nwatched), timeout);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    for (i = 0; i < nwatched && n > 0; i++) {
+        short rev = pfds[1 + i].revents;
+        if (rev && !clients[i]->drop) {
+            pump(clients[i], (rev & (POLLIN | POLLHUP | POLLERR)) != 0);
+            n--;
+        }
+    }
+    if (lfd >= 0 && (pfds[0].revents & POLLIN))
+        accept_clients(lfd);
+    return 0;
+}
+
+static void poller_free(void) { free(pfds); }
+#endif
 
 static void accept_clients(int lfd) {
     for (;;) {
@@ -231,29 +356,57 @@ static void accept_clients(int lfd) {
             close(fd);
             continue;
         }
+        cl->slot = nclients;
+        if (poller_watch(cl, WS_WANT_READ) < 0) { /* the request comes first */
+            fprintf(stderr, "echo_server: cannot watch a new client\n");
+            client_free(cl);
+            continue;
+        }
         clients[nclients++] = cl;
     }
 }
 
-static void pump(client *cl) {
+/* Serve one client: write what is queued, read once if `readable` (the poller saw
+   input), feed it and write the replies, all in one ws_stream_pump. Then wait for what
+   the connection wants next, or mark it for the sweep when it is over. */
+static void pump(client *cl, int readable) {
+    unsigned want;
+    cl->readable = readable;
     /* Protocol errors are handled inside the connection (it queues the close frame and
        ws_stream_wants reaches 0 once that is written); only a dead socket ends it here. */
     if (ws_stream_pump(&cl->stream) == WS_ERR_IO)
         cl->drop = 1;
+    cl->readable = 0;
+    want = ws_stream_wants(&cl->stream);
+    if (ws_conn_queued(&cl->conn) >= PAUSE_READ_AT)
+        want &= ~WS_WANT_READ; /* back-pressure, see sock_read */
+    if (want == 0)
+        cl->drop = 1; /* closed, or failed and the close frame is written */
+    else if (!cl->drop && want != cl->watching && poller_watch(cl, want) < 0)
+        cl->drop = 1;
+    if (cl->drop)
+        ndropped++;
 }
 
 /* Close every socket the connection is done with; keeps the array dense. */
 static void sweep(void) {
     size_t i = 0;
+    if (ndropped == 0)
+        return;
     while (i < nclients) {
         client *cl = clients[i];
-        if (cl->drop || ws_stream_wants(&cl->stream) == 0) {
+        if (cl->drop) {
             client_free(cl);
-            clients[i] = clients[--nclients];
+            if (i < --nclients) {
+                clients[i] = clients[nclients];
+                clients[i]->slot = i;
+                poller_move(i, nclients);
+            }
         } else {
             i++;
         }
     }
+    ndropped = 0;
 }
 
 static void begin_shutdown(void) {
@@ -261,13 +414,16 @@ static void begin_shutdown(void) {
     size_t i;
     for (i = 0; i < nclients; i++) {
         client *cl = clients[i];
+        if (cl->drop)
+            continue;
         if (ws_conn_state(&cl->conn) == WS_STATE_CONNECTING) {
             cl->drop = 1; /* no WebSocket yet, so nobody to say goodbye to */
+            ndropped++;
             continue;
         }
         /* A client already closing keeps its handshake; the failed call changes nothing. */
         (void)ws_close(&cl->conn, WS_CLOSE_GOING_AWAY, why, sizeof why - 1);
-        pump(cl);
+        pump(cl, 0);
     }
 }
 
@@ -277,8 +433,6 @@ int main(int argc, char **argv) {
     struct sigaction sa;
     struct sockaddr_in bound;
     socklen_t boundlen = sizeof bound;
-    struct pollfd *pfds = NULL;
-    size_t pfds_cap = 0;
     uint64_t next_tick, stop_by = 0;
     int stopping = 0;
 
@@ -295,7 +449,7 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    /* No SA_RESTART: the signal must interrupt poll() so shutdown starts at once. */
+    /* No SA_RESTART: the signal must interrupt the wait so shutdown starts at once. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -305,7 +459,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     lfd = listen_on(port);
-    if (lfd < 0 || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0) {
+    if (lfd < 0 || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0 ||
+        poller_init(lfd) < 0) {
         fprintf(stderr, "echo_server: cannot listen on 127.0.0.1:%u: %s\n", port,
                 strerror(errno));
         return 1;
@@ -315,13 +470,12 @@ int main(int argc, char **argv) {
 
     next_tick = now_ms() + TICK_MS;
     for (;;) {
-        size_t i, npoll = 0, nwatched;
         uint64_t now;
-        int timeout, n;
 
         if (stop_signals && !stopping) {
             stopping = 1;
             stop_by = now_ms() + SHUTDOWN_GRACE_MS;
+            poller_close_listener();
             close(lfd);
             lfd = -1;
             begin_shutdown();
@@ -330,64 +484,28 @@ int main(int argc, char **argv) {
         if (stopping && (nclients == 0 || stop_signals > 1 || now_ms() >= stop_by))
             break;
 
-        if (pfds_cap < nclients + 1) {
-            struct pollfd *grown;
-            grown = (struct pollfd *)realloc(pfds, (nclients + 1) * sizeof *grown);
-            if (!grown) {
-                fprintf(stderr, "echo_server: out of memory\n");
-                break;
-            }
-            pfds = grown;
-            pfds_cap = nclients + 1;
-        }
-        if (lfd >= 0) {
-            pfds[npoll].fd = lfd;
-            pfds[npoll].events = POLLIN;
-            npoll++;
-        }
-        nwatched = nclients; /* clients accepted below are not in pfds yet */
-        for (i = 0; i < nwatched; i++) {
-            client *cl = clients[i];
-            unsigned wants = ws_stream_wants(&cl->stream);
-            short events = 0;
-            if ((wants & WS_WANT_READ) && ws_conn_queued(&cl->conn) < PAUSE_READ_AT)
-                events |= POLLIN;
-            if (wants & WS_WANT_WRITE)
-                events |= POLLOUT;
-            pfds[npoll].fd = cl->fd;
-            pfds[npoll].events = events;
-            npoll++;
-        }
-
         now = now_ms();
-        timeout = next_tick > now ? (int)(next_tick - now) : 0;
-        n = poll(pfds, (nfds_t)npoll, timeout);
-        if (n < 0 && errno != EINTR) {
-            perror("echo_server: poll");
+        if (poller_wait(lfd, next_tick > now ? (int)(next_tick - now) : 0) < 0) {
+            perror("echo_server: wait");
             break;
-        }
-
-        if (n > 0) {
-            struct pollfd *cp = pfds + (lfd >= 0 ? 1 : 0);
-            for (i = 0; i < nwatched; i++)
-                if (cp[i].revents)
-                    pump(clients[i]);
-            if (lfd >= 0 && (pfds[0].revents & POLLIN))
-                accept_clients(lfd);
         }
 
         now = now_ms();
         if (now >= next_tick) {
+            size_t i;
             for (i = 0; i < nclients; i++) {
                 client *cl = clients[i];
+                if (cl->drop)
+                    continue;
                 ws_conn_tick(&cl->conn, now);
                 /* A timeout may have queued a close frame; send it without waiting. */
-                pump(cl);
-                if (ws_conn_state(&cl->conn) == WS_STATE_CONNECTING &&
+                pump(cl, 0);
+                if (!cl->drop && ws_conn_state(&cl->conn) == WS_STATE_CONNECTING &&
                     now - cl->accepted_at >= HANDSHAKE_TIMEOUT_MS) {
                     fprintf(stderr, "%s: no handshake in %d s\n", cl->peer,
                             HANDSHAKE_TIMEOUT_MS / 1000);
                     cl->drop = 1;
+                    ndropped++;
                 }
             }
             next_tick = now + TICK_MS;
@@ -398,7 +516,7 @@ int main(int argc, char **argv) {
     while (nclients > 0)
         client_free(clients[--nclients]);
     free(clients);
-    free(pfds);
+    poller_free();
     if (lfd >= 0)
         close(lfd);
     return 0;
