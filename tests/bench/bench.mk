@@ -2,13 +2,15 @@
 #   make bench           installs what is missing, builds, runs everything (a few minutes),
 #                        prints one table and writes it to build/bench.txt
 #   make bench-profile   where the echo server and the decoder spend their time
-#                        (perf on the echo server, callgrind on ws_conn_feed), into
+#                        (perf on the echo server, callgrind on ws_conn_feed, system calls
+#                        per message with strace -c -f when strace is installed), into
 #                        build/bench_profile.txt
 # wslay (Debian libwslay-dev) is the baseline; it is linked only into these programs.
+# tcp_echo_server is the ceiling: the same loop and I/O without any WebSocket.
 BENCH_BUILD  := $(BUILD)/bench
 BENCH_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L
 BENCH_BINS   := $(BENCH_BUILD)/bench_codec $(BENCH_BUILD)/bench_ipf $(BENCH_BUILD)/loadgen \
-                $(BENCH_BUILD)/wslay_echo_server
+                $(BENCH_BUILD)/wslay_echo_server $(BENCH_BUILD)/tcp_echo_server
 BENCH_SIZES  := $(BENCH_BUILD)/impl_O2.o $(BENCH_BUILD)/impl_Os.o
 ARM_CC       := arm-none-eabi-gcc
 # Cortex-M4, freestanding: no libc at all (ws.h's own loops stand in for memcpy/memset).
@@ -51,6 +53,10 @@ $(BENCH_BUILD)/loadgen: tests/bench/loadgen.c tests/bench/bench_common.h | $(BEN
 
 $(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
+
+# the ceiling: echo_server's loop and I/O without any WebSocket (no ws.h, no wslay)
+$(BENCH_BUILD)/tcp_echo_server: tests/bench/tcp_echo_server.c | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BENCH_BUILD)/impl_O2.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
 	$(CC) -std=c99 -O2 -c -o $@ $<

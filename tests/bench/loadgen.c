@@ -2,6 +2,8 @@
 
       loadgen -p PORT [-P SERVER_PID] [-c CONNS] [-s PAYLOAD] [-d DEPTH] [-t SECS] [-w WARMUP]
       loadgen -p PORT -P SERVER_PID -i CONNS      (idle: RSS growth per open connection)
+      loadgen -r ...      raw TCP echo (tcp_echo_server): no handshake, and the replies are
+                          the masked client frames themselves, counted the same way
 
    It does the opening handshake itself, then keeps DEPTH binary messages of PAYLOAD bytes
    in flight on each of CONNS connections. The masked frames are encoded once at start
@@ -127,6 +129,7 @@ typedef struct conn {
 static unsigned char *ring; /* DEPTH prebuilt masked frames, back to back */
 static size_t ring_len, cframe_len, sframe_len, payload_len;
 static unsigned depth = 1;
+static int raw; /* -r: the server echoes bytes, not messages (no handshake either) */
 
 static int connect_ws(unsigned port) {
     static const char req_fmt[] =
@@ -146,6 +149,7 @@ static int connect_ws(unsigned port) {
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) die("connect");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (raw) return fd;
     n = snprintf(req, sizeof req, req_fmt, port);
     if (send(fd, req, (size_t)n, 0) != n) die("send handshake");
     for (;;) {
@@ -238,7 +242,7 @@ static unsigned conn_read(conn *c, uint64_t t, int record) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen -p PORT [-P PID] [-c CONNS] [-s PAYLOAD] [-d DEPTH] [-t SECS] "
+    fprintf(stderr, "usage: loadgen [-r] -p PORT [-P PID] [-c CONNS] [-s PAYLOAD] [-d DEPTH] [-t SECS] "
                     "[-w WARMUP] | -p PORT -P PID -i CONNS\n");
     exit(2);
 }
@@ -253,7 +257,7 @@ int main(int argc, char **argv) {
     double cpu0 = 0, cpu1 = 0;
     struct rlimit rl;
 
-    while ((opt = getopt(argc, argv, "p:P:c:s:d:t:w:i:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:P:c:s:d:t:w:i:r")) != -1) {
         switch (opt) {
         case 'p': port = (unsigned)atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
@@ -263,6 +267,7 @@ int main(int argc, char **argv) {
         case 't': secs = atof(optarg); break;
         case 'w': warm = atof(optarg); break;
         case 'i': idle = (unsigned)atoi(optarg); break;
+        case 'r': raw = 1; break;
         default: usage();
         }
     }
@@ -293,6 +298,9 @@ int main(int argc, char **argv) {
     /* The frames: DEPTH masked binary frames with random keys and payloads. */
     cframe_len = bench_client_frame_len(payload_len);
     sframe_len = payload_len + 2 + (payload_len >= 126 ? 2 : 0) + (payload_len > 0xffff ? 6 : 0);
+    /* A raw echo returns the client frames as they were: 4 bytes longer (the mask key),
+       and still starting with 0x82, so they are counted the same way. */
+    if (raw) sframe_len = cframe_len;
     {
         size_t total;
         ring = bench_make_client_frames(payload_len, depth, &total);
