@@ -1782,6 +1782,34 @@ static void test_send_fixed_buffer(void **state) {
     }
 }
 
+/* A connection on a fixed 256-byte send queue, fed and drained by hand. */
+typedef struct small_queue {
+    ws_conn c;
+    tu_log log;
+    bytes in, out; /* what the peer sent; what was written */
+    unsigned char sbuf[256];
+} small_queue;
+
+static small_queue *small_queue_open(ws_role role) {
+    small_queue *q = (small_queue *)calloc(1, sizeof *q);
+    ws_config cfg;
+    assert_non_null(q);
+    cfg_init(&cfg, role);
+    cfg.user = &q->log;
+    cfg.send_buf = q->sbuf;
+    cfg.send_buf_size = sizeof q->sbuf;
+    assert_int_equal(ws_conn_init(&q->c, &cfg), WS_OK);
+    return q;
+}
+
+static void small_queue_close(small_queue *q) {
+    ws_conn_free(&q->c);
+    tu_log_clear(&q->log);
+    bytes_free(&q->in);
+    bytes_free(&q->out);
+    free(q);
+}
+
 /* §5.5.2: a ping whose pong has no queue room yet is not read at all: feed stops at
    its header with WS_WOULD_BLOCK (nothing taken, no event), ws_conn_wants drops READ,
    and once the output drains the same bytes go through and the pong is queued. */
@@ -1790,44 +1818,31 @@ static void test_ping_waits_for_queue_room(void **state) {
     (void)state;
     for (r = 0; r < 2; r++) {
         ws_role role = roles[r];
-        static unsigned char sbuf[256];
         unsigned char *pl = make_payload(WS_OP_BINARY, 200, 2);
-        ws_config cfg;
-        ws_conn c;
-        tu_log *log = (tu_log *)calloc(1, sizeof *log);
-        bytes in = {0}, out = {0};
+        small_queue *q = small_queue_open(role);
         oframes o;
         size_t used = 99;
         note(role, "ping with a full queue");
-        cfg_init(&cfg, role);
-        cfg.user = log;
-        cfg.send_buf = sbuf;
-        cfg.send_buf_size = sizeof sbuf;
-        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
-        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 200), WS_OK); /* 204/208 queued */
-        peer(&in, role, 1, WS_OP_PING, pl, 100);                    /* pong: 102/106 */
-        assert_int_equal(ws_conn_feed(&c, in.p, in.n, &used), WS_WOULD_BLOCK);
+        assert_int_equal(ws_send(&q->c, WS_OP_BINARY, pl, 200), WS_OK); /* 204/208 queued */
+        peer(&q->in, role, 1, WS_OP_PING, pl, 100);                    /* pong: 102/106 */
+        assert_int_equal(ws_conn_feed(&q->c, q->in.p, q->in.n, &used), WS_WOULD_BLOCK);
         assert_int_equal(used, 0);
-        assert_int_equal(log->n, 0);
-        assert_int_equal(ws_conn_wants(&c), WS_WANT_WRITE);
-        drain_into(&c, &out);
-        assert_int_equal(ws_conn_wants(&c), WS_WANT_READ);
-        assert_int_equal(ws_conn_feed(&c, in.p, in.n, &used), WS_OK);
-        assert_int_equal(used, in.n);
-        assert_int_equal(log->n, 1);
-        assert_int_equal(log->ev[0].type, WS_EV_PING);
-        assert_memory_equal(log->ev[0].data, pl, 100);
-        drain_into(&c, &out);
-        parse_out(out.p, out.n, role, &o);
+        assert_int_equal(q->log.n, 0);
+        assert_int_equal(ws_conn_wants(&q->c), WS_WANT_WRITE);
+        drain_into(&q->c, &q->out);
+        assert_int_equal(ws_conn_wants(&q->c), WS_WANT_READ);
+        assert_int_equal(ws_conn_feed(&q->c, q->in.p, q->in.n, &used), WS_OK);
+        assert_int_equal(used, q->in.n);
+        assert_int_equal(q->log.n, 1);
+        assert_int_equal(q->log.ev[0].type, WS_EV_PING);
+        assert_memory_equal(q->log.ev[0].data, pl, 100);
+        drain_into(&q->c, &q->out);
+        parse_out(q->out.p, q->out.n, role, &o);
         assert_int_equal(o.n, 2);
         assert_frame(&o.f[0], WS_OP_BINARY, 1, pl, 200);
         assert_frame(&o.f[1], WS_OP_PONG, 1, pl, 100);
         oframes_free(&o);
-        ws_conn_free(&c);
-        tu_log_clear(log);
-        free(log);
-        bytes_free(&in);
-        bytes_free(&out);
+        small_queue_close(q);
         free(pl);
     }
 }
@@ -1840,44 +1855,31 @@ static void test_split_ping_holds_pong_room(void **state) {
     (void)state;
     for (r = 0; r < 2; r++) {
         ws_role role = roles[r];
-        static unsigned char sbuf[256];
         unsigned char *pl = make_payload(WS_OP_BINARY, 160, 4);
-        ws_config cfg;
-        ws_conn c;
-        tu_log *log = (tu_log *)calloc(1, sizeof *log);
-        bytes in = {0}, out = {0};
+        small_queue *q = small_queue_open(role);
         oframes o;
         size_t used, first;
         note(role, "send between the pieces of a ping");
-        cfg_init(&cfg, role);
-        cfg.user = log;
-        cfg.send_buf = sbuf;
-        cfg.send_buf_size = sizeof sbuf;
-        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
-        peer(&in, role, 1, WS_OP_PING, pl, 100);
-        first = in.n - 40;
-        assert_int_equal(ws_conn_feed(&c, in.p, first, &used), WS_OK);
+        peer(&q->in, role, 1, WS_OP_PING, pl, 100);
+        first = q->in.n - 40;
+        assert_int_equal(ws_conn_feed(&q->c, q->in.p, first, &used), WS_OK);
         assert_int_equal(used, first);
-        assert_int_equal(log->n, 0);
+        assert_int_equal(q->log.n, 0);
         /* 164/168 bytes would fit the empty 256-byte queue, but not beside the pong */
-        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 160), WS_WOULD_BLOCK);
-        assert_int_equal(ws_conn_queued(&c), 0);
-        assert_int_equal(ws_conn_feed(&c, in.p + first, in.n - first, &used), WS_OK);
-        assert_int_equal(log->n, 1);
-        assert_int_equal(log->ev[0].len, 100);
-        drain_into(&c, &out);
-        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, 160), WS_OK);
-        drain_into(&c, &out);
-        parse_out(out.p, out.n, role, &o);
+        assert_int_equal(ws_send(&q->c, WS_OP_BINARY, pl, 160), WS_WOULD_BLOCK);
+        assert_int_equal(ws_conn_queued(&q->c), 0);
+        assert_int_equal(ws_conn_feed(&q->c, q->in.p + first, q->in.n - first, &used), WS_OK);
+        assert_int_equal(q->log.n, 1);
+        assert_int_equal(q->log.ev[0].len, 100);
+        drain_into(&q->c, &q->out);
+        assert_int_equal(ws_send(&q->c, WS_OP_BINARY, pl, 160), WS_OK);
+        drain_into(&q->c, &q->out);
+        parse_out(q->out.p, q->out.n, role, &o);
         assert_int_equal(o.n, 2);
         assert_frame(&o.f[0], WS_OP_PONG, 1, pl, 100);
         assert_frame(&o.f[1], WS_OP_BINARY, 1, pl, 160);
         oframes_free(&o);
-        ws_conn_free(&c);
-        tu_log_clear(log);
-        free(log);
-        bytes_free(&in);
-        bytes_free(&out);
+        small_queue_close(q);
         free(pl);
     }
 }
