@@ -870,20 +870,26 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
        endianness since everything stays in memory order. */
     if (len >= 8) {
         unsigned char k3[12];
-        uint64_t k8, w[4];
+        uint64_t k8, w0, w1, w2, w3;
         WS_MEMCPY(k3, key, 4);
         WS_MEMCPY(k3 + 4, key, 4);
         WS_MEMCPY(k3 + 8, key, 4);
         WS_MEMCPY(&k8, k3 + phase, 8);
         for (; len >= 32; p += 32, len -= 32) { /* a shape compilers vectorize */
-            WS_MEMCPY(w, p, 32);
-            w[0] ^= k8, w[1] ^= k8, w[2] ^= k8, w[3] ^= k8;
-            WS_MEMCPY(p, w, 32);
+            WS_MEMCPY(&w0, p, 8);
+            WS_MEMCPY(&w1, p + 8, 8);
+            WS_MEMCPY(&w2, p + 16, 8);
+            WS_MEMCPY(&w3, p + 24, 8);
+            w0 ^= k8, w1 ^= k8, w2 ^= k8, w3 ^= k8;
+            WS_MEMCPY(p, &w0, 8);
+            WS_MEMCPY(p + 8, &w1, 8);
+            WS_MEMCPY(p + 16, &w2, 8);
+            WS_MEMCPY(p + 24, &w3, 8);
         }
         for (; len >= 8; p += 8, len -= 8) {
-            WS_MEMCPY(w, p, 8);
-            w[0] ^= k8;
-            WS_MEMCPY(p, w, 8);
+            WS_MEMCPY(&w0, p, 8);
+            w0 ^= k8;
+            WS_MEMCPY(p, &w0, 8);
         }
     }
     while (len--) {
