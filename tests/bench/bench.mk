@@ -7,6 +7,7 @@
 #                        build/bench_profile.txt
 # wslay (Debian libwslay-dev) is the baseline; it is linked only into these programs.
 # tcp_echo_server is the ceiling: the same loop and I/O without any WebSocket.
+# Both servers take their loop from tests/bench/echo_loop.h.
 BENCH_BUILD  := $(BUILD)/bench
 BENCH_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L
 BENCH_BINS   := $(BENCH_BUILD)/bench_codec $(BENCH_BUILD)/bench_ipf $(BENCH_BUILD)/loadgen \
@@ -51,11 +52,11 @@ $(BENCH_BUILD)/bench_ipf: tests/bench/bench_ipf.c tests/bench/bench_common.h ws.
 $(BENCH_BUILD)/loadgen: tests/bench/loadgen.c tests/bench/bench_common.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-$(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c ws.h | $(BENCH_BUILD)
+$(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c tests/bench/echo_loop.h ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
 
 # the ceiling: echo_server's loop and I/O without any WebSocket (no ws.h, no wslay)
-$(BENCH_BUILD)/tcp_echo_server: tests/bench/tcp_echo_server.c | $(BENCH_BUILD)
+$(BENCH_BUILD)/tcp_echo_server: tests/bench/tcp_echo_server.c tests/bench/echo_loop.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BENCH_BUILD)/impl_O2.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
