@@ -863,18 +863,22 @@ WSDEF ws_result ws_utf8_check(const void *data, size_t len) {
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
     unsigned char *p = (unsigned char *)data;
     phase &= 3;
-    /* Whole 8-byte words with the key rotated to the current phase: a word is two key
-       periods, so the phase is the same after it. The rotated key is read out of the key
-       written three times over, and loads and stores go through memcpy, which compilers
-       turn into plain (unaligned-safe) moves: no alignment loop, and right on either
-       endianness since everything stays in memory order. */
-    if (len >= 8) {
-        unsigned char k3[12];
+    /* Words of the key rotated to the current phase: 4 and 8 bytes are whole key periods,
+       so the phase is the same after each word. Loads and stores go through memcpy, which
+       compilers turn into plain (unaligned-safe) moves: no alignment loop, and right on
+       either endianness, since key and data both stay in memory order. */
+    if (len >= 4) {
+        unsigned char r[4];
+        uint32_t k4, v;
         uint64_t k8, w0, w1, w2, w3;
-        WS_MEMCPY(k3, key, 4);
-        WS_MEMCPY(k3 + 4, key, 4);
-        WS_MEMCPY(k3 + 8, key, 4);
-        WS_MEMCPY(&k8, k3 + phase, 8);
+        if (phase == 0) { /* a whole frame, or the start of one */
+            WS_MEMCPY(&k4, key, 4);
+        } else {
+            r[0] = key[phase], r[1] = key[(phase + 1) & 3];
+            r[2] = key[(phase + 2) & 3], r[3] = key[(phase + 3) & 3];
+            WS_MEMCPY(&k4, r, 4);
+        }
+        k8 = (uint64_t)k4 << 32 | k4; /* the 4 bytes twice, in either byte order */
         for (; len >= 32; p += 32, len -= 32) { /* a shape compilers vectorize */
             WS_MEMCPY(&w0, p, 8);
             WS_MEMCPY(&w1, p + 8, 8);
@@ -886,11 +890,28 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
             WS_MEMCPY(p + 16, &w2, 8);
             WS_MEMCPY(p + 24, &w3, 8);
         }
-        for (; len >= 8; p += 8, len -= 8) {
+        /* under 32 bytes left: at most one step of each size, no loop */
+        if (len & 16) {
+            WS_MEMCPY(&w0, p, 8);
+            WS_MEMCPY(&w1, p + 8, 8);
+            w0 ^= k8, w1 ^= k8;
+            WS_MEMCPY(p, &w0, 8);
+            WS_MEMCPY(p + 8, &w1, 8);
+            p += 16;
+        }
+        if (len & 8) {
             WS_MEMCPY(&w0, p, 8);
             w0 ^= k8;
             WS_MEMCPY(p, &w0, 8);
+            p += 8;
         }
+        if (len & 4) {
+            WS_MEMCPY(&v, p, 4);
+            v ^= k4;
+            WS_MEMCPY(p, &v, 4);
+            p += 4;
+        }
+        len &= 3;
     }
     while (len--) {
         *p++ ^= key[phase];
@@ -912,7 +933,7 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     f->rsv = (unsigned char)((p[0] >> 4) & 7);
     f->opcode = (unsigned char)op;
     f->masked = (unsigned char)(p[1] >> 7);
-    if ((op >= 3 && op <= 7) || op >= 0xB) return WS_ERR_PROTOCOL; /* §5.2 reserved */
+    if (!(0x0707u >> op & 1)) return WS_ERR_PROTOCOL; /* §5.2: only 0-2 and 8-A are defined */
     if ((op & 8) && !f->fin) return WS_ERR_PROTOCOL; /* §5.5: never fragmented */
     if (len7 < 126) {
         f->len = len7;
@@ -1999,11 +2020,16 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     }
 }
 
-/* Hand the application a whole message (WS_EV_MESSAGE) or, streaming, the next piece
-   of one (WS_EV_FRAGMENT, fin on its last). */
+/* The event that hands the application a whole message (WS_EV_MESSAGE) or, streaming,
+   the next piece of one (WS_EV_FRAGMENT, fin on its last); the caller fills in opcode,
+   data, len and fin. */
+static void ws__message_event(const ws_conn *c, ws_event *ev) {
+    ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+}
+
 static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int last) {
     ws_event ev;
-    ws__event_init(&ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+    ws__message_event(c, &ev);
     ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
     ev.fin = ev.type == WS_EV_FRAGMENT && last;
     ws__emit(c, &ev);
@@ -2097,15 +2123,40 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
 
-/* A whole message in one small frame, all of it in this read: most traffic. It takes
-   the steps of ws__frame_begin and ws__payload that such a frame needs, and no more. */
-static ws_result ws__small_message(ws_conn *c, unsigned op, unsigned char *key,
-                                   unsigned char *data, size_t n) {
-    if (key) ws_mask(data, n, key, 0);
-    if (op == WS_OP_TEXT && ws_utf8_check(data, n) != WS_OK)
-        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
-    ws__deliver(c, op, data, n, 1);
-    return WS_OK;
+/* Whole messages in one small frame each, all of them in this read: most traffic. One
+   after another while the next frame is one: FIN, no RSV bits, text or binary (0x81,
+   0x82), the mask bit our role must receive (§5.1: set towards a server; WS_ROLE_SERVER
+   is 1) and a 7-bit length (< 126) within max_message, payload all here. It takes the
+   steps of ws__frame_begin and ws__payload that such a frame needs, and no more; at any
+   other frame it stops, for the general path to decode (and fail, if it must). It also
+   stops when an event's callback closed the connection. */
+static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned char *end) {
+    unsigned char *p = *pp;
+    unsigned mask_bit = (unsigned)c->ws__role << 7;
+    ws_result r = WS_OK;
+    ws_event ev; /* built once: only opcode, data and len differ from message to message */
+    ws__message_event(c, &ev);
+    ev.fin = ev.type == WS_EV_FRAGMENT; /* a message's only piece is its last */
+    while (end - p >= 2) {
+        unsigned b0 = p[0], len = (unsigned)p[1] - mask_bit; /* < 126 if the mask bit is right */
+        size_t h = 2 + (mask_bit >> 5);                      /* and the 4-byte key, if any */
+        unsigned char *data;
+        if ((b0 != 0x81 && b0 != 0x82) || len >= 126 || len > c->ws__max_message ||
+            (size_t)(end - p) < h + len)
+            break;
+        data = p + h;
+        if (mask_bit) ws_mask(data, len, p + 2, 0);
+        p = data + len;
+        if (b0 == 0x81 && ws_utf8_check(data, len) != WS_OK) {
+            r = ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+            break;
+        }
+        ev.opcode = (ws_opcode)(b0 & 0x0f), ev.data = data, ev.len = len;
+        ws__emit(c, &ev);
+        if (c->ws__state == WS_STATE_CLOSED) break;
+    }
+    *pp = p;
+    return r;
 }
 
 static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
@@ -2128,19 +2179,10 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
                 p += k;
                 continue;
             }
-        } else if (!had && end - p >= 2) {
-            /* The fast path: FIN, no RSV bits, text or binary (0x81, 0x82), a 7-bit
-               length within max_message, the mask bit our role must receive (§5.1: set
-               towards a server, WS_ROLE_SERVER == 1), payload all here. Anything else
-               takes the general path below, which fails what must fail. */
-            unsigned b0 = p[0], b1 = p[1], len = b1 & 0x7f, masked = b1 >> 7;
-            size_t h = 2 + masked * 4;
-            if ((b0 == 0x81 || b0 == 0x82) && masked == c->ws__role && len < 126 &&
-                len <= c->ws__max_message && (size_t)(end - p) >= h + len) {
-                r = ws__small_message(c, b0 & 0x0f, masked ? p + 2 : 0, p + h, len);
-                p += h + len;
-                continue;
-            }
+        } else if (!had) {
+            unsigned char *from = p;
+            r = ws__small_messages(c, &p, end);
+            if (p != from) continue; /* the loop's checks again, then the next frame */
         }
         if (had == 0) { /* the header is usually whole in the input */
             n = ws_frame_decode(p, (size_t)(end - p), &f);

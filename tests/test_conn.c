@@ -1545,6 +1545,48 @@ static void test_eof_while_open(void **state) {
     }
 }
 
+/* An event's callback may end the connection (here with ws_conn_eof, as when the
+   application drops the transport): from then on nothing is delivered, not even the
+   messages that were whole in the same read (§7.1.1: the connection is closed). Both
+   roles, every chunking; several small messages per read is ws.h's fast path. */
+static void eof_on_second(ws_conn *c, const ws_event *e, void *user) {
+    tu_on_event(c, e, user);
+    if (e->type == WS_EV_MESSAGE && ((tu_log *)user)->n == 2) ws_conn_eof(c);
+}
+
+static void test_callback_ends_connection(void **state) {
+    size_t r, chunk;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        bytes in = {0};
+        peer_s(&in, roles[r], 1, WS_OP_TEXT, "one");
+        peer_s(&in, roles[r], 1, WS_OP_BINARY, "two");
+        peer_s(&in, roles[r], 1, WS_OP_TEXT, "three");
+        peer_s(&in, roles[r], 1, WS_OP_BINARY, "four");
+        for (chunk = 0; chunk < in.n; chunk++) { /* 0: all at once */
+            ws_config cfg;
+            ws_conn c;
+            tu_log *log = (tu_log *)calloc(1, sizeof *log);
+            cfg_init(&cfg, roles[r]);
+            cfg.on_event = eof_on_second;
+            cfg.user = log;
+            assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+            (void)tu_feed_chunked(&c, in.p, in.n, chunk, NULL, NULL);
+            if (log->n != 3) fail_msg("role %lu chunk %lu: %lu events, expected 3",
+                                      (unsigned long)r, (unsigned long)chunk, (unsigned long)log->n);
+            assert_event(&log->ev[0], WS_EV_MESSAGE, "one");
+            assert_event(&log->ev[1], WS_EV_MESSAGE, "two");
+            assert_int_equal(log->ev[2].type, WS_EV_ERROR);
+            assert_int_equal(log->ev[2].error, WS_ERR_EOF);
+            assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSED);
+            ws_conn_free(&c);
+            tu_log_clear(log);
+            free(log);
+        }
+        bytes_free(&in);
+    }
+}
+
 /* §7.1.1, §7.1.7: no reply to our close within close_timeout_ms: the wait ends (the
    connection fails with WS_ERR_TIMEOUT) and the transport is to be closed. */
 static void test_close_timeout(void **state) {
@@ -2120,6 +2162,7 @@ int main(void) {
         cmocka_unit_test(test_close_bad_arguments),
         cmocka_unit_test(test_close_empty_local),
         cmocka_unit_test(test_eof_while_open),
+        cmocka_unit_test(test_callback_ends_connection),
         cmocka_unit_test(test_close_timeout),
         cmocka_unit_test(test_client_close_wait_timeout),
         cmocka_unit_test(test_send_header_lengths),
