@@ -860,7 +860,10 @@ WSDEF ws_result ws_utf8_check(const void *data, size_t len) {
     return WS_OK;
 }
 
-WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
+/* ws_mask's body, inline so that ws_conn_feed's loop over small frames unmasks without a
+   call (there the phase is 0 and the length under 126, which the compiler folds in). */
+static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[4],
+                                unsigned phase) {
     unsigned char *p = (unsigned char *)data;
     phase &= 3;
     /* Words of the key rotated to the current phase: 4 and 8 bytes are whole key periods,
@@ -918,6 +921,10 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
         phase = (phase + 1) & 3;
     }
     return phase;
+}
+
+WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
+    return ws__mask(data, len, key, phase);
 }
 
 /* ---- 3. Frame codec -------------------------------------------------------------- */
@@ -2145,7 +2152,7 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
             (size_t)(end - p) < h + len)
             break;
         data = p + h;
-        if (mask_bit) ws_mask(data, len, p + 2, 0);
+        if (mask_bit) ws__mask(data, len, p + 2, 0);
         p = data + len;
         if (b0 == 0x81 && ws_utf8_check(data, len) != WS_OK) {
             r = ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
