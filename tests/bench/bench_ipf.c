@@ -1,6 +1,7 @@
 /* bench_ipf - instructions per 16-byte frame, for valgrind --tool=callgrind.
       bench_ipf CASE FRAMES PASSES     CASE: ws_feed ws_stream ws_codec wslay_event wslay_event_nb
-                                       wslay_frame memcpy
+                                       wslay_frame memcpy; encoding server frames of the
+                                       same payload: ws_send wslay_send
    run.py runs it with PASSES 1 and 2 over the same frames and divides the difference of
    the instruction totals by FRAMES, so building the input and setting up cancel out. */
 #define WS_IMPLEMENTATION
@@ -52,6 +53,15 @@ static void ev_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_fr
                      void *user) {
     (void)ctx, (void)user;
     bytes += arg->data_length;
+}
+
+/* encode: frames go to dst (rewound every pass), as a socket write would take them */
+static size_t dpos;
+static ssize_t fr_send(const uint8_t *d, size_t n, int flags, void *user) {
+    (void)flags, (void)user;
+    memcpy(dst + dpos, d, n);
+    dpos += n;
+    return (ssize_t)n;
 }
 
 static ssize_t fr_recv(uint8_t *b, size_t n, int flags, void *user) {
@@ -130,6 +140,44 @@ int main(int argc, char **argv) {
         for (i = 0; i < passes; i++) {
             pos = 0;
             while ((r = wslay_frame_recv(ctx, &io)) >= 0) bytes += (size_t)r;
+        }
+        wslay_frame_context_free(ctx);
+    } else if (!strcmp(which, "ws_send")) {
+        ws_conn c;
+        ws_config cfg;
+        size_t k;
+        ws_config_init(&cfg, WS_ROLE_SERVER);
+        cfg.skip_handshake = 1;
+        if (ws_conn_init(&c, &cfg) != WS_OK) return 1;
+        for (i = 0; i < passes; i++) {
+            for (dpos = 0, k = 0; k < frames; k++) {
+                const void *out;
+                size_t n;
+                if (ws_send(&c, WS_OP_BINARY, buf, payload) != WS_OK) return 1;
+                n = ws_conn_output(&c, &out);
+                memcpy(dst + dpos, out, n);
+                dpos += n;
+                ws_conn_consume(&c, n);
+            }
+            bytes += (uint64_t)payload * frames;
+        }
+        ws_conn_free(&c);
+    } else if (!strcmp(which, "wslay_send")) {
+        wslay_frame_context_ptr ctx;
+        struct wslay_frame_callbacks cb;
+        size_t k;
+        memset(&cb, 0, sizeof cb);
+        cb.send_callback = fr_send;
+        if (wslay_frame_context_init(&ctx, &cb, 0) != 0) return 1;
+        for (i = 0; i < passes; i++) {
+            for (dpos = 0, k = 0; k < frames; k++) {
+                struct wslay_frame_iocb io;
+                memset(&io, 0, sizeof io);
+                io.fin = 1, io.opcode = WSLAY_BINARY_FRAME;
+                io.payload_length = payload, io.data = buf, io.data_length = payload;
+                if (wslay_frame_send(ctx, &io) != (ssize_t)payload) return 1;
+            }
+            bytes += (uint64_t)payload * frames;
         }
         wslay_frame_context_free(ctx);
     } else if (!strcmp(which, "memcpy")) {

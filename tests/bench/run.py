@@ -148,7 +148,8 @@ def callgrind_total(case, frames, passes):
 
 def run_ipf(frames=20000):
     res = {}
-    for case in ("ws_feed", "ws_stream", "ws_codec", "wslay_event", "wslay_event_nb", "wslay_frame", "memcpy"):
+    for case in ("ws_feed", "ws_stream", "ws_codec", "wslay_event", "wslay_event_nb", "wslay_frame", "memcpy",
+                 "ws_send", "wslay_send"):
         a = callgrind_total(case, frames, 1)
         b = callgrind_total(case, frames, 2)
         res[case] = (b - a) / frames
@@ -514,6 +515,10 @@ def main():
                               ("ws_frame_decode + ws_mask", "ws_codec", "wslay_frame", "wslay_frame_recv")):
         T.append("%-46s %-12.1f %-22.1f %-9s %-26s %s" % (label, ipf[wk], ipf["memcpy"], fr(ratio(ipf["memcpy"], ipf[wk])),
                                                         "%.1f (%s)" % (ipf[yk], yl), fr(ratio(ipf[yk], ipf[wk]))))
+    T.append("   (encoding, for comparison: a 16-byte server frame by ws_send + ws_conn_output + copy out + ws_conn_consume %.1f,"
+             % ipf["ws_send"])
+    T.append("    by wslay_frame_send + copy out in its send callback %.1f; wslay/ws %s)"
+             % (ipf["wslay_send"], fr(ratio(ipf["wslay_send"], ipf["ws_send"]))))
     T.append("")
     T.append("3. END TO END over loopback: build/echo_server vs tests/bench/wslay_echo_server (same loop, same I/O), and the")
     T.append("   ceiling tests/bench/tcp_echo_server (the same loop and I/O, no WebSocket: bytes echoed as they came, loadgen -r);")
