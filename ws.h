@@ -871,12 +871,12 @@ static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[
        compilers turn into plain (unaligned-safe) moves: no alignment loop, and right on
        either endianness, since key and data both stay in memory order. */
     if (len >= 4) {
-        unsigned char r[4];
         uint32_t k4, v;
         uint64_t k8, w0, w1, w2, w3;
         if (phase == 0) { /* a whole frame, or the start of one */
             WS_MEMCPY(&k4, key, 4);
         } else {
+            unsigned char r[4];
             r[0] = key[phase], r[1] = key[(phase + 1) & 3];
             r[2] = key[(phase + 2) & 3], r[3] = key[(phase + 3) & 3];
             WS_MEMCPY(&k4, r, 4);

@@ -198,19 +198,13 @@ def run_e2e(quick):
     return best
 
 
-def paired_ratio(e2e, a, b, cfg):
-    """Median over the rounds of a's msg/s over b's in the same round: the servers of one
-    round ran back to back, so the machine's state (which changes from minute to minute
-    here) cancels out, unlike in a ratio of two best runs taken from different rounds."""
-    xs, ys = e2e[(a, cfg)]["all"], e2e[(b, cfg)]["all"]
+def paired_ratio(e2e, a, b, cfg, field="all"):
+    """Median over the rounds of a's figure over b's in the same round (msg/s, or p99 with
+    field="p99_all"): the servers of one round ran back to back, so the machine's state
+    (which changes from minute to minute here) cancels out, unlike in a ratio of two best
+    runs taken from different rounds."""
+    xs, ys = e2e[(a, cfg)][field], e2e[(b, cfg)][field]
     return statistics.median(ratio(x, y) for x, y in zip(xs, ys))
-
-
-def paired_p99_ratio(e2e, a, b, cfg):
-    """The same for p99 latency: median over the rounds of b's p99 over a's (>= 1: a's
-    tail is no worse than b's in a typical round)."""
-    xs, ys = e2e[(a, cfg)]["p99_all"], e2e[(b, cfg)]["p99_all"]
-    return statistics.median(ratio(y, x) for x, y in zip(xs, ys))
 
 
 def server_instructions(path, size, depth=1, extra=()):
@@ -642,9 +636,11 @@ def main():
                                                              e2e[("ws", pw)]["p99_us"], e2e[("wslay", pw)]["p99_us"]))
     # The best runs of two servers may come from different rounds (see paired_ratio):
     # the same comparison round by round, for what the machine's drift does to it.
-    ppw = min(E2E_CONFIGS, key=lambda c: paired_p99_ratio(e2e, "ws", "wslay", c))
-    ppr = paired_p99_ratio(e2e, "ws", "wslay", ppw)
-    ppmet = sum(1 for c in E2E_CONFIGS if paired_p99_ratio(e2e, "ws", "wslay", c) >= 1)
+    # (wslay's p99 over ws.h's: >= 1 means ws.h's tail is no worse)
+    p99r = {c: paired_ratio(e2e, "wslay", "ws", c, "p99_all") for c in E2E_CONFIGS}
+    ppw = min(E2E_CONFIGS, key=lambda c: p99r[c])
+    ppr = p99r[ppw]
+    ppmet = sum(1 for c in E2E_CONFIGS if p99r[c] >= 1)
     target("  same, median of the per-round ratios", ppr >= 1, ppr,
            "%d/%d configs; worst %d/%d/%d: wslay/ws p99 %s" % (ppmet, len(E2E_CONFIGS), ppw[0], ppw[1], ppw[2],
                                                               fr(ppr)))
