@@ -18,5 +18,8 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "installing:$need"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq $need >/dev/null
+# Test families install side by side (make -j, several checkouts): one apt at a time.
+exec 9>/tmp/ws-h-apt.lock
+flock 9
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq $need >/dev/null
