@@ -308,6 +308,15 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 WSDEF int ws_token_next(ws_str *list, ws_str *token);
 WSDEF int ws_token_has(ws_str list, const char *token);
 
+/* A list header may come on several lines, which means the same as one line holding all
+   their elements in order (RFC 7230 §3.2.2; RFC 6455 §11.3.2 Sec-WebSocket-Extensions,
+   §11.3.4 Sec-WebSocket-Protocol). This walks every element of every line named `name`
+   (case-insensitive): start with *at = 0; each call gives the next non-empty element,
+   trimmed, and returns 1, or returns 0 at the end. A comma inside a quoted-string does
+   not end an element ("a; x=\"1,2\"" is one). */
+WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
+                              ws_str *element);
+
 #endif
 
 /* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
@@ -343,8 +352,11 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
 typedef struct ws_request {
     ws_str method, target;      /* "GET", "/chat?x=1" */
     ws_str host, origin, key, version;
-    ws_str protocols;           /* Sec-WebSocket-Protocol: comma list, maybe empty */
-    ws_str extensions;          /* Sec-WebSocket-Extensions, maybe empty */
+    /* The first Sec-WebSocket-Protocol and Sec-WebSocket-Extensions lines, maybe empty.
+       A client may send either header on several lines (§11.3.2, §11.3.4): walk every
+       line with ws_header_list_next(head, head_len, name, ...); ws_request_offers does. */
+    ws_str protocols;
+    ws_str extensions;
     const char *head;           /* the whole head, for ws_header_find */
     size_t head_len;
     unsigned header_count;
@@ -761,9 +773,11 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
-    size_t out = WS_BASE64_LEN(len), i, o = 0;
+    size_t i, o = 0;
     int k;
-    if (cap < out + 1 || out > 0x7fffffff) return WS_ERR_BUFFER;
+    /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
+       32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
+    if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
     for (i = 0; i < len; i += 3, o += 4) { /* 3 bytes, zero-padded, make 4 characters */
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
@@ -1143,6 +1157,53 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
     return 0;
 }
 
+/* *at is an offset into head: 0 before the first header line, the start of a line
+   (just after a CRLF) when the elements of the lines before it are all taken, or just
+   after the comma that ended the last element taken. Values hold no CR or LF
+   (ws__header_next refuses them), so the two cases never look alike. */
+WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
+                              ws_str *element) {
+    const char *p, *end = head + len;
+    ws_str line;
+    if (*at > len) return 0;
+    if (*at == 0) {
+        p = ws__start_line(head, len, &line);
+        if (!p) return 0;
+    } else {
+        p = head + *at;
+    }
+    for (;;) {
+        const char *v, *ve, *next; /* the value still to walk, the line after it */
+        if (p - head >= 2 && p[-2] == '\r' && p[-1] == '\n') {
+            ws_str n, value;
+            int r;
+            while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
+            if (r != 1) break;
+            v = value.p, ve = value.p + value.n, next = p;
+        } else {
+            for (ve = p; ve < end && *ve != '\r'; ve++) {}
+            v = p, next = end - ve >= 2 ? ve + 2 : end;
+        }
+        while (v < ve) {
+            const char *start;
+            int quoted = 0;
+            while (v < ve && (ws__is_ows(*v) || *v == ',')) v++;
+            for (start = v; v < ve && (quoted || *v != ','); v++) {
+                if (*v == '"') quoted = !quoted;
+                else if (quoted && *v == '\\' && v + 1 < ve) v++; /* quoted-pair */
+            }
+            *element = ws__trim(start, (size_t)(v - start));
+            if (element->n) {
+                *at = (size_t)((v < ve ? v + 1 : next) - head);
+                return 1;
+            }
+        }
+        p = next;
+    }
+    *at = len;
+    return 0;
+}
+
 #ifndef WS_NO_CLIENT
 static int ws__parse_port(const char *p, size_t n, unsigned *port) {
     unsigned v = 0;
@@ -1256,7 +1317,9 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     ws_str line, name, value, upgrade = {0, 0};
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
-    int r, conn_upgrade = 0, seen_host = 0, seen_key = 0, seen_version = 0;
+    int r, conn_upgrade = 0;
+    unsigned seen_host = 0, seen_key = 0, seen_version = 0; /* 0, 1, or 2 for "more" */
+    size_t i;
     unsigned char nonce[18];
 
     WS_MEMSET(req, 0, sizeof *req);
@@ -1270,10 +1333,10 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (sp1 == line.p || sp2 >= line.p + line.n || sp2 == sp1 + 1) return WS_ERR_HS_MALFORMED;
     req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
-    for (r = 0; (size_t)r < req->method.n; r++)
-        if (!ws__is_tchar((unsigned char)req->method.p[r])) return WS_ERR_HS_MALFORMED;
-    for (r = 0; (size_t)r < req->target.n; r++)
-        if ((unsigned char)req->target.p[r] <= ' ' || req->target.p[r] == 0x7f)
+    for (i = 0; i < req->method.n; i++)
+        if (!ws__is_tchar((unsigned char)req->method.p[i])) return WS_ERR_HS_MALFORMED;
+    for (i = 0; i < req->target.n; i++)
+        if ((unsigned char)req->target.p[i] <= ' ' || req->target.p[i] == 0x7f)
             return WS_ERR_HS_MALFORMED;
     {
         const char *v = sp2 + 1;
@@ -1286,19 +1349,21 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         return WS_ERR_HS_METHOD;
 
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (++req->header_count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (req->header_count >= max_headers) return WS_ERR_HS_TOO_LARGE;
+        req->header_count++;
         if (ws__ieq(name.p, name.n, "host")) {
-            if (seen_host++) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+            if (seen_host) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+            seen_host = 1;
             req->host = value;
         } else if (ws__ieq(name.p, name.n, "upgrade")) {
             upgrade = value;
         } else if (ws__ieq(name.p, name.n, "connection")) {
             conn_upgrade |= ws_token_has(value, "upgrade");
         } else if (ws__ieq(name.p, name.n, "sec-websocket-key")) {
-            seen_key++;
+            seen_key += seen_key < 2;
             req->key = value;
         } else if (ws__ieq(name.p, name.n, "sec-websocket-version")) {
-            seen_version++;
+            seen_version += seen_version < 2;
             req->version = value;
         } else if (ws__ieq(name.p, name.n, "origin")) {
             req->origin = value;
@@ -1323,12 +1388,17 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
+/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}. */
+static ws_str ws__offered(const ws_request *req, const char *protocol) {
+    ws_str t, none = {0, 0};
+    size_t at = 0, n = ws__strlen(protocol);
+    while (n && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
+        if (t.n == n && ws__memeq(t.p, protocol, n)) return t;
+    return none;
+}
+
 WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
-    ws_str list = req->protocols, t;
-    size_t n = ws__strlen(protocol);
-    while (ws_token_next(&list, &t))
-        if (t.n == n && ws__memeq(t.p, protocol, n)) return 1;
-    return 0;
+    return ws__offered(req, protocol).n != 0;
 }
 
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
@@ -1447,7 +1517,9 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
-    int r, conn_upgrade = 0, seen_accept = 0, seen_proto = 0;
+    int r, conn_upgrade = 0;
+    unsigned seen_accept = 0, seen_proto = 0; /* 0, 1, or 2 for "more" */
+    size_t i;
     char expect[WS_ACCEPT_LEN + 1];
 
     WS_MEMSET(res, 0, sizeof *res);
@@ -1463,11 +1535,11 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (++count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (count++ >= max_headers) return WS_ERR_HS_TOO_LARGE;
         if (ws__ieq(name.p, name.n, "upgrade")) upgrade = value;
         else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
-        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept++, accept = value;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto++, res->protocol = value;
+        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept += seen_accept < 2, accept = value;
+        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto += seen_proto < 2, res->protocol = value;
         else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
             if (value.n) ext = value;
         }
@@ -1483,8 +1555,8 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     if (seen_proto) {                       /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
         if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
-        for (r = 0; (size_t)r < res->protocol.n; r++)
-            if (!ws__is_tchar((unsigned char)res->protocol.p[r])) return WS_ERR_HS_PROTOCOL;
+        for (i = 0; i < res->protocol.n; i++)
+            if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
         for (;;) {
             if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
             if (t.n == res->protocol.n && ws__memeq(t.p, res->protocol.p, t.n)) break;
@@ -1501,7 +1573,7 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_OUT_FIXED 0x0001u  /* output queue is the caller's send_buf */
 #define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
-#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: nothing may follow it */
+#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
 #define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
 #define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
 #define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
@@ -1509,13 +1581,16 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_MASKED 0x0100u     /* the current frame is masked */
 #define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
-#define WS__F_ABORT 0x0800u      /* close the transport now, written or not */
+#define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
 #define WS__F_EOF 0x1000u
 #define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
 #define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
+#define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
+#define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
+#define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
 
 static void *ws__alloc(ws_conn *c, size_t n) {

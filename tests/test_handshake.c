@@ -1575,9 +1575,66 @@ static void test_request_offers_exact(void **state) {
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* §11.3.4, §11.3.2 (and RFC 7230 §3.2.2): Sec-WebSocket-Protocol and
+   Sec-WebSocket-Extensions may come on several lines, which is the same as one line
+   holding all their elements in order. ws_request_offers sees every line;
+   ws_header_list_next walks them, keeps a quoted comma inside its element, skips empty
+   elements and other headers, and works on a head cut exactly at its end. */
+static void test_request_repeated_list_headers(void **state) {
+    static const char head[] =
+        "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: chat\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo\r\n"
+        "X-Other: superchat\r\n"
+        "sec-websocket-protocol:  , superchat ,,v2.json\r\n"
+        "SEC-WEBSOCKET-EXTENSIONS: x-bar; q=\"a,b\\\"c\", ,permessage-deflate\r\n\r\n";
+    static const char *const protocols[] = {"chat", "superchat", "v2.json"};
+    static const char *const extensions[] = {"permessage-deflate; client_max_window_bits",
+                                             "x-foo", "x-bar; q=\"a,b\\\"c\"",
+                                             "permessage-deflate"};
+    size_t n = sizeof head - 1, at, i;
+    char *copy = dup_exact(head, n);
+    ws_request req;
+    ws_str e;
+    (void)state;
+    CHECK_RES(ws_request_parse(copy, n, &NO_LIMITS, &req), WS_OK);
+    for (i = 0; i < 3; i++) CHECK(ws_request_offers(&req, protocols[i]));
+    CHECK(!ws_request_offers(&req, "Chat") && !ws_request_offers(&req, "x-foo") &&
+          !ws_request_offers(&req, ""));
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "Sec-WebSocket-Protocol", &at, &e); i++)
+        CHECK(i < 3 && e.n == strlen(protocols[i]) && memcmp(e.p, protocols[i], e.n) == 0);
+    CHECK(i == 3);
+    CHECK(ws_header_list_next(copy, n, "Sec-WebSocket-Protocol", &at, &e) == 0); /* stays done */
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "sec-websocket-extensions", &at, &e); i++)
+        if (i >= 4 || e.n != strlen(extensions[i]) || memcmp(e.p, extensions[i], e.n) != 0)
+            fail_msg("extension %u: \"%.*s\"", (unsigned)i, (int)e.n, e.p);
+    CHECK(i == 4);
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "Origin", &at, &e); i++) {}
+    CHECK(i == 0);
+    /* through the connection: the second line's offer can be accepted */
+    {
+        static run r;
+        ws_config cfg;
+        char val[64];
+        LOG.accept_protocol = "v2.json";
+        server_cfg(&cfg);
+        for (g_chunk = 1; g_chunk <= n; g_chunk++) {
+            int hl;
+            server_run(&cfg, head, n, g_chunk, &r);
+            CHECK_RES(r.fed, WS_OK);
+            CHECK(LOG.n == 2 && LOG.ev[1].type == WS_EV_OPEN && strcmp(LOG.ev[1].protocol, "v2.json") == 0);
+            hl = ws_http_head_end((const char *)r.out, r.out_len, 0, 8192);
+            CHECK(hl > 0 && hdr(r.out, (size_t)hl, "Sec-WebSocket-Protocol", val, sizeof val) == 1 &&
+                  strcmp(val, "v2.json") == 0);
+        }
+    }
+}
+
 int main(void) {
     (void)count_malloc; /* used through WS_MALLOC; kept referenced regardless */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
         T(test_url_parse_ipv6),
