@@ -443,9 +443,10 @@ typedef enum ws_event_type {
     WS_EV_PONG,
     WS_EV_CLOSE,        /* peer's close frame: code (1005 when it had none) and reason */
     WS_EV_ERROR         /* failed: error; code is the close code sent (1002, 1007, 1009,
-                           1011), 1006 when none could be (EOF, timeout, I/O), or for a
-                           failed handshake the HTTP status (the server's refusal, or
-                           what a client got; data/len then hold its status line) */
+                           1011), 1006 when none was (EOF, timeout, I/O, or no queue room
+                           for the close frame), or for a failed handshake the HTTP
+                           status (the server's refusal, or what a client got; data/len
+                           then hold its status line). Always the last event. */
 } ws_event_type;
 
 typedef struct ws_event {
@@ -462,8 +463,13 @@ typedef struct ws_event {
 
 typedef struct ws_conn ws_conn;
 
-/* Events come out of ws_conn_feed and ws_conn_tick through this callback. It may send,
-   ping or close on c; it must not free c. Data pointers are valid only during the call. */
+/* Events come out of ws_conn_feed, ws_conn_tick and ws_conn_eof through this callback.
+   It may call anything on c except ws_conn_free: send, ping, close, accept, reject,
+   tick, eof, output and consume (ws_conn_feed and ws_stream_pump refuse with
+   WS_ERR_STATE: the input being read is not done). Whatever it calls, ev and what it
+   points to stay valid until the callback returns, and not after. A connection that
+   fails inside it (a deadline in ws_conn_tick, ws_conn_eof) stays failed: no 101 and
+   no WS_EV_OPEN follow a WS_EV_ERROR. */
 typedef void (*ws_event_fn)(ws_conn *c, const ws_event *ev, void *user);
 
 typedef struct ws_config {
@@ -487,9 +493,12 @@ typedef struct ws_config {
     unsigned max_headers;       /* 0: WS_DEFAULT_MAX_HEADERS */
     int streaming;              /* 1: WS_EV_FRAGMENT pieces instead of WS_EV_MESSAGE */
     int skip_handshake;         /* 1: start OPEN (the handshake was done elsewhere) */
-    uint32_t ping_interval_ms;  /* 0: no keep-alive pings */
-    uint32_t pong_timeout_ms;   /* 0: ping_interval_ms */
-    uint32_t close_timeout_ms;  /* 0: WS_DEFAULT_CLOSE_TIMEOUT */
+    uint32_t ping_interval_ms;  /* 0: no keep-alive pings, and no deadline while OPEN */
+    uint32_t pong_timeout_ms;   /* 0: ping_interval_ms. With pings on, also how long
+                                   queued output may wait for a peer that stopped reading */
+    uint32_t close_timeout_ms;  /* 0: WS_DEFAULT_CLOSE_TIMEOUT: the peer's close, the
+                                   server's EOF, the last bytes read after a close,
+                                   a failure or a refusal */
     uint32_t handshake_timeout_ms; /* 0: WS_DEFAULT_HANDSHAKE_TIMEOUT; counted by ticks */
 } ws_config;
 
@@ -533,14 +542,26 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg);
 WSDEF void ws_conn_free(ws_conn *c);
 
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
-/* Queue the client's request (§4.1) with a fresh key. The response arrives via feed. */
+/* Queue the client's request (§4.1) with a fresh key. The response arrives via feed.
+   When it fails (WS_ERR_URL, WS_ERR_ARG for a value with CR/LF or extra headers that are
+   not CRLF-terminated lines, WS_ERR_TOO_BIG, WS_ERR_RNG, ...) c holds no memory. */
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o);
 #endif
 
 #if !defined(WS_NO_SERVER) && !defined(WS_NO_HANDSHAKE)
 /* In WS_EV_REQUEST only: accept with one of the offered subprotocols (or NULL) and extra
-   header lines, or refuse with an HTTP status (403, 404...). Not calling either accepts
-   without a subprotocol. */
+   header lines, or refuse with an HTTP status (300-599: 403, 404...). Not calling either
+   accepts without a subprotocol. The strings are read during the call only.
+   A ws_accept that fails (a protocol the client did not offer: WS_ERR_ARG; extra lines
+   that are not CRLF-terminated: WS_ERR_ARG; no room: WS_ERR_BUFFER, WS_ERR_TOO_BIG,
+   WS_ERR_NOMEM) queues nothing and leaves the decision open: call ws_accept again or
+   ws_reject. If the callback returns without a decision after such a failure, the
+   request is refused with 500 and WS_EV_ERROR reports that failure: a connection never
+   opens with another subprotocol or other headers than the ones asked for.
+   A ws_reject that cannot refuse as asked (status outside 300-599, bad lines, no room)
+   still refuses: with the status alone (500 for a bad one) or, with no room even for
+   that, by closing the transport (ws_conn_wants 0). It returns the error, and
+   WS_EV_ERROR reports it after the callback. A refusal is never turned into a 101. */
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers);
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers);
 #endif
@@ -551,7 +572,8 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers);
    (that frame is left unread; send some output, then feed the rest again); otherwise the
    connection's error, which sticks: every later call returns it. Events are delivered
    during the call. From a ping's or close's header until its reply is queued, room for
-   the reply is held: sends that would take it get WS_WOULD_BLOCK. */
+   the reply is held: sends that would take it get WS_WOULD_BLOCK. From the event
+   callback it takes nothing and returns WS_ERR_STATE. */
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed);
 
 /* The transport reached end of file. Before the close handshake that is an abnormal
@@ -559,7 +581,12 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
 WSDEF void ws_conn_eof(ws_conn *c);
 
 /* Bytes waiting to be written: *data points at them, the count is returned (0: none).
-   After writing n of them, ws_conn_consume(c, n). */
+   After writing n of them, ws_conn_consume(c, n). The bytes not yet consumed never
+   change and stay first in line, and the count only grows until you consume; but the
+   pointer may move when a later call queues more (the queue compacts or grows) and dies
+   when the connection hangs up, so call ws_conn_output again before each write. A TLS
+   stack that must see a retried write at the same address needs to be told it may move
+   (OpenSSL: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; mbedTLS only needs the same bytes). */
 WSDEF size_t ws_conn_output(ws_conn *c, const void **data);
 WSDEF void ws_conn_consume(ws_conn *c, size_t n);
 
@@ -575,13 +602,17 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
 WSDEF ws_result ws_ping(ws_conn *c, const void *data, size_t len);
 WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len);
 /* Start the close handshake (§7.1.2): code 0 sends an empty close, otherwise a valid
-   code (ws_close_code_valid) with a UTF-8 reason of at most 123 bytes. Nothing is sent
-   after it. */
+   code (ws_close_code_valid) with a UTF-8 reason of at most 123 bytes. No data or close
+   frame is sent after it (§5.5.1); pings that arrive before the peer's close are still
+   answered (§5.5.2). The close timeout counts from the first ws_conn_tick after it. */
 WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len);
 
 /* Time, only from here: now_ms from any monotonic clock. Sends keep-alive pings, fails
-   the connection (WS_ERR_TIMEOUT) when a pong or a close reply is late, and ends a
-   client's wait for the server to close the transport. Call it every few hundred ms. */
+   the connection (WS_ERR_TIMEOUT) when a pong or a close reply is late or, with pings
+   on, when queued output has not moved for the pong timeout (a peer that stopped
+   reading), and after a close, a failure or a refusal hangs up once the close timeout
+   has passed (a server that never closes, a peer that never reads our last bytes).
+   Every wait counts from the first tick after it began. Call it every few hundred ms. */
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms);
 
 WSDEF ws_state ws_conn_state(const ws_conn *c);
@@ -632,7 +663,8 @@ WSDEF void ws_stream_free(ws_stream *s);
    until nothing moves. At most one read per call, so a blocking transport blocks at most
    once; with poll/epoll use level-triggered readiness. Returns WS_OK or the connection's
    sticky error (already reported as WS_EV_ERROR; a failed read or write is WS_ERR_IO).
-   Either way ws_stream_wants says what comes next, and 0 means close the transport. */
+   Either way ws_stream_wants says what comes next, and 0 means close the transport.
+   Not from the event callback (WS_ERR_STATE). */
 WSDEF ws_result ws_stream_pump(ws_stream *s);
 
 /* Like ws_conn_wants, but knows about input still waiting in the read buffer. */
@@ -1635,10 +1667,6 @@ static unsigned char *ws__grow(ws_conn *c, unsigned char *old, size_t old_cap, s
     return p;
 }
 
-static void ws__emit(ws_conn *c, ws_event *ev) {
-    if (c->ws__on_event) c->ws__on_event(c, ev, c->ws__user);
-}
-
 static void ws__event_init(ws_event *ev, ws_event_type type) {
     WS_MEMSET(ev, 0, sizeof *ev);
     ev->type = type;
@@ -1670,11 +1698,33 @@ static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
 }
 
 static void ws__in_release(ws_conn *c) {
+    if (c->ws__flags & WS__F_IN_EVENT) { /* the running callback's event may point into it */
+        c->ws__flags |= WS__F_FREE_IN;
+        return;
+    }
+    c->ws__flags &= ~WS__F_FREE_IN;
     c->ws__in_len = 0;
     if (!(c->ws__flags & WS__F_IN_FIXED)) {
         ws__free(c, c->ws__in, c->ws__in_cap);
         c->ws__in = 0, c->ws__in_cap = 0;
     }
+}
+
+/* The callback may call anything on c except ws_conn_free (ws_conn_feed it is refused),
+   and its event's data must stay valid however it ends: whatever it does that releases
+   the assembly buffer (a failure from ws_conn_tick or ws_conn_eof, a close) takes effect
+   when the outermost callback returns. */
+static void ws__event_done(ws_conn *c) {
+    c->ws__flags &= ~WS__F_IN_EVENT;
+    if (c->ws__flags & WS__F_FREE_IN) ws__in_release(c);
+}
+
+static void ws__emit(ws_conn *c, ws_event *ev) {
+    uint32_t nested = c->ws__flags & WS__F_IN_EVENT;
+    if (!c->ws__on_event) return;
+    c->ws__flags |= WS__F_IN_EVENT;
+    c->ws__on_event(c, ev, c->ws__user);
+    if (!nested) ws__event_done(c);
 }
 
 #define WS__KEEP_QUEUE 4096
@@ -1685,6 +1735,16 @@ static void ws__out_release(ws_conn *c) {
     c->ws__out = 0, c->ws__out_cap = 0;
     c->ws__flags &= ~WS__F_WARM;
 }
+
+/* Close the transport now: what is still queued never goes out (a 101 queued before a
+   failure, a close frame the peer would not read). */
+static void ws__hang_up(ws_conn *c) {
+    c->ws__flags = (c->ws__flags | WS__F_ABORT) & ~WS__F_CLOSE_TIMER;
+    c->ws__out_head = c->ws__out_tail = 0;
+    ws__out_release(c);
+}
+
+static size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
 
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
@@ -1732,8 +1792,11 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     return WS_OK;
 }
 
+static void ws__arm_close_timer(ws_conn *c);
+
 /* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
-   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. */
+   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
+   what the peer is told: 1006 (nothing) when the close frame did not fit. */
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
                           const void *data, size_t len) {
     ws_event ev;
@@ -1743,11 +1806,17 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) c->ws__flags |= WS__F_ABORT;
+        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) {
+            ws__hang_up(c);
+            code = WS_CLOSE_ABNORMAL;
+        }
     }
     c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
-    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    c->ws__flags &= ~WS__F_PING_OUT;
     c->ws__state = WS_STATE_CLOSED;
+    /* What is still queued (the close frame, a refusal) waits on a peer that may never
+       read it: the close timeout bounds that. */
+    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code, ev.data = data, ev.len = len;
     ws__emit(c, &ev);
@@ -1759,23 +1828,26 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
    (cleanly, or by an earlier failure), that is an abnormal closure: err, reported with
    1006, which is never sent (§7.1.5). */
 static ws_result ws__abort(ws_conn *c, ws_result err) {
-    c->ws__flags |= WS__F_ABORT;
+    ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
     return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0, 0);
 }
 
+/* The wait counts from the first tick after this call, not from the tick before it (a
+   close started just before a tick would time out almost at once). */
 static void ws__arm_close_timer(ws_conn *c) {
-    c->ws__flags |= WS__F_CLOSE_TIMER;
-    c->ws__close_at = c->ws__now; /* WS__NEVER before the first tick: starts there */
+    c->ws__flags = (c->ws__flags | WS__F_CLOSE_TIMER) & ~WS__F_WRITE_TIMER;
+    c->ws__close_at = WS__NEVER;
 }
 
 /* Both close frames have gone their way (§7.1.4). The server closes the transport first
-   (§7.1.1); a client waits for that, bounded by the close timeout. */
+   (§7.1.1), once its last bytes are written; a client waits for that. The close timeout
+   bounds both waits: a server that never closes, a peer that never reads. */
 static void ws__closed(ws_conn *c) {
     c->ws__state = WS_STATE_CLOSED;
-    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    c->ws__flags &= ~WS__F_PING_OUT;
     ws__in_release(c);
-    if (c->ws__role == WS_ROLE_CLIENT) ws__arm_close_timer(c);
+    ws__arm_close_timer(c);
 }
 
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
@@ -1870,17 +1942,23 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
     /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
-    est = 200 + ws__strlen(o->url) + plen + ws__strlen(o->origin) + ws__strlen(o->extra_headers);
-    r = ws__reserve(c, WS__MIN(est, c->ws__max_queue), &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_request_build((char *)dst, WS__MIN(est, c->ws__max_queue), o, key);
-    if (n < 0) return (ws_result)n;
-    /* The key and the offered protocols wait ahead of the response head in the assembly
-       buffer, to check the server's answer against (§4.1 items 4 and 6). */
-    if (plen + 1 > c->ws__max_handshake / 2) return WS_ERR_TOO_BIG;
+    est = ws__add_sat(ws__add_sat(200 + ws__strlen(o->url), plen),
+                      ws__add_sat(ws__strlen(o->origin), ws__strlen(o->extra_headers)));
+    est = WS__MIN(est, c->ws__max_queue);
+    r = ws__reserve(c, est, &dst);
+    if (r == WS_OK) {
+        n = ws_request_build((char *)dst, est, o, key);
+        /* The key and the offered protocols wait ahead of the response head in the
+           assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
+        r = n < 0 ? (ws_result)n : plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
+          : ws__in_reserve(c, sizeof key + (plen ? plen + 1 : 0), sizeof key + (plen ? plen + 1 : 0));
+    }
+    if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
+        ws__out_release(c);
+        ws__in_release(c);
+        return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    }
     est = sizeof key + (plen ? plen + 1 : 0);
-    r = ws__in_reserve(c, est, est);
-    if (r != WS_OK) return r;
     WS_MEMCPY(c->ws__in, key, sizeof key);
     if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)est;
@@ -1899,7 +1977,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
                           c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
                           &res);
     if (r != WS_OK) {
-        c->ws__flags |= WS__F_ABORT;
+        ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
     }
     c->ws__state = WS_STATE_OPEN;
@@ -1918,17 +1996,41 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 /* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__hs). */
 typedef struct ws__hs_server {
     const ws_request *req;
-    const char *protocol;       /* accepted subprotocol, until WS_EV_OPEN */
+    ws_str protocol; /* the accepted subprotocol, where the request offered it */
+    ws_result error; /* why the last ws_accept or ws_reject did not do as asked */
+    int status;      /* the refusal's HTTP status */
 } ws__hs_server;
 
-/* Refuse a request with an HTTP status; the transport closes once it is written. */
-static ws_result ws__refuse(ws_conn *c, ws_result why, int status) {
-    unsigned char *dst = 0;
-    int n = WS_ERR_BUFFER;
-    if (ws__reserve(c, 160, &dst) == WS_OK) n = ws_reject_build((char *)dst, 160, status, 0);
-    if (n < 0) c->ws__flags |= WS__F_ABORT; /* no room even for that: just hang up */
-    else c->ws__out_tail += (size_t)n;
-    return ws__fail(c, why, (unsigned)status, 0, 0, 0);
+/* Refuse the request with *status and extra header lines; when those cannot go out
+   (a status that is no refusal, bad lines, no room, no memory), with a bare *status (500
+   for a bad one) that always fits an empty queue of the minimum size, or, failing even
+   that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
+static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
+    size_t est = ws__add_sat(120, ws__strlen(extra));
+    unsigned char *dst;
+    ws_result r = ws__reserve(c, est, &dst);
+    int n = r == WS_OK ? ws_reject_build((char *)dst, est, *status, extra)
+          : r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
+    r = WS_OK;
+    if (n < 0) {
+        char bare[128]; /* the longest bare refusal, 426 with its version line, is 98 bytes */
+        r = (ws_result)n;
+        if (*status < 300 || *status > 599) *status = 500;
+        n = ws_reject_build(bare, sizeof bare, *status, 0);
+        if (ws__reserve(c, (size_t)n, &dst) == WS_OK) WS_MEMCPY(dst, bare, (size_t)n);
+        else n = 0, ws__hang_up(c);
+    }
+    c->ws__out_tail += (size_t)n;
+    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
+    c->ws__state = WS_STATE_CLOSED;
+    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
+    return r;
+}
+
+/* A request that cannot be served: refused with status, and reported as err. */
+static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
+    ws__refuse(c, &status, 0);
+    return ws__fail(c, err, (unsigned)status, 0, 0, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
@@ -1936,35 +2038,35 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
-    int n;
+    int n = 0;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
     /* 129 bytes of fixed text, the protocol line, the caller's lines. */
-    est = 129 + (plen ? 26 + plen : 0) + ws__strlen(extra_headers);
+    est = ws__add_sat(ws__add_sat(129 + (plen ? 26 : 0), plen), ws__strlen(extra_headers));
     r = ws__reserve(c, est, &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_response_build((char *)dst, est, hs->req, protocol, extra_headers);
-    if (n < 0) return (ws_result)n;
+    if (r == WS_OK) n = ws_response_build((char *)dst, est, hs->req, protocol, extra_headers);
+    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
+    if (n < 0) {
+        hs->error = (ws_result)n; /* nothing queued; still undecided */
+        return hs->error;
+    }
     c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_DECIDED;
-    hs->protocol = plen ? protocol : 0;
+    c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
+    /* WS_EV_OPEN names it from the request head, not from the caller's string, which
+       need not outlive this call. */
+    hs->protocol = ws__offered(hs->req, protocol);
+    hs->error = WS_OK;
     c->ws__state = WS_STATE_OPEN;
     return WS_OK;
 }
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
-    size_t est = 120 + ws__strlen(extra_headers);
-    unsigned char *dst;
-    ws_result r;
-    int n;
-    if (!c->ws__hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
-    r = ws__reserve(c, est, &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_reject_build((char *)dst, est, status, extra_headers);
-    if (n < 0) return (ws_result)n;
-    c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
-    c->ws__state = WS_STATE_CLOSED;
-    return WS_OK;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__hs;
+    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (c->ws__error) return WS_ERR_CLOSED;
+    hs->error = ws__refuse(c, &status, extra_headers);
+    hs->status = status;
+    return hs->error;
 }
 
 static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
@@ -1973,25 +2075,29 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
-    int accepted;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws_request_parse(head, n, &lim, &req);
-    if (r != WS_OK) return ws__refuse(c, r, ws_hs_status(r));
+    if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
     /* The application sees the request before anything is answered (§4.2.2 item 4:
        it may refuse, or pick one subprotocol). */
-    hs.req = &req, hs.protocol = 0;
+    WS_MEMSET(&hs, 0, sizeof hs);
+    hs.req = &req;
     c->ws__hs = &hs;
     ws__event_init(&ev, WS_EV_REQUEST);
     ev.request = &req;
     ws__emit(c, &ev);
-    accepted = (c->ws__flags & WS__F_DECIDED) || ws_accept(c, 0, 0) == WS_OK;
+    /* No decision is an acceptance without a subprotocol; a failed ws_accept is not. */
+    if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
     c->ws__hs = 0;
-    if (!accepted) return ws__refuse(c, WS_ERR_INTERNAL, 500);
+    /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
+       request it was reading is gone. */
+    if (c->ws__error) return (ws_result)c->ws__error;
+    if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
+    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0, 0);
     if (c->ws__state == WS_STATE_OPEN) {
-        c->ws__flags &= ~WS__F_CLOSE_TIMER;
         ws__event_init(&ev, WS_EV_OPEN);
-        ev.protocol.p = hs.protocol ? hs.protocol : "";
-        ev.protocol.n = ws__strlen(hs.protocol);
+        ev.protocol = hs.protocol;
+        if (!ev.protocol.n) ev.protocol.p = "";
         ws__emit(c, &ev);
     }
     ws__in_release(c);
@@ -2023,9 +2129,9 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     if (n < 0) {
         *pp = end;
 #ifndef WS_NO_SERVER
-        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse(c, WS_ERR_HS_TOO_LARGE, 431);
+        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
 #endif
-        c->ws__flags |= WS__F_ABORT;
+        ws__hang_up(c);
         return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0, 0);
     }
     *pp = p + ((size_t)n - had);
@@ -2064,7 +2170,8 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     unsigned code = WS_CLOSE_NO_STATUS;
     switch (c->ws__op) {
     case WS_OP_PING:
-        /* §5.5.2: answer with the same payload - unless our close went out (§5.5.1). */
+        /* §5.5.2: answer with the same payload, even after our close went out: only a
+           received close ends pongs, and §5.5.1 only ends data frames after ours. */
         if (c->ws__held && ws__reply(c, WS_OP_PONG, d, n) != WS_OK)
             return (ws_result)c->ws__error;
         ws__event_init(&ev, WS_EV_PING);
@@ -2090,13 +2197,15 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
         ws__event_init(&ev, WS_EV_CLOSE);
         ev.code = code;
         ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
-        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close) */
-        if (c->ws__held) {
-            /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
-               1005 must never go on the wire (§7.4.1). */
+        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close), or fail */
+        if (c->ws__error) return (ws_result)c->ws__error;
+        if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
+            /* Echo the code (§5.5.1), in the room held since the header; an empty close
+               is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
             if (ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0) != WS_OK) return (ws_result)c->ws__error;
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
+        c->ws__held = 0;
         if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
         return WS_OK;
     }
@@ -2171,8 +2280,9 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
            echoing the code, §5.5.1) needs queue room: until there is some, read no
            further (nothing taken, nothing changed); from here on, hold it. */
         size_t reply = f->opcode == WS_OP_PING ? 2 + (size_t)f->len
-                     : f->opcode == WS_OP_CLOSE ? (f->len >= 2 ? 4 : 2) : 0;
-        if (reply && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+                     : f->opcode == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
+                     ? (f->len >= 2 ? 4 : 2) : 0;
+        if (reply) {
             if (c->ws__role == WS_ROLE_CLIENT) reply += 4; /* the mask key */
             if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
                 c->ws__flags |= WS__F_STALLED;
@@ -2216,9 +2326,11 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
     unsigned char *p = *pp;
     unsigned mask_bit = (unsigned)c->ws__role << 7;
     ws_result r = WS_OK;
+    ws_event_fn fn = c->ws__on_event;
     ws_event ev; /* built once: only opcode, data and len differ from message to message */
     ws__message_event(c, &ev);
     ev.fin = ev.type == WS_EV_FRAGMENT; /* a message's only piece is its last */
+    c->ws__flags |= WS__F_IN_EVENT;     /* ws__emit's scope, once for the run */
     while (end - p >= 2) {
         unsigned b0 = p[0], len = (unsigned)p[1] - mask_bit; /* < 126 if the mask bit is right */
         size_t h = 2 + (mask_bit >> 5);                      /* and the 4-byte key, if any */
@@ -2234,9 +2346,10 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
             break;
         }
         ev.opcode = (ws_opcode)(b0 & 0x0f), ev.data = data, ev.len = len;
-        ws__emit(c, &ev);
+        if (fn) fn(c, &ev, c->ws__user);
         if (c->ws__state == WS_STATE_CLOSED) break;
     }
+    ws__event_done(c);
     *pp = p;
     return r;
 }
@@ -2304,6 +2417,10 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
     unsigned char *p = (unsigned char *)data, *end;
     ws_result r = WS_OK;
+    if (c->ws__flags & WS__F_IN_EVENT) { /* from a callback: the input being read is not done */
+        if (consumed) *consumed = 0;
+        return WS_ERR_STATE;
+    }
     if (c->ws__error) {
         if (consumed) *consumed = len;
         return (ws_result)c->ws__error;
@@ -2316,7 +2433,7 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
         if (r == WS_OK && c->ws__state != WS_STATE_CONNECTING) r = ws__frames(c, &p, end);
     }
     if (consumed) *consumed = (size_t)(p - (unsigned char *)data);
-    return r;
+    return r == WS_OK && c->ws__error ? (ws_result)c->ws__error : r;
 }
 
 WSDEF void ws_conn_eof(ws_conn *c) {
@@ -2332,6 +2449,7 @@ WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
 
 WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     WS_ASSERT(n <= c->ws__out_tail - c->ws__out_head);
+    if (n) c->ws__flags &= ~WS__F_WRITE_TIMER; /* the peer reads */
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
@@ -2407,7 +2525,6 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
-    c->ws__held = 0; /* a pong still owed must not follow the close */
     if (c->ws__flags & WS__F_GOT_CLOSE) {
         ws__closed(c);
     } else {
@@ -2432,6 +2549,17 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
         }
     }
     if (c->ws__state == WS_STATE_OPEN && c->ws__ping_interval) {
+        /* A peer that stopped reading: output that has not moved for the pong timeout
+           fails the connection, whether or not the keep-alive ping found room. */
+        if (c->ws__out_tail == c->ws__out_head) {
+            c->ws__flags &= ~WS__F_WRITE_TIMER;
+        } else if (!(c->ws__flags & WS__F_WRITE_TIMER) || now < c->ws__close_at) {
+            c->ws__flags |= WS__F_WRITE_TIMER;
+            c->ws__close_at = now;
+        } else if (now - c->ws__close_at >= c->ws__pong_timeout) {
+            ws__abort(c, WS_ERR_TIMEOUT);
+            return;
+        }
         if (c->ws__ping_at == WS__NEVER || now < c->ws__ping_at) {
             c->ws__ping_at = now;
         } else if (c->ws__flags & WS__F_PING_OUT) {
@@ -2519,6 +2647,7 @@ static int ws__stream_flush(ws_stream *s) {
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
     int reads = 0, rounds;
+    if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
     /* One pass is read, feed, write: all the replies to one read leave in one write.
        More passes only while input waits for queue room (a pong or close reply). */
     for (rounds = 0; rounds < 1000; rounds++) {

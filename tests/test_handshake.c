@@ -1631,9 +1631,58 @@ static void test_request_repeated_list_headers(void **state) {
     }
 }
 
+/* A client whose ws_client_start failed holds no memory, so a caller that drops it
+   without ws_conn_free leaks nothing: bad URL, header values with CR/LF, extra headers
+   that are not CRLF-terminated lines, offered protocols too long for the handshake. */
+static long g_live_allocs;
+static void *live_alloc(void *ctx, size_t n) { (void)ctx; g_live_allocs++; return malloc(n); }
+static void live_free(void *ctx, void *p, size_t n) { (void)ctx, (void)n; g_live_allocs--; free(p); }
+
+static void test_client_start_failure_holds_nothing(void **state) {
+    static const struct {
+        const char *url, *protocols, *origin, *extra;
+        ws_result want;
+    } cases[] = {
+        {"http://example.com/", NULL, NULL, NULL, WS_ERR_URL},
+        {"ws://example.com/#frag", NULL, NULL, NULL, WS_ERR_URL},
+        {"ws://example.com/", "chat\r\nX: y", NULL, NULL, WS_ERR_ARG},
+        {"ws://example.com/", NULL, "http://a\nb", NULL, WS_ERR_ARG},
+        {"ws://example.com/", NULL, NULL, "Cookie: a=b", WS_ERR_ARG},
+        {"ws://example.com/", NULL, NULL, "\r\n", WS_ERR_ARG},
+    };
+    char big[5000];
+    size_t i;
+    (void)state;
+    memset(big, 'p', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    for (i = 0; i <= sizeof cases / sizeof cases[0]; i++) {
+        ws_config cfg;
+        ws_conn c;
+        ws_client_options o;
+        ws_result r;
+        client_cfg(&cfg);
+        cfg.allocator.alloc = live_alloc;
+        cfg.allocator.free = live_free;
+        g_live_allocs = 0;
+        CHECK_RES(ws_conn_init(&c, &cfg), WS_OK);
+        memset(&o, 0, sizeof o);
+        if (i < sizeof cases / sizeof cases[0]) {
+            o.url = cases[i].url, o.protocols = cases[i].protocols;
+            o.origin = cases[i].origin, o.extra_headers = cases[i].extra;
+        } else { /* the offer must leave room for the response in max_handshake */
+            o.url = "ws://example.com/", o.protocols = big;
+        }
+        r = ws_client_start(&c, &o);
+        if (i < sizeof cases / sizeof cases[0]) CHECK_RES(r, cases[i].want);
+        else CHECK_RES(r, WS_ERR_TOO_BIG);
+        if (g_live_allocs != 0) fail_msg("case %u: %ld blocks left after a failed start", (unsigned)i, g_live_allocs);
+    }
+}
+
 int main(void) {
     (void)count_malloc; /* used through WS_MALLOC; kept referenced regardless */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
