@@ -1,7 +1,8 @@
 # Socket.IO: examples/socketio_client.c against the real npm socket.io 4.x server
 # (tests/socketio/server.js, pinned in package.json + package-lock.json).
 #   make socketio-deps   Node and the pinned npm packages
-#   make socketio        build the client, run tests/socketio/run.py (about 10 s)
+#   make socketio        the unit test of its protocol half (test_sio.c), then the client
+#                        against the server (run.py); about 10 s
 # Included above the main Makefile's `all:`: keep `all` the default goal.
 
 EXAMPLES     += $(BUILD)/socketio_client
@@ -28,5 +29,11 @@ $(BUILD)/socketio/socketio_client: examples/socketio_client.c ws.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_TEST) -o $@ $<
 
-socketio: $(BUILD)/socketio_client $(BUILD)/socketio/socketio_client $(SOCKETIO_STAMP)
+# The protocol half alone (JSON reader, packet codec), fed at every chunking.
+$(BUILD)/socketio/test_sio: $(SOCKETIO_DIR)/test_sio.c examples/socketio_client.c ws.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_TEST) -o $@ $< -lcmocka
+
+socketio: $(BUILD)/socketio_client $(BUILD)/socketio/socketio_client $(BUILD)/socketio/test_sio $(SOCKETIO_STAMP)
+	./$(BUILD)/socketio/test_sio
 	SOCKETIO_CLIENT=$(BUILD)/socketio/socketio_client $(PY) $(SOCKETIO_DIR)/run.py
