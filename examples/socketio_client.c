@@ -279,13 +279,13 @@ static long json_string(const char *p, const char *end, char *out, size_t cap) {
     return (long)n;
 }
 
-/* A non-negative JSON integer that fits in an unsigned long, or -1. */
+/* [p, end) is all digits, a number that fits in an unsigned long: 0 and *out, or -1. */
 static int json_uint(const char *p, const char *end, unsigned long *out) {
     unsigned long v = 0;
-    if (p >= end || *p < '0' || *p > '9')
+    if (p >= end)
         return -1;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (v > (~0ul - 9) / 10)
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > (~0ul - 9) / 10)
             return -1;
         v = v * 10 + (unsigned long)(*p - '0');
     }
@@ -444,7 +444,7 @@ static void sio_gone(sio *s, const char *reason) {
    -1 when args is not an array or the WebSocket did not take it. */
 static long sio_emit(sio *s, const char *name, const char *args, int want_ack) {
     buf b = {0, 0, 0};
-    long id = want_ack ? (long)s->next_id++ : 0;
+    long id = want_ack ? (long)s->next_id : 0;
     size_t alen = args ? strlen(args) : 0;
     const char *inner, *inner_end;
     char num[24];
@@ -470,7 +470,10 @@ static long sio_emit(sio *s, const char *name, const char *args, int want_ack) {
     }
     r = r || buf_puts(&b, "]") || sio_send(s, &b);
     free(b.p);
-    return r ? -1 : id;
+    if (r)
+        return -1;
+    s->next_id += want_ack != 0;
+    return id;
 }
 
 /* Answer the server's event that carried ack id `id` with args (a JSON array, or NULL). */
@@ -521,7 +524,7 @@ static void sio_packet(sio *s, const char *p, size_t len, const sio_blob *blobs,
             return;
         p = dash + 1;
         if (attachments > nblobs) { /* hold the packet until its buffers have come */
-            s->held.len = 0;
+            sio_free(s);             /* (a packet still waiting is given up) */
             if (buf_put(&s->held, start, len) == 0)
                 s->want_blobs = (unsigned)attachments;
             return;

@@ -128,6 +128,8 @@ static void test_json_member_and_uint(void **state) {
     assert_false(json_member("[1]", "[1]" + 3, "sid", &v, &vend));
     assert_int_equal(json_uint("99999999999999999999999", "99999999999999999999999" + 23, &n), -1);
     assert_int_equal(json_uint("-1", "-1" + 2, &n), -1);
+    assert_int_equal(json_uint("12x", "12x" + 3, &n), -1);
+    assert_int_equal(json_uint("", "", &n), -1);
 }
 
 /* ---- the protocol, through a real WebSocket connection ---------------------------- */
@@ -359,11 +361,17 @@ static void test_binary_event(void **state) {
     text(&in, "461-3[{\"_placeholder\":true,\"num\":0}]");
     frame(&in, WS_OP_BINARY, "", 0);
     frame(&in, WS_OP_BINARY, "stray", 5); /* no packet waits for it: ignored */
+    /* A packet whose buffers have not all come is given up for the next one. */
+    text(&in, "452-[\"first\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
+    frame(&in, WS_OP_BINARY, "x", 1);
+    text(&in, "451-[\"second\",{\"_placeholder\":true,\"num\":0}]");
+    frame(&in, WS_OP_BINARY, "yz", 2);
     expect_transcript("/", NULL, &in,
         "open e3 300 200\n"
         "connect / s3\n"
         "event / blob [{\"_placeholder\":true,\"num\":0}] id=-1 blobs=1:abc\n"
         "ack / 3 [{\"_placeholder\":true,\"num\":0}] blobs=1\n"
+        "event / second [{\"_placeholder\":true,\"num\":0}] id=-1 blobs=1:yz\n"
         "--\n"
         "sent 40\n");
     free(in.p);
@@ -387,6 +395,7 @@ static void test_malformed_packets_dropped(void **state) {
     text(&in, "4299999999999999999999999[\"x\"]");
     text(&in, "45-[\"x\"]");
     text(&in, "4517-[\"x\"]");
+    text(&in, "451x-[\"x\"]");
     text(&in, "43[\"no id\"]");
     text(&in, "42/chat");
     text(&in, "40{\"nosid\":1}");
