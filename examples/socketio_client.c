@@ -649,7 +649,8 @@ static void sio_on_message(sio *s, ws_opcode op, const void *data, size_t len) {
         return;
     switch (*p) {
     case EIO_OPEN:
-        sio_open(s, p + 1, end);
+        if (!s->opened) /* one session per connection: a second open is noise */
+            sio_open(s, p + 1, end);
         break;
     case EIO_CLOSE:
         sio_gone(s, "transport close");
@@ -692,7 +693,7 @@ typedef struct app {
     ws_stream stream;
     sio io;
     unsigned char rbuf[16384];
-    int ws_open, closed, failed, io_errno;
+    int closed, failed, io_errno;
     unsigned close_code;
     char text[256];   /* close reason or error text */
 } app;
@@ -807,9 +808,6 @@ static void on_ws_event(ws_conn *c, const ws_event *ev, void *user) {
     app *a = (app *)user;
     (void)c;
     switch (ev->type) {
-    case WS_EV_OPEN:
-        a->ws_open = 1;
-        break;
     case WS_EV_MESSAGE:
         sio_on_message(&a->io, ev->opcode, ev->data, ev->len);
         break;

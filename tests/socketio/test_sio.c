@@ -305,6 +305,7 @@ static void test_session_main_namespace(void **state) {
     (void)state;
     text(&in, "0{\"sid\":\"e1\",\"upgrades\":[],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}");
     text(&in, "40{\"sid\":\"s1\"}");
+    text(&in, "0{\"sid\":\"again\",\"pingInterval\":1,\"pingTimeout\":1}"); /* one session */
     text(&in, "2");
     text(&in, "42[\"chat\",1,{\"a\":[2]},\"\\u2713\"]");
     text(&in, "4217[\"q\\u00e9\"]");
