@@ -25,6 +25,7 @@ TEST_DEPS    :=
 TEST_TARGETS :=
 -include tests/browser/browser.mk
 -include tests/interop/interop.mk
+-include tests/socketio/socketio.mk
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
 -include fuzz/fuzz.mk
