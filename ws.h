@@ -1905,7 +1905,9 @@ static void ws__deflate_block(ws_deflater *d, unsigned bfinal) {
         d->ws__btype = 2;
         ws__huff_codes(d->ws__lc, 19, d->ws__cc);
     }
-    ws__huff_codes(d->ws__ll, 286, d->ws__cl);
+    /* the fixed code counts its 288 literal/lengths (286 and 287 unused but coded): its
+       9-bit codes start after all 152 8-bit ones */
+    ws__huff_codes(d->ws__ll, d->ws__btype == 1 ? 288 : 286, d->ws__cl);
     ws__huff_codes(d->ws__ld, 30, d->ws__cd);
     d->ws__phase = WS__E_HDR;
 }
@@ -2111,7 +2113,7 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
                 WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
                 d->ws__fl[256] = 1;
                 for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
-                ws__huff_codes(d->ws__ll, 286, d->ws__cl);
+                ws__huff_codes(d->ws__ll, 288, d->ws__cl);
                 d->ws__phase = WS__E_HDR;
             }
             continue;
