@@ -331,9 +331,15 @@ WSDEF const char *ws_inflate_detail(const ws_inflater *z);
 #define WS_DEFLATE_FINISH 2 /* end the stream: last block with BFINAL */
 
 /* 3 x 2^b (window, hash chains) + lookahead + hash heads + symbol buffer + alignment */
+#ifndef WS__DEFLATE_LOOK
 #define WS__DEFLATE_LOOK 4096
+#endif
+#ifndef WS__DEFLATE_HASH_BITS
 #define WS__DEFLATE_HASH_BITS 13
+#endif
+#ifndef WS__DEFLATE_SYMS
 #define WS__DEFLATE_SYMS 8192
+#endif
 #define WS_DEFLATE_MEM(window_bits)                                                       \
     (((size_t)3 << (window_bits)) + WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + \
      2 * (size_t)WS__DEFLATE_SYMS + 16)
@@ -1703,8 +1709,18 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
     WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
     WS_MEMSET(d->ws__prev, 0, (size_t)2 << window_bits);
     d->ws__level = (unsigned)level;
-    if (level == WS_DEFLATE_FAST) d->ws__chain = 4, d->ws__nice = 32;
-    else d->ws__chain = 24, d->ws__nice = 96;
+#ifndef WS__DLAZY
+#define WS__DLAZY 96
+#define WS__DGOOD 16
+#endif
+#ifndef WS__DCHAIN
+#define WS__DCHAIN 24
+#define WS__DNICE 96
+#define WS__FCHAIN 4
+#define WS__FNICE 32
+#endif
+    if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
+    else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
     ws_deflate_reset(d, 0);
     return WS_OK;
 }
@@ -1790,7 +1806,7 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
             len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
                               &dist);
             /* lazy: while the next position has a longer match, emit a literal instead */
-            while (lazy && len > 2 && len < d->ws__nice && pos + 1 < end &&
+            while (lazy && len > 2 && len < WS__DLAZY && pos + 1 < end &&
                    (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= WS__DEFLATE_SYMS) {
                 unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
                 unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
@@ -1801,7 +1817,7 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
                 ins = pos + 2;
                 /* a good match already: look less hard for a better one */
                 len2 = ws__longest(d, buf + (pos + 1 - base), pos + 1, cand, md2, ml2, len,
-                                   len >= 16 ? d->ws__chain / 4 : d->ws__chain, &dist2);
+                                   len >= WS__DGOOD ? d->ws__chain / 4 : d->ws__chain, &dist2);
                 if (len2 <= len) break;
                 sym[nsym++] = buf[pos - base];
                 d->ws__fl[buf[pos - base]]++;
