@@ -330,19 +330,16 @@ WSDEF const char *ws_inflate_detail(const ws_inflater *z);
 #define WS_DEFLATE_SYNC 1   /* end at a byte boundary: output so far is a decodable prefix */
 #define WS_DEFLATE_FINISH 2 /* end the stream: last block with BFINAL */
 
-/* 3 x 2^b (window, hash chains) + lookahead + hash heads + symbol buffer + alignment */
-#ifndef WS__DEFLATE_LOOK
-#define WS__DEFLATE_LOOK 4096
-#endif
-#ifndef WS__DEFLATE_HASH_BITS
+/* Window 2^b + hash chains 2^b bytes (one 16-bit link per position of the last half
+   window: links farther back are rarely worth their memory) + lookahead + hash heads +
+   the symbols of one block + alignment slack. */
+#define WS__DEFLATE_LOOK 8192
 #define WS__DEFLATE_HASH_BITS 13
-#endif
-#ifndef WS__DEFLATE_SYMS
 #define WS__DEFLATE_SYMS 8192
-#endif
+#define WS__DEFLATE_PREV_SHIFT 1
 #define WS_DEFLATE_MEM(window_bits)                                                       \
-    (((size_t)3 << (window_bits)) + WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + \
-     2 * (size_t)WS__DEFLATE_SYMS + 16)
+    (((size_t)1 << (window_bits)) + ((size_t)2 << ((window_bits) - WS__DEFLATE_PREV_SHIFT)) + \
+     WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + 2 * (size_t)WS__DEFLATE_SYMS + 16)
 
 typedef struct ws_deflater {
     /* private: ws__ fields, here so you can place the struct */
@@ -350,7 +347,7 @@ typedef struct ws_deflater {
     uint16_t *ws__head, *ws__prev, *ws__sym;
     uint32_t ws__wsize, ws__bsize;
     uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
-    unsigned ws__level, ws__chain, ws__nice, ws__nsym;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss;
     uint64_t ws__bits;
     unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
     unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
@@ -1688,6 +1685,17 @@ static void ws__huff_codes(const unsigned char *lens, unsigned n, uint16_t *code
         codes[i] = lens[i] ? (uint16_t)ws__bitrev(next[lens[i]]++, lens[i]) : 0;
 }
 
+/* Search effort (tuned against zlib -6 and -1 with tests/bench/bench_deflate.c): chain
+   links followed per position, the length that ends a search (nice), the length past
+   which the default level takes a match without looking one position further (lazy),
+   and the length past which that second look follows a quarter of the chain (good). */
+#define WS__DCHAIN 32
+#define WS__DNICE 32
+#define WS__DLAZY 16
+#define WS__DGOOD 6
+#define WS__FCHAIN 4
+#define WS__FNICE 32
+
 WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,
                                 size_t mem_size) {
     unsigned char *p;
@@ -1699,7 +1707,7 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
     p = (unsigned char *)mem;
     p += (8 - ((size_t)((uintptr_t)p & 7))) & 7; /* the uint16_t arrays first, aligned */
     d->ws__wsize = (uint32_t)1 << window_bits;
-    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << window_bits;
+    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT);
     d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS;
     d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS;
     d->ws__buf = p;
@@ -1707,18 +1715,8 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
     /* Hash heads and chains need no clearing: every candidate's distance is checked
        against the data really there, so a stale entry costs a comparison, nothing more. */
     WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
-    WS_MEMSET(d->ws__prev, 0, (size_t)2 << window_bits);
+    WS_MEMSET(d->ws__prev, 0, (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT));
     d->ws__level = (unsigned)level;
-#ifndef WS__DLAZY
-#define WS__DLAZY 96
-#define WS__DGOOD 16
-#endif
-#ifndef WS__DCHAIN
-#define WS__DCHAIN 24
-#define WS__DNICE 96
-#define WS__FCHAIN 4
-#define WS__FNICE 32
-#endif
     if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
     else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
     ws_deflate_reset(d, 0);
@@ -1735,9 +1733,10 @@ WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
     WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
 }
 
-static inline uint32_t ws__dhash(const unsigned char *p, unsigned level) {
-    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-    if (level == WS_DEFLATE_FAST) v |= (uint32_t)p[3] << 24; /* 4 bytes: fewer false hits */
+/* Hash of the 4 bytes at p. Chains of 4-byte keys hold far fewer useless candidates
+   than 3-byte ones, and the 3-byte matches they miss are mostly not worth their bits. */
+static inline uint32_t ws__dhash(const unsigned char *p) {
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     return (v * 2654435761u) >> (32 - WS__DEFLATE_HASH_BITS);
 }
 
@@ -1748,7 +1747,7 @@ static inline uint32_t ws__dhash(const unsigned char *p, unsigned level) {
 static inline unsigned ws__longest(const ws_deflater *d, const unsigned char *cur, uint32_t pos,
                                    unsigned cand, unsigned maxdist, unsigned maxlen,
                                    unsigned best, unsigned chain, unsigned *best_dist) {
-    unsigned last = 0, wmask = d->ws__wsize - 1, nice = d->ws__nice;
+    unsigned last = 0, wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1, nice = d->ws__nice;
     if (nice > maxlen) nice = maxlen;
     if (best >= maxlen) return best;
     while (chain--) {
@@ -1787,8 +1786,9 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
     unsigned char *buf = d->ws__buf;
     uint32_t base = d->ws__base, end = d->ws__fill, pos = d->ws__pos, ins = d->ws__ins;
     uint32_t lo = d->ws__hist > base ? d->ws__hist : base;
-    unsigned hb = d->ws__level == WS_DEFLATE_FAST ? 4 : 3, wmask = d->ws__wsize - 1;
-    unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym;
+    const unsigned hb = 4; /* bytes hashed */
+    unsigned wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1;
+    unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
     uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
     if (ins < base) ins = base;
     while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
@@ -1796,11 +1796,19 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
         unsigned maxlen = end - pos > 258 ? 258 : end - pos, len = 0, dist = 0;
         unsigned maxdist = pos - lo > d->ws__wsize ? d->ws__wsize : pos - lo;
         for (; ins < pos && end - ins >= hb; ins++) { /* positions skipped over */
-            uint32_t h = ws__dhash(buf + (ins - base), d->ws__level);
+            uint32_t h = ws__dhash(buf + (ins - base));
             prev[ins & wmask] = head[h], head[h] = (uint16_t)ins;
         }
+        /* Long runs without a match (incompressible data) search only every 2nd, then
+           4th position: still indexed, but the chain walks are what cost */
+        if (miss >= 64 && (miss & (miss >= 256 ? 3u : 1u))) {
+            sym[nsym++] = buf[pos - base];
+            d->ws__fl[buf[pos - base]]++;
+            pos++, miss++;
+            continue;
+        }
         if (maxlen >= hb && ins == pos) {
-            uint32_t h = ws__dhash(buf + (pos - base), d->ws__level);
+            uint32_t h = ws__dhash(buf + (pos - base));
             unsigned cand = head[h];
             prev[pos & wmask] = (uint16_t)cand, head[h] = (uint16_t)pos, ins = pos + 1;
             len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
@@ -1811,7 +1819,7 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
                 unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
                 unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
                 if (ml2 < hb) break;
-                h = ws__dhash(buf + (pos + 1 - base), d->ws__level);
+                h = ws__dhash(buf + (pos + 1 - base));
                 cand = head[h];
                 prev[(pos + 1) & wmask] = (uint16_t)cand, head[h] = (uint16_t)(pos + 1);
                 ins = pos + 2;
@@ -1824,20 +1832,21 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
                 pos++, len = len2, dist = dist2, maxdist = md2;
             }
         }
-        if (len >= 3) {
+        /* a 3-byte match far back costs more bits than its 3 literals */
+        if (len >= 3 && (len > 3 || dist <= 4096)) {
             sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1);
             d->ws__fl[257 + ws__lcode(len)]++;
             d->ws__fd[ws__dcode(dist)]++;
-            pos += len;
+            pos += len, miss = 0;
             /* the fast level does not index the inside of long matches */
             if (!lazy && len > 8) ins = pos;
         } else {
             sym[nsym++] = buf[pos - base];
             d->ws__fl[buf[pos - base]]++;
-            pos++;
+            pos++, miss++;
         }
     }
-    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym;
+    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss;
 }
 
 /* Choose the block type by exact cost in bits (§3.2.3: stored, fixed or dynamic codes),
