@@ -30,6 +30,7 @@ TEST_TARGETS :=
 -include tests/memory/memory.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
+-include tests/deflate/deflate.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -38,6 +38,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_NO_CLIENT              leave out the client handshake, client role and ws_url_parse
       WS_NO_SERVER              leave out the server handshake and server role
       WS_NO_HANDSHAKE           leave out layer 4; connections start in OPEN
+      WS_NO_DEFLATE             leave out DEFLATE (ws_inflate, ws_deflate; permessage-deflate)
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_ASSERT(x)              default assert(x)
@@ -52,7 +53,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_DEFAULT_HANDSHAKE_TIMEOUT  ms for the opening handshake          (10000)
 
 LAYERS (one section each, bottom up; each usable alone)
-   1. config and platform   2. primitives (SHA-1, base64, UTF-8, masking)
+   1. config and platform   2. primitives (SHA-1, base64, UTF-8, masking, DEFLATE)
    3. frame codec           4. handshake (HTTP Upgrade, URLs)
    5. connection (sans-I/O state machine)   6. I/O driver over read/write callbacks
 
@@ -114,7 +115,8 @@ extern "C" {
 
 /* Results. 0 is success; every other value is negative. WS_NEED_MORE and WS_WOULD_BLOCK
    are not failures: the first says a decoder has consumed everything and wants more
-   bytes, the second that an output queue (or a socket) has no room right now. */
+   bytes, the second that an output queue (or a socket) has no room right now. Nor is
+   WS_OUT_FULL: ws_inflate/ws_deflate filled the caller's buffer and have more to give. */
 #define WS__RESULTS(X)                                                                   \
     X(WS_OK, 0, "ok")                                                                    \
     X(WS_NEED_MORE, -1, "need more input")                                               \
@@ -147,13 +149,15 @@ extern "C" {
     X(WS_ERR_HS_ACCEPT, -28, "handshake: Sec-WebSocket-Accept does not match")           \
     X(WS_ERR_HS_PROTOCOL, -29, "handshake: subprotocol was not offered")                 \
     X(WS_ERR_HS_EXTENSION, -30, "handshake: extension was not offered")                  \
-    X(WS_ERR_HS_REJECTED, -31, "handshake: refused by the application")
+    X(WS_ERR_HS_REJECTED, -31, "handshake: refused by the application")                 \
+    X(WS_OUT_FULL, -32, "output buffer full: call again")                               \
+    X(WS_ERR_DEFLATE, -33, "compressed data is invalid")
 
 typedef enum ws_result {
 #define WS__RESULT_ENUM(name, value, text) name = value,
     WS__RESULTS(WS__RESULT_ENUM)
 #undef WS__RESULT_ENUM
-    WS__RESULT_LAST = -32
+    WS__RESULT_LAST = -34
 } ws_result;
 
 /* A short English description of r; never NULL ("unknown result" for foreign values). */
@@ -222,6 +226,146 @@ WSDEF ws_result ws_utf8_check(const void *data, size_t len); /* one whole string
    `phase` (0..3) - so a payload may be unmasked in pieces (RFC 6455 §5.3). Returns the
    phase for the next piece. Works a machine word at a time at any alignment. */
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase);
+
+#ifndef WS_NO_DEFLATE
+/* DEFLATE (RFC 1951), the compression of permessage-deflate (RFC 7692), usable alone.
+   Raw DEFLATE only: no zlib or gzip wrapper. Nothing here allocates: the state structs
+   live wherever you put them and their windows in memory you hand over at init, sized by
+   the macros below (for window bits 8..15, RFC 7692 §7.1.2):
+
+       window bits        8      9      10     11     12     13     14     15
+       inflate (bytes)    sizeof(ws_inflater) + WS_INFLATE_MEM(b)  =  ~3.6 KB + 2^b
+       deflate (bytes)    sizeof(ws_deflater) + WS_DEFLATE_MEM(b)  =  ~2.9 KB + 3*2^b + 36 KB
+
+   so 15-bit windows both ways take about 143 KB (zlib: ~256 KB to deflate at memLevel 8
+   plus ~44 KB to inflate). The memory may have any alignment. */
+
+/* Inflater.
+
+       ws_inflater z;
+       static unsigned char win[WS_INFLATE_MEM(15)];
+       ws_inflate_init(&z, 15, win, sizeof win);
+       for each piece of a message's payload (then the 4 bytes 00 00 ff ff that
+       permessage-deflate strips, RFC 7692 §7.2.2):
+           do r = ws_inflate(&z, in, n, &used, out, cap, &got), in += used, n -= used,
+              consume(out, got);
+           while (r == WS_OUT_FULL);
+           r is now WS_NEED_MORE (all of the piece used: give the next one), WS_OK (the
+           final block, BFINAL, ended), or an error
+       ws_inflate_reset(&z, keep_history) before the next message.
+
+   ws_inflate returns
+       WS_NEED_MORE    every input byte was used and the stream has not ended
+       WS_OUT_FULL     the output buffer is full and more output is ready: call again with
+                       the rest of the input (any buffer size works, 1 byte included)
+       WS_OK           the end of a block with BFINAL set; *in_used stops at the byte after
+                       it where it can. Call ws_inflate_reset before inflating more.
+       WS_ERR_TOO_BIG  the output since the last reset would pass the limit
+                       (ws_inflate_set_limit): stopped having written exactly the limit
+       WS_ERR_DEFLATE  invalid data; ws_inflate_detail says what (an invalid block type,
+                       an over-subscribed or incomplete Huffman code, code-length repeats
+                       past the end, an invalid length or distance code, a stored block's
+                       LEN/NLEN mismatch, a distance past the window or before the start
+                       of the data seen)
+       WS_ERR_ARG      a NULL pointer with a non-zero size
+   Errors are sticky until the next reset. The window: a stream inflated with window bits
+   N may refer back at most 2^N bytes (RFC 7692 §7.1.2.2: the peer's max_window_bits);
+   anything further fails, even if this side could have remembered it. */
+#define WS_INFLATE_MEM(window_bits) ((size_t)1 << (window_bits))
+
+typedef struct ws_inflater {
+    /* private: ws__ fields, here so you can place the struct */
+    uint64_t ws__bits;           /* bit buffer, first bit lowest (RFC 1951 §3.1.1) */
+    unsigned ws__nbits, ws__state, ws__final, ws__why, ws__fixed;
+    int ws__err;
+    unsigned char *ws__win;      /* ring of the last ws__whave output bytes */
+    uint32_t ws__wsize, ws__whave, ws__wnext;
+    uint32_t ws__copy, ws__dist; /* match or stored bytes still to write */
+    size_t ws__limit, ws__total;
+    unsigned ws__hlit, ws__hdist, ws__hclen, ws__i;
+    unsigned char ws__lens[288 + 32];
+    uint16_t ws__lcount[16], ws__dcount[16];
+    uint16_t ws__lsym[288], ws__dsym[32];
+    uint16_t ws__lfast[1 << 10], ws__dfast[1 << 8];
+} ws_inflater;
+
+/* window_bits 8..15; mem at least WS_INFLATE_MEM(window_bits) bytes, kept until you stop
+   using z. No output limit until ws_inflate_set_limit. Returns WS_OK or WS_ERR_ARG. */
+WSDEF ws_result ws_inflate_init(ws_inflater *z, unsigned window_bits, void *mem, size_t mem_size);
+/* A new stream (message). keep_history 1: its matches may refer into what earlier ones
+   produced (context takeover, RFC 7692 §7.2.3.2); 0: they may not (no_context_takeover).
+   Also clears a sticky error and the output count of the limit. */
+WSDEF void ws_inflate_reset(ws_inflater *z, int keep_history);
+/* Most bytes ws_inflate may produce between resets (0: no limit; a decompression bomb
+   stops after exactly this many bytes with WS_ERR_TOO_BIG). */
+WSDEF void ws_inflate_set_limit(ws_inflater *z, size_t max_output);
+WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len);
+/* What was wrong after WS_ERR_DEFLATE, in English (citing RFC 1951); "" otherwise. */
+WSDEF const char *ws_inflate_detail(const ws_inflater *z);
+
+/* Deflater.
+
+       ws_deflater d;
+       static unsigned char mem[WS_DEFLATE_MEM(15)];
+       ws_deflate_init(&d, 15, WS_DEFLATE_DEFAULT, mem, sizeof mem);
+       per message: give the payload in any pieces with WS_DEFLATE_NO_FLUSH, the last one
+       (maybe empty) with WS_DEFLATE_SYNC, each until it returns WS_OK:
+           do r = ws_deflate(&d, in, n, &used, out, cap, &got, flush), in += used,
+              n -= used, send(out, got);
+           while (r == WS_OUT_FULL);
+       After WS_DEFLATE_SYNC the output ends with an empty stored block, 00 00 ff ff, which
+       permessage-deflate removes (RFC 7692 §7.2.1). ws_deflate_reset(&d, 0) between
+       messages for no_context_takeover.
+
+   ws_deflate returns WS_OK when it took all the input (and, when flushing, wrote all of
+   the flush), WS_OUT_FULL when the output buffer filled first (call again with the rest
+   of the input and the same flush), WS_ERR_ARG for bad arguments. WS_DEFLATE_FINISH ends
+   the stream with a BFINAL block instead (a new stream needs ws_deflate_reset).
+   Output never refers back more than 2^window_bits bytes, 8 bits included, so a peer
+   that asked for client/server_max_window_bits=N can inflate it (RFC 7692 §7.1.2). */
+#define WS_DEFLATE_FAST 1    /* greedy parse: about zlib level 1's size, faster */
+#define WS_DEFLATE_DEFAULT 2 /* lazy parse: about zlib level 6's size, faster */
+#define WS_DEFLATE_NO_FLUSH 0
+#define WS_DEFLATE_SYNC 1   /* end at a byte boundary: output so far is a decodable prefix */
+#define WS_DEFLATE_FINISH 2 /* end the stream: last block with BFINAL */
+
+/* Window 2^b + hash chains 2^b bytes (one 16-bit link per position of the last half
+   window: links farther back are rarely worth their memory) + lookahead + hash heads +
+   the symbols of one block + alignment slack. */
+#define WS__DEFLATE_LOOK 8192
+#define WS__DEFLATE_HASH_BITS 13
+#define WS__DEFLATE_SYMS 8192
+#define WS__DEFLATE_PREV_SHIFT 1
+#define WS_DEFLATE_MEM(window_bits)                                                       \
+    (((size_t)1 << (window_bits)) + ((size_t)2 << ((window_bits) - WS__DEFLATE_PREV_SHIFT)) + \
+     WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + 2 * (size_t)WS__DEFLATE_SYMS + 16)
+
+typedef struct ws_deflater {
+    /* private: ws__ fields, here so you can place the struct */
+    unsigned char *ws__buf;            /* history (up to 2^b) + lookahead */
+    uint16_t *ws__head, *ws__prev, *ws__sym;
+    uint32_t ws__wsize, ws__bsize;
+    uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss;
+    uint64_t ws__bits;
+    unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
+    unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
+    uint16_t ws__fl[288], ws__fd[32], ws__cl[288], ws__cd[32], ws__cc[19];
+    unsigned char ws__ll[288], ws__ld[32], ws__lc[19];
+    unsigned char ws__rle[288 + 32], ws__rlex[288 + 32];
+} ws_deflater;
+
+/* window_bits 8..15, level WS_DEFLATE_FAST or WS_DEFLATE_DEFAULT, mem at least
+   WS_DEFLATE_MEM(window_bits) bytes. Returns WS_OK or WS_ERR_ARG. */
+WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,
+                                size_t mem_size);
+/* A new message: keep_history 1 lets it refer back into earlier ones (context
+   takeover), 0 starts afresh. Call it after a completed flush, not in the middle of one. */
+WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history);
+WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len, int flush);
+#endif /* WS_NO_DEFLATE */
 
 /* ===================================================================================
    3. Frame codec (RFC 6455 §5.2): pure functions
@@ -972,6 +1116,1093 @@ static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
     return ws__mask(data, len, key, phase);
 }
+
+#ifndef WS_NO_DEFLATE
+/* ---- 2b. DEFLATE (RFC 1951) --------------------------------------------------------- */
+
+/* Length and distance codes, RFC 1951 §3.2.5: base value and count of extra bits. */
+static const uint16_t ws__lbase[29] = {3,  4,  5,  6,  7,  8,  9,  10,  11,  13,  15,  17,  19,  23, 27,
+                                       31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const unsigned char ws__lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t ws__dbase[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
+                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
+                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const unsigned char ws__dext[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                           6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+/* The order in which code-length code lengths are sent (§3.2.7). */
+static const unsigned char ws__clorder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
+                                              11, 4,  12, 3, 13, 2, 14, 1, 15};
+
+/* Little-endian loads from bytes: one move on little-endian machines, no alignment or
+   aliasing assumptions anywhere. */
+static inline uint64_t ws__le64(const unsigned char *p) {
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+static unsigned ws__bitrev(unsigned code, unsigned len) {
+    unsigned r = 0;
+    while (len--) r = (r << 1) | (code & 1), code >>= 1;
+    return r;
+}
+
+enum { /* inflater states */
+    WS__I_HEADER, WS__I_STORED_LEN, WS__I_STORED, WS__I_TABLE, WS__I_CLENS, WS__I_LENS,
+    WS__I_CODES, WS__I_COPY, WS__I_DONE
+};
+enum { /* what was wrong, for ws_inflate_detail */
+    WS__W_NONE, WS__W_BTYPE, WS__W_STORED, WS__W_COUNTS, WS__W_CL_SET, WS__W_LL_SET,
+    WS__W_D_SET, WS__W_REPEAT_FIRST, WS__W_REPEAT_PAST, WS__W_NO_EOB, WS__W_BAD_LL,
+    WS__W_BAD_D, WS__W_WINDOW, WS__W_BEFORE
+};
+static const char *const ws__inflate_why[] = {
+    "",
+    "invalid block type 3 (RFC 1951 3.2.3)",
+    "stored block LEN is not the complement of NLEN (RFC 1951 3.2.4)",
+    "more than 286 length or 30 distance codes (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete code-length code (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete literal/length code (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete distance code (RFC 1951 3.2.7)",
+    "code length repeat (16) with no previous length (RFC 1951 3.2.7)",
+    "code length repeats past HLIT + HDIST (RFC 1951 3.2.7)",
+    "no end-of-block code (RFC 1951 3.2.7)",
+    "invalid literal/length code 286-287 or unused code (RFC 1951 3.2.6)",
+    "invalid distance code 30-31 or unused code (RFC 1951 3.2.6)",
+    "distance farther back than the window (RFC 7692 7.1.2)",
+    "distance before the start of the data (RFC 1951 3.2.5)"};
+
+/* Canonical Huffman code from lengths (§3.2.2), for decoding: count per length and the
+   symbols sorted by (length, value), which is all a bit-at-a-time decode needs, plus a
+   table indexed by the next `fastbits` input bits for codes that short (their entries:
+   symbol | length << 9; 0 means "longer code or none: decode the slow way").
+   Returns 0, or 1 for an over-subscribed set or an incomplete one. An incomplete set is
+   allowed only when `single_ok` and it is one code of one bit (§3.2.7 allows that for
+   distances; zlib accepts it for literal/lengths too), and a set with no codes at all
+   only for distances (`single_ok` == 2): such a code fails when it is used. */
+static int ws__huff_build(const unsigned char *lens, unsigned n, uint16_t *count, uint16_t *sym,
+                          uint16_t *fast, unsigned fastbits, int single_ok) {
+    uint16_t offs[16];
+    int left = 1;
+    unsigned len, i, code = 0, k = 0;
+    for (len = 0; len < 16; len++) count[len] = 0;
+    for (i = 0; i < n; i++) count[lens[i]]++;
+    for (len = 1; len < 16; len++) {
+        left = (left << 1) - count[len];
+        if (left < 0) return 1;
+    }
+    if (left > 0) {
+        unsigned used = n - count[0];
+        if (!((single_ok && used == 1 && count[1] == 1) || (single_ok == 2 && used == 0)))
+            return 1;
+    }
+    offs[1] = 0;
+    for (len = 1; len < 15; len++) offs[len + 1] = (uint16_t)(offs[len] + count[len]);
+    for (i = 0; i < n; i++)
+        if (lens[i]) sym[offs[lens[i]]++] = (uint16_t)i;
+    WS_MEMSET(fast, 0, sizeof(uint16_t) << fastbits);
+    for (len = 1; len <= fastbits; len++, code <<= 1) {
+        unsigned j;
+        for (j = 0; j < count[len]; j++, k++, code++) {
+            unsigned e;
+            for (e = ws__bitrev(code, len); e < (1u << fastbits); e += 1u << len)
+                fast[e] = (uint16_t)(sym[k] | len << 9);
+        }
+    }
+    return 0;
+}
+
+/* Decode one symbol from the low `avail` bits of `bits` without consuming them: the
+   symbol, -1 if `avail` bits are too few to tell, -2 for a code not in the set. Codes are
+   sent first bit first, most significant bit of the code first (§3.1.1). Bits above
+   `avail` must be zero. */
+static inline int ws__huff_decode(uint64_t bits, unsigned avail, const uint16_t *fast,
+                                  unsigned fastbits, const uint16_t *count, const uint16_t *sym,
+                                  unsigned *used) {
+    unsigned e = fast[bits & ((1u << fastbits) - 1)], len;
+    int code = 0, first = 0, index = 0;
+    if (e) {
+        *used = e >> 9;
+        return *used <= avail ? (int)(e & 511) : -1;
+    }
+    for (len = 1; len < 16; len++) { /* the long way, one bit at a time */
+        int c = count[len];
+        if (len > avail) return -1;
+        code |= (int)((bits >> (len - 1)) & 1);
+        if (code - c < first) {
+            *used = len;
+            return sym[index + (code - first)];
+        }
+        index += c, first += c;
+        first <<= 1, code <<= 1;
+    }
+    return -2;
+}
+
+WSDEF ws_result ws_inflate_init(ws_inflater *z, unsigned window_bits, void *mem, size_t mem_size) {
+    if (!z || window_bits < 8 || window_bits > 15 || !mem ||
+        mem_size < WS_INFLATE_MEM(window_bits))
+        return WS_ERR_ARG;
+    WS_MEMSET(z, 0, sizeof *z);
+    z->ws__win = (unsigned char *)mem;
+    z->ws__wsize = (uint32_t)1 << window_bits;
+    z->ws__fixed = 2; /* neither table holds the fixed code yet */
+    ws_inflate_reset(z, 0);
+    return WS_OK;
+}
+
+WSDEF void ws_inflate_reset(ws_inflater *z, int keep_history) {
+    z->ws__bits = 0, z->ws__nbits = 0;
+    z->ws__state = WS__I_HEADER, z->ws__final = 0;
+    z->ws__err = WS_OK, z->ws__why = WS__W_NONE;
+    z->ws__copy = 0, z->ws__total = 0;
+    if (!keep_history) z->ws__whave = 0, z->ws__wnext = 0;
+}
+
+WSDEF void ws_inflate_set_limit(ws_inflater *z, size_t max_output) { z->ws__limit = max_output; }
+
+WSDEF const char *ws_inflate_detail(const ws_inflater *z) {
+    return z->ws__err == WS_ERR_DEFLATE ? ws__inflate_why[z->ws__why] : "";
+}
+
+/* Copy a match of `len` bytes from `dist` back to op. The bytes written in this call are
+   in out[0..op), the ones before in the window ring; the caller checked that dist reaches
+   neither past the window nor before the start of the data. */
+static inline unsigned char *ws__inflate_copy(const ws_inflater *z, unsigned char *op,
+                                              const unsigned char *ostart, uint32_t dist,
+                                              uint32_t len) {
+    size_t here = (size_t)(op - ostart);
+    if (dist > here) { /* starts in the window ring */
+        uint32_t back = dist - (uint32_t)here; /* <= whave */
+        uint32_t from = (z->ws__wnext - back) & (z->ws__wsize - 1);
+        while (len && back) {
+            uint32_t n = z->ws__wsize - from;
+            if (n > back) n = back;
+            if (n > len) n = len;
+            WS_MEMCPY(op, z->ws__win + from, n);
+            op += n, len -= n, back -= n;
+            from = (from + n) & (z->ws__wsize - 1);
+        }
+    }
+    if (len) {
+        const unsigned char *src = op - dist;
+        if (dist >= 8) { /* 8 bytes at a time: never overlapping, never past len */
+            while (len > 8) {
+                WS_MEMCPY(op, src, 8);
+                op += 8, src += 8, len -= 8;
+            }
+        }
+        while (len--) *op++ = *src++; /* overlapping runs repeat the pattern (§3.2.3) */
+    }
+    return op;
+}
+
+/* Remember the output of this call in the window ring: the last wsize bytes at most. */
+static void ws__inflate_keep(ws_inflater *z, const unsigned char *out, size_t n) {
+    uint32_t ws = z->ws__wsize;
+    if (n >= ws) {
+        WS_MEMCPY(z->ws__win, out + n - ws, ws);
+        z->ws__wnext = 0, z->ws__whave = ws;
+        return;
+    }
+    while (n) {
+        uint32_t k = ws - z->ws__wnext;
+        if (k > n) k = (uint32_t)n;
+        WS_MEMCPY(z->ws__win + z->ws__wnext, out, k);
+        out += k, n -= k;
+        z->ws__wnext = (z->ws__wnext + k) & (ws - 1);
+        z->ws__whave = z->ws__whave + k > ws ? ws : z->ws__whave + k;
+    }
+}
+
+/* The fixed code (§3.2.6) in the literal/length and distance tables. */
+static void ws__inflate_fixed(ws_inflater *z) {
+    unsigned i;
+    for (i = 0; i < 144; i++) z->ws__lens[i] = 8;
+    for (; i < 256; i++) z->ws__lens[i] = 9;
+    for (; i < 280; i++) z->ws__lens[i] = 7;
+    for (; i < 288; i++) z->ws__lens[i] = 8;
+    for (i = 0; i < 32; i++) z->ws__lens[288 + i] = 5;
+    ws__huff_build(z->ws__lens, 288, z->ws__lcount, z->ws__lsym, z->ws__lfast, 10, 0);
+    ws__huff_build(z->ws__lens + 288, 32, z->ws__dcount, z->ws__dsym, z->ws__dfast, 8, 0);
+    z->ws__fixed = 1;
+}
+
+#define WS__LF(z) (z)->ws__lfast, 10, (z)->ws__lcount, (z)->ws__lsym
+#define WS__DF(z) (z)->ws__dfast, 8, (z)->ws__dcount, (z)->ws__dsym
+
+WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len) {
+    static const unsigned char none[1] = {0};
+    unsigned char spare[1];
+    const unsigned char *ip = in_len ? (const unsigned char *)in : none, *ibegin = ip, *iend;
+    unsigned char *op = out_cap ? (unsigned char *)out : spare, *ostart = op, *oend;
+    uint64_t bits;
+    unsigned nbits, capped = 0, used;
+    ws_result r;
+    int s;
+    if (in_used) *in_used = 0;
+    if (out_len) *out_len = 0;
+    if (!z || (!in && in_len) || (!out && out_cap)) return WS_ERR_ARG;
+    if (z->ws__err != WS_OK) return (ws_result)z->ws__err;
+    iend = ip + in_len;
+    /* the limit: never write past it, and passing it is an error, not "output full" */
+    if (z->ws__limit && out_cap > z->ws__limit - z->ws__total)
+        out_cap = z->ws__limit - z->ws__total, capped = 1;
+    oend = op + out_cap;
+    bits = z->ws__bits, nbits = z->ws__nbits;
+
+/* Make at least n bits available or stop for more input. */
+#define WS__NEED(n)                                                  \
+    while (nbits < (n)) {                                            \
+        if (ip == iend) goto need_more;                              \
+        bits |= (uint64_t)*ip++ << nbits, nbits += 8;               \
+    }
+#define WS__DROP(n) (bits >>= (n), nbits -= (n))
+#define WS__FAIL(w) do { z->ws__why = (w); r = WS_ERR_DEFLATE; goto fail; } while (0)
+
+    for (;;) {
+        switch (z->ws__state) {
+        case WS__I_HEADER: /* §3.2.3: BFINAL, then BTYPE */
+            WS__NEED(3);
+            z->ws__final = (unsigned)bits & 1;
+            switch ((bits >> 1) & 3) {
+            case 0: /* stored (§3.2.4): skip to the byte boundary */
+                WS__DROP(3);
+                WS__DROP(nbits & 7);
+                z->ws__state = WS__I_STORED_LEN;
+                break;
+            case 1:
+                WS__DROP(3);
+                if (z->ws__fixed != 1) ws__inflate_fixed(z);
+                z->ws__state = WS__I_CODES;
+                break;
+            case 2:
+                WS__DROP(3);
+                z->ws__state = WS__I_TABLE;
+                break;
+            default: WS__FAIL(WS__W_BTYPE);
+            }
+            break;
+        case WS__I_STORED_LEN:
+            WS__NEED(32);
+            if (((bits ^ (bits >> 16)) & 0xffff) != 0xffff) WS__FAIL(WS__W_STORED);
+            z->ws__copy = (uint32_t)(bits & 0xffff);
+            WS__DROP(32);
+            z->ws__state = WS__I_STORED;
+            /* fall through */
+        case WS__I_STORED:
+            while (z->ws__copy) {
+                if (op == oend) goto out_full;
+                if (nbits) { /* whole bytes already taken into the bit buffer */
+                    *op++ = (unsigned char)bits;
+                    WS__DROP(8);
+                    z->ws__copy--;
+                } else {
+                    size_t n = z->ws__copy;
+                    if (ip == iend) goto need_more;
+                    if (n > (size_t)(iend - ip)) n = (size_t)(iend - ip);
+                    if (n > (size_t)(oend - op)) n = (size_t)(oend - op);
+                    WS_MEMCPY(op, ip, n);
+                    op += n, ip += n, z->ws__copy -= (uint32_t)n;
+                }
+            }
+            z->ws__state = z->ws__final ? WS__I_DONE : WS__I_HEADER;
+            break;
+        case WS__I_TABLE: /* §3.2.7: HLIT, HDIST, HCLEN */
+            WS__NEED(14);
+            z->ws__hlit = 257 + ((unsigned)bits & 31);
+            z->ws__hdist = 1 + ((unsigned)(bits >> 5) & 31);
+            z->ws__hclen = 4 + ((unsigned)(bits >> 10) & 15);
+            WS__DROP(14);
+            if (z->ws__hlit > 286 || z->ws__hdist > 30) WS__FAIL(WS__W_COUNTS);
+            WS_MEMSET(z->ws__lens, 0, 19);
+            z->ws__i = 0;
+            z->ws__state = WS__I_CLENS;
+            /* fall through */
+        case WS__I_CLENS:
+            while (z->ws__i < z->ws__hclen) {
+                WS__NEED(3);
+                z->ws__lens[ws__clorder[z->ws__i++]] = (unsigned char)(bits & 7);
+                WS__DROP(3);
+            }
+            /* the code-length code goes in the literal/length tables for a moment */
+            z->ws__fixed = 0;
+            if (ws__huff_build(z->ws__lens, 19, z->ws__lcount, z->ws__lsym, z->ws__lfast, 10, 0))
+                WS__FAIL(WS__W_CL_SET);
+            z->ws__i = 0;
+            z->ws__state = WS__I_LENS;
+            /* fall through */
+        case WS__I_LENS: {
+            unsigned total = z->ws__hlit + z->ws__hdist;
+            while (z->ws__i < total) {
+                unsigned x, rep, val;
+                while (nbits < 56 && ip != iend) bits |= (uint64_t)*ip++ << nbits, nbits += 8;
+                s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0) WS__FAIL(WS__W_CL_SET);
+                if (s < 16) {
+                    WS__DROP(used);
+                    z->ws__lens[z->ws__i++] = (unsigned char)s;
+                    continue;
+                }
+                x = s == 16 ? 2 : s == 17 ? 3 : 7;
+                if (nbits < used + x) goto need_more;
+                rep = (unsigned)(bits >> used) & ((1u << x) - 1);
+                WS__DROP(used + x);
+                if (s == 16) {
+                    if (z->ws__i == 0) WS__FAIL(WS__W_REPEAT_FIRST);
+                    val = z->ws__lens[z->ws__i - 1], rep += 3;
+                } else {
+                    val = 0, rep += s == 17 ? 3 : 11;
+                }
+                if (z->ws__i + rep > total) WS__FAIL(WS__W_REPEAT_PAST);
+                while (rep--) z->ws__lens[z->ws__i++] = (unsigned char)val;
+            }
+            if (z->ws__lens[256] == 0) WS__FAIL(WS__W_NO_EOB);
+            /* distances live after the literal/lengths: move them to their own place */
+            WS_MEMMOVE(z->ws__lens + 288, z->ws__lens + z->ws__hlit, z->ws__hdist);
+            if (ws__huff_build(z->ws__lens, z->ws__hlit, z->ws__lcount, z->ws__lsym, z->ws__lfast,
+                               10, 1))
+                WS__FAIL(WS__W_LL_SET);
+            if (ws__huff_build(z->ws__lens + 288, z->ws__hdist, z->ws__dcount, z->ws__dsym,
+                               z->ws__dfast, 8, 2))
+                WS__FAIL(WS__W_D_SET);
+            z->ws__state = WS__I_CODES;
+        }
+            /* fall through */
+        case WS__I_CODES:
+            for (;;) {
+                unsigned lsym, len, dsym, dist, x, u2;
+                /* The fast loop: 8 input bytes and a whole match of output room in hand, so
+                   no check per bit or byte. One refill gives >= 56 bits, and a literal or a
+                   whole length/distance pair takes at most 15+5+15+13 = 48. */
+                while (iend - ip >= 8 && oend - op >= 258 + 8) {
+                    bits |= ws__le64(ip) << nbits;
+                    ip += (63 - nbits) >> 3;
+                    nbits |= 56;
+                    s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                    if (s < 0) goto bad_ll;
+                    WS__DROP(used);
+                    if (s < 256) {
+                        *op++ = (unsigned char)s;
+                        continue;
+                    }
+                    if (s == 256) goto end_of_block;
+                    if (s > 285) goto bad_ll;
+                    lsym = (unsigned)s - 257;
+                    x = ws__lext[lsym];
+                    len = ws__lbase[lsym] + ((unsigned)bits & ((1u << x) - 1));
+                    WS__DROP(x);
+                    s = ws__huff_decode(bits, nbits, WS__DF(z), &used);
+                    if (s < 0 || s > 29) goto bad_d;
+                    WS__DROP(used);
+                    x = ws__dext[s];
+                    dist = ws__dbase[s] + ((unsigned)bits & ((1u << x) - 1));
+                    WS__DROP(x);
+                    if (dist > z->ws__wsize) goto too_far;
+                    if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                    op = ws__inflate_copy(z, op, ostart, dist, len);
+                }
+                /* Bits above nbits hold bytes the fast loop read ahead of ip: clear them. */
+                bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+                /* The careful way: a whole symbol or pair is decoded from what is in the
+                   bit buffer, or nothing is consumed and we wait for more input. */
+                while (nbits < 56 && ip != iend) bits |= (uint64_t)*ip++ << nbits, nbits += 8;
+                s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0) goto bad_ll;
+                if (s < 256) {
+                    if (op == oend) goto out_full;
+                    *op++ = (unsigned char)s;
+                    WS__DROP(used);
+                    continue;
+                }
+                if (s == 256) {
+                    WS__DROP(used);
+                    goto end_of_block;
+                }
+                if (s > 285) goto bad_ll;
+                lsym = (unsigned)s - 257;
+                x = ws__lext[lsym];
+                if (nbits < used + x) goto need_more;
+                len = ws__lbase[lsym] + ((unsigned)(bits >> used) & ((1u << x) - 1));
+                u2 = used + x;
+                dsym = 0;
+                s = ws__huff_decode(bits >> u2, nbits - u2, WS__DF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0 || s > 29) goto bad_d;
+                dsym = (unsigned)s;
+                x = ws__dext[dsym];
+                if (nbits < u2 + used + x) goto need_more;
+                dist = ws__dbase[dsym] + ((unsigned)(bits >> (u2 + used)) & ((1u << x) - 1));
+                if (dist > z->ws__wsize) goto too_far;
+                if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                WS__DROP(u2 + used + x);
+                z->ws__copy = len, z->ws__dist = dist;
+                z->ws__state = WS__I_COPY;
+                goto copy;
+            }
+        end_of_block:
+            bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+            z->ws__state = z->ws__final ? WS__I_DONE : WS__I_HEADER;
+            break;
+        case WS__I_COPY:
+        copy: {
+            uint32_t n = z->ws__copy;
+            if (n > (size_t)(oend - op)) n = (uint32_t)(oend - op);
+            if (n) {
+                op = ws__inflate_copy(z, op, ostart, z->ws__dist, n);
+                z->ws__copy -= n;
+            }
+            if (z->ws__copy) goto out_full;
+            z->ws__state = WS__I_CODES;
+            break;
+        }
+        case WS__I_DONE: {
+            /* give back the whole bytes read past the end, where they came from this call */
+            unsigned back = nbits / 8;
+            if (back > (size_t)(ip - ibegin)) back = (unsigned)(ip - ibegin);
+            if (back) ip -= back;
+            bits = 0, nbits = 0;
+            r = WS_OK;
+            goto done;
+        }
+        default: WS__FAIL(WS__W_NONE);
+        }
+    }
+bad_ll:
+    WS__FAIL(WS__W_BAD_LL);
+bad_d:
+    WS__FAIL(WS__W_BAD_D);
+too_far:
+    WS__FAIL(WS__W_WINDOW);
+before:
+    WS__FAIL(WS__W_BEFORE);
+need_more:
+    r = WS_NEED_MORE;
+    goto done;
+out_full:
+    r = capped && op == oend ? WS_ERR_TOO_BIG : WS_OUT_FULL;
+    if (r == WS_ERR_TOO_BIG) z->ws__err = r;
+    goto done;
+fail:
+    z->ws__err = r;
+done:
+    bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+    z->ws__bits = bits, z->ws__nbits = nbits;
+    if (op != ostart) {
+        ws__inflate_keep(z, ostart, (size_t)(op - ostart));
+        z->ws__total += (size_t)(op - ostart);
+    }
+    if (in_used) *in_used = (size_t)(ip - ibegin);
+    if (out_len) *out_len = (size_t)(op - ostart);
+    return r;
+#undef WS__NEED
+#undef WS__DROP
+#undef WS__FAIL
+}
+#undef WS__LF
+#undef WS__DF
+
+/* ---- deflater ---- */
+
+enum { /* what ws__deflate_emit is writing */
+    WS__E_IDLE, WS__E_HDR, WS__E_CLENS, WS__E_RLE, WS__E_SYMS, WS__E_STORED_HDR,
+    WS__E_STORED_DATA, WS__E_MARK, WS__E_PAD
+};
+#define WS__DEFLATE_MINLOOK 262 /* a whole match at pos and at pos + 1, with hash bytes */
+
+static inline unsigned ws__ctz64(uint64_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1)) x >>= 1, n++;
+    return n;
+#endif
+}
+
+static inline unsigned ws__log2(unsigned x) { /* x != 0: index of the top bit */
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1) n++;
+    return n;
+#endif
+}
+
+/* Length 3..258 to its code 0..28 (symbol 257 + code) and distance 1..32768 to its code
+   0..29, by the shape of the §3.2.5 tables: past the first few, each power of two is split
+   into 4 length codes or 2 distance codes. */
+static inline unsigned ws__lcode(unsigned len) {
+    unsigned l = len - 3, b;
+    if (l < 8) return l;
+    if (l == 255) return 28;
+    b = ws__log2(l);
+    return 4 * (b - 1) + ((l >> (b - 2)) & 3);
+}
+static inline unsigned ws__dcode(unsigned dist) {
+    unsigned d = dist - 1, b;
+    if (d < 4) return d;
+    b = ws__log2(d);
+    return 2 * b + ((d >> (b - 1)) & 1);
+}
+
+/* Shell sort, small and without recursion (n <= 288). */
+static void ws__sort32(uint32_t *a, unsigned n) {
+    static const unsigned gaps[] = {132, 57, 23, 10, 4, 1};
+    unsigned g, i, j;
+    for (g = 0; g < sizeof gaps / sizeof *gaps; g++) {
+        unsigned h = gaps[g];
+        for (i = h; i < n; i++) {
+            uint32_t v = a[i];
+            for (j = i; j >= h && a[j - h] > v; j -= h) a[j] = a[j - h];
+            a[j] = v;
+        }
+    }
+}
+
+/* Huffman code lengths of at most `limit` bits for freq[0..n) (0 for unused symbols).
+   Optimal lengths come from the in-place method of Moffat and Katajainen (1995) over the
+   symbols sorted by frequency; lengths past the limit are then clipped and the Kraft sum
+   repaired by moving the shallowest possible leaves one level down. */
+static void ws__huff_lengths(const uint16_t *freq, unsigned n, unsigned limit, unsigned char *lens) {
+    uint32_t key[288], a[288];
+    unsigned num[16], i, m = 0, l, k;
+    int root, leaf, next, avbl, used, dpth;
+    uint32_t total;
+    for (i = 0; i < n; i++) {
+        lens[i] = 0;
+        if (freq[i]) key[m++] = (uint32_t)freq[i] << 9 | i;
+    }
+    if (m == 0) return;
+    if (m == 1) {
+        lens[key[0] & 511] = 1;
+        return;
+    }
+    ws__sort32(key, m);
+    for (i = 0; i < m; i++) a[i] = key[i] >> 9;
+    /* pairing phase: a[next] becomes an internal node's weight, then its parent */
+    a[0] += a[1], root = 0, leaf = 2;
+    for (next = 1; next < (int)m - 1; next++) {
+        if (leaf >= (int)m || a[root] < a[leaf]) a[next] = a[root], a[root++] = (uint32_t)next;
+        else a[next] = a[leaf++];
+        if (leaf >= (int)m || (root < next && a[root] < a[leaf]))
+            a[next] += a[root], a[root++] = (uint32_t)next;
+        else a[next] += a[leaf++];
+    }
+    /* depths of the internal nodes, then of the leaves */
+    a[m - 2] = 0;
+    for (next = (int)m - 3; next >= 0; next--) a[next] = a[a[next]] + 1;
+    avbl = 1, used = dpth = 0, root = (int)m - 2, next = (int)m - 1;
+    while (avbl > 0) {
+        while (root >= 0 && (int)a[root] == dpth) used++, root--;
+        while (avbl > used) a[next--] = (uint32_t)dpth, avbl--;
+        avbl = 2 * used, dpth++, used = 0;
+    }
+    /* a[i] is now the length of the i-th least frequent symbol */
+    for (l = 0; l < 16; l++) num[l] = 0;
+    for (i = 0; i < m; i++) num[a[i] > limit ? limit : a[i]]++;
+    total = 0;
+    for (l = 1; l <= limit; l++) total += (uint32_t)num[l] << (limit - l);
+    while (total > (1u << limit)) {
+        num[limit]--;
+        for (l = limit - 1; l > 0; l--)
+            if (num[l]) {
+                num[l]--, num[l + 1] += 2;
+                break;
+            }
+        total--;
+    }
+    for (k = 0, l = limit; l > 0; l--)
+        for (i = 0; i < num[l]; i++) lens[key[k++] & 511] = (unsigned char)l;
+}
+
+/* Canonical codes for lengths (§3.2.2), bit-reversed because they go out first bit first. */
+static void ws__huff_codes(const unsigned char *lens, unsigned n, uint16_t *codes) {
+    unsigned count[16] = {0}, next[16], i, code = 0;
+    for (i = 0; i < n; i++) count[lens[i]]++;
+    count[0] = 0;
+    for (i = 1; i < 16; i++) next[i] = code = (code + count[i - 1]) << 1;
+    for (i = 0; i < n; i++)
+        codes[i] = lens[i] ? (uint16_t)ws__bitrev(next[lens[i]]++, lens[i]) : 0;
+}
+
+/* Search effort (tuned against zlib -6 and -1 with tests/bench/bench_deflate.c): chain
+   links followed per position, the length that ends a search (nice), the length past
+   which the default level takes a match without looking one position further (lazy),
+   and the length past which that second look follows a quarter of the chain (good). */
+#define WS__DCHAIN 32
+#define WS__DNICE 32
+#define WS__DLAZY 16
+#define WS__DGOOD 6
+#define WS__FCHAIN 4
+#define WS__FNICE 32
+
+WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,
+                                size_t mem_size) {
+    unsigned char *p;
+    if (!d || window_bits < 8 || window_bits > 15 || !mem ||
+        mem_size < WS_DEFLATE_MEM(window_bits) ||
+        (level != WS_DEFLATE_FAST && level != WS_DEFLATE_DEFAULT))
+        return WS_ERR_ARG;
+    WS_MEMSET(d, 0, sizeof *d);
+    p = (unsigned char *)mem;
+    p += (8 - ((size_t)((uintptr_t)p & 7))) & 7; /* the uint16_t arrays first, aligned */
+    d->ws__wsize = (uint32_t)1 << window_bits;
+    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT);
+    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS;
+    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS;
+    d->ws__buf = p;
+    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK;
+    /* Hash heads and chains need no clearing: every candidate's distance is checked
+       against the data really there, so a stale entry costs a comparison, nothing more. */
+    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
+    WS_MEMSET(d->ws__prev, 0, (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT));
+    d->ws__level = (unsigned)level;
+    if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
+    else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
+    ws_deflate_reset(d, 0);
+    return WS_OK;
+}
+
+WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
+    if (!keep_history) d->ws__hist = d->ws__pos;
+    d->ws__bstart = d->ws__pos;
+    d->ws__nsym = 0;
+    d->ws__bits = 0, d->ws__nbits = 0;
+    d->ws__phase = WS__E_IDLE, d->ws__fphase = 0;
+    WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+    WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
+}
+
+/* Hash of the 4 bytes at p. Chains of 4-byte keys hold far fewer useless candidates
+   than 3-byte ones, and the 3-byte matches they miss are mostly not worth their bits. */
+static inline uint32_t ws__dhash(const unsigned char *p) {
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return (v * 2654435761u) >> (32 - WS__DEFLATE_HASH_BITS);
+}
+
+/* Longest match for the bytes at `cur` among the chain starting at candidate `cand`
+   (positions kept modulo 2^16): at most `maxlen` long, at most `maxdist` back, longer than
+   `best`. Chains hold stale links (slots reused by newer positions, heads never cleared);
+   a link that does not lead strictly farther back ends the walk. */
+static inline unsigned ws__longest(const ws_deflater *d, const unsigned char *cur, uint32_t pos,
+                                   unsigned cand, unsigned maxdist, unsigned maxlen,
+                                   unsigned best, unsigned chain, unsigned *best_dist) {
+    unsigned last = 0, wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1, nice = d->ws__nice;
+    if (nice > maxlen) nice = maxlen;
+    if (best >= maxlen) return best;
+    while (chain--) {
+        unsigned dist = (unsigned)(uint16_t)(pos - cand), len;
+        const unsigned char *m;
+        if (dist <= last || dist > maxdist) break;
+        last = dist;
+        m = cur - dist;
+        if (m[best] == cur[best] && m[0] == cur[0] && m[1] == cur[1]) {
+            len = 2;
+            while (len + 8 <= maxlen) {
+                uint64_t x = ws__le64(m + len) ^ ws__le64(cur + len);
+                if (x) {
+                    len += ws__ctz64(x) >> 3;
+                    goto counted;
+                }
+                len += 8;
+            }
+            while (len < maxlen && m[len] == cur[len]) len++;
+        counted:
+            if (len > best) {
+                best = len, *best_dist = dist;
+                if (len >= nice) break;
+            }
+        }
+        cand = d->ws__prev[cand & wmask];
+    }
+    return best;
+}
+
+/* LZ77 over the buffered input (§4 of RFC 1951 describes the idea): hash chains, a lazy
+   parse for the default level (take a match only if the next position has no longer
+   one), greedy for the fast one. Stops when the lookahead runs short (unless flushing)
+   or the symbol buffer is full. */
+static void ws__deflate_parse(ws_deflater *d, int flush) {
+    unsigned char *buf = d->ws__buf;
+    uint32_t base = d->ws__base, end = d->ws__fill, pos = d->ws__pos, ins = d->ws__ins;
+    uint32_t lo = d->ws__hist > base ? d->ws__hist : base;
+    const unsigned hb = 4; /* bytes hashed */
+    unsigned wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1;
+    unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
+    uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
+    if (ins < base) ins = base;
+    while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
+           nsym + 3 <= WS__DEFLATE_SYMS) {
+        unsigned maxlen = end - pos > 258 ? 258 : end - pos, len = 0, dist = 0;
+        unsigned maxdist = pos - lo > d->ws__wsize ? d->ws__wsize : pos - lo;
+        for (; ins < pos && end - ins >= hb; ins++) { /* positions skipped over */
+            uint32_t h = ws__dhash(buf + (ins - base));
+            prev[ins & wmask] = head[h], head[h] = (uint16_t)ins;
+        }
+        /* Long runs without a match (incompressible data) search only every 2nd, then
+           4th position: still indexed, but the chain walks are what cost */
+        if (miss >= 64 && (miss & (miss >= 256 ? 3u : 1u))) {
+            sym[nsym++] = buf[pos - base];
+            d->ws__fl[buf[pos - base]]++;
+            pos++, miss++;
+            continue;
+        }
+        if (maxlen >= hb && ins == pos) {
+            uint32_t h = ws__dhash(buf + (pos - base));
+            unsigned cand = head[h];
+            prev[pos & wmask] = (uint16_t)cand, head[h] = (uint16_t)pos, ins = pos + 1;
+            len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
+                              &dist);
+            /* lazy: while the next position has a longer match, emit a literal instead */
+            while (lazy && len > 2 && len < WS__DLAZY && pos + 1 < end &&
+                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= WS__DEFLATE_SYMS) {
+                unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
+                unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
+                if (ml2 < hb) break;
+                h = ws__dhash(buf + (pos + 1 - base));
+                cand = head[h];
+                prev[(pos + 1) & wmask] = (uint16_t)cand, head[h] = (uint16_t)(pos + 1);
+                ins = pos + 2;
+                /* a good match already: look less hard for a better one */
+                len2 = ws__longest(d, buf + (pos + 1 - base), pos + 1, cand, md2, ml2, len,
+                                   len >= WS__DGOOD ? d->ws__chain / 4 : d->ws__chain, &dist2);
+                if (len2 <= len) break;
+                sym[nsym++] = buf[pos - base];
+                d->ws__fl[buf[pos - base]]++;
+                pos++, len = len2, dist = dist2, maxdist = md2;
+            }
+        }
+        /* a 3-byte match far back costs more bits than its 3 literals */
+        if (len >= 3 && (len > 3 || dist <= 4096)) {
+            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1);
+            d->ws__fl[257 + ws__lcode(len)]++;
+            d->ws__fd[ws__dcode(dist)]++;
+            pos += len, miss = 0;
+            /* the fast level does not index the inside of long matches */
+            if (!lazy && len > 8) ins = pos;
+        } else {
+            sym[nsym++] = buf[pos - base];
+            d->ws__fl[buf[pos - base]]++;
+            pos++, miss++;
+        }
+    }
+    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss;
+}
+
+/* Choose the block type by exact cost in bits (§3.2.3: stored, fixed or dynamic codes),
+   prepare its codes and start writing it. The block is the input [bstart, pos). */
+static void ws__deflate_block(ws_deflater *d, unsigned bfinal) {
+    uint16_t fc[19];
+    unsigned i, n, hlit = 257, hdist = 1, nrle = 0;
+    uint32_t span = d->ws__pos - d->ws__bstart, chunks;
+    uint64_t extra = 0, dyn, fix, stored;
+    unsigned char all[288 + 32];
+    d->ws__fl[256] = 1;
+    ws__huff_lengths(d->ws__fl, 286, 15, d->ws__ll);
+    ws__huff_lengths(d->ws__fd, 30, 15, d->ws__ld);
+    for (i = 0; i < 286; i++)
+        if (d->ws__ll[i]) hlit = i + 1;
+    for (i = 0; i < 30; i++)
+        if (d->ws__ld[i]) hdist = i + 1;
+    if (hlit < 257) hlit = 257;
+    if (!d->ws__ld[0] && hdist == 1) d->ws__ld[0] = 1; /* no distances: one unused code */
+    for (i = 0; i < 29; i++) extra += (uint64_t)d->ws__fl[257 + i] * ws__lext[i];
+    for (i = 0; i < 30; i++) extra += (uint64_t)d->ws__fd[i] * ws__dext[i];
+    /* run-length code the lengths (§3.2.7: 16 repeats the previous 3-6 times, 17 and 18
+       give 3-10 and 11-138 zeros), across the boundary of the two codes */
+    WS_MEMCPY(all, d->ws__ll, hlit);
+    WS_MEMCPY(all + hlit, d->ws__ld, hdist);
+    n = hlit + hdist;
+    WS_MEMSET(fc, 0, sizeof fc);
+    for (i = 0; i < n;) {
+        unsigned v = all[i], run = 1;
+        while (i + run < n && all[i + run] == v) run++;
+        i += run;
+        if (v == 0) {
+            while (run >= 11) {
+                unsigned r = run > 138 ? 138 : run;
+                d->ws__rle[nrle] = 18, d->ws__rlex[nrle++] = (unsigned char)(r - 11), run -= r;
+            }
+            if (run >= 3) d->ws__rle[nrle] = 17, d->ws__rlex[nrle++] = (unsigned char)(run - 3), run = 0;
+        } else {
+            d->ws__rle[nrle] = (unsigned char)v, d->ws__rlex[nrle++] = 0, run--;
+            while (run >= 3) {
+                unsigned r = run > 6 ? 6 : run;
+                d->ws__rle[nrle] = 16, d->ws__rlex[nrle++] = (unsigned char)(r - 3), run -= r;
+            }
+        }
+        while (run--) d->ws__rle[nrle] = (unsigned char)v, d->ws__rlex[nrle++] = 0;
+    }
+    for (i = 0; i < nrle; i++) fc[d->ws__rle[i]]++;
+    /* zlib's inflate wants a complete code-length code: two symbols at least */
+    {
+        unsigned used = 0;
+        for (i = 0; i < 19; i++) used += fc[i] != 0;
+        if (used < 2) fc[fc[0] ? 1 : 0] = 1; /* a length nobody sends */
+    }
+    ws__huff_lengths(fc, 19, 7, d->ws__lc);
+    d->ws__hclen = 4;
+    for (i = 4; i < 19; i++)
+        if (d->ws__lc[ws__clorder[i]]) d->ws__hclen = i + 1;
+    dyn = 3 + 14 + 3 * (uint64_t)d->ws__hclen + extra;
+    for (i = 0; i < 19; i++) dyn += (uint64_t)fc[i] * d->ws__lc[i];
+    dyn += 2 * (uint64_t)fc[16] + 3 * (uint64_t)fc[17] + 7 * (uint64_t)fc[18];
+    for (i = 0; i < 286; i++) dyn += (uint64_t)d->ws__fl[i] * d->ws__ll[i];
+    for (i = 0; i < 30; i++) dyn += (uint64_t)d->ws__fd[i] * d->ws__ld[i];
+    fix = 3 + extra;
+    for (i = 0; i < 286; i++)
+        fix += (uint64_t)d->ws__fl[i] * (i < 144 ? 8u : i < 256 ? 9u : i < 280 ? 7u : 8u);
+    for (i = 0; i < 30; i++) fix += (uint64_t)d->ws__fd[i] * 5;
+    chunks = span ? (span + 65534) / 65535 : 1;
+    stored = (uint64_t)span * 8 + (uint64_t)chunks * (3 + 7 + 32);
+    d->ws__hlit = hlit, d->ws__hdist = hdist, d->ws__nrle = nrle;
+    d->ws__bfinal = bfinal, d->ws__bend = d->ws__pos, d->ws__ei = 0;
+    if (stored < fix && stored < dyn) {
+        d->ws__btype = 0;
+        d->ws__phase = WS__E_STORED_HDR;
+        return;
+    }
+    if (fix <= dyn) { /* §3.2.6 */
+        d->ws__btype = 1;
+        for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+        for (i = 0; i < 30; i++) d->ws__ld[i] = 5;
+    } else {
+        d->ws__btype = 2;
+        ws__huff_codes(d->ws__lc, 19, d->ws__cc);
+    }
+    /* the fixed code counts its 288 literal/lengths (286 and 287 unused but coded): its
+       9-bit codes start after all 152 8-bit ones */
+    ws__huff_codes(d->ws__ll, d->ws__btype == 1 ? 288 : 286, d->ws__cl);
+    ws__huff_codes(d->ws__ld, 30, d->ws__cd);
+    d->ws__phase = WS__E_HDR;
+}
+
+/* Write the pending block, flush marker or padding into [*opp, oend). Each step puts at
+   most 48 bits after making sure fewer than 16 wait in the bit buffer, so the 64-bit
+   buffer never overflows; when the output is full the step is retried on the next call.
+   Returns 1 when everything pending is written, 0 when the output filled first. */
+static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *oend) {
+    unsigned char *op = *opp;
+    uint64_t bits = d->ws__bits;
+    unsigned nbits = d->ws__nbits, ei = d->ws__ei;
+    int done = 0;
+#define WS__PUT(v, n) (bits |= (uint64_t)(v) << nbits, nbits += (n))
+#define WS__ROOM()                                                                \
+    do {                                                                          \
+        if (oend - op >= 8) {                                                     \
+            unsigned k_ = nbits >> 3;                                             \
+            uint64_t b_ = bits;                                                   \
+            op[0] = (unsigned char)b_, op[1] = (unsigned char)(b_ >> 8);          \
+            op[2] = (unsigned char)(b_ >> 16), op[3] = (unsigned char)(b_ >> 24); \
+            op[4] = (unsigned char)(b_ >> 32), op[5] = (unsigned char)(b_ >> 40); \
+            op[6] = (unsigned char)(b_ >> 48), op[7] = (unsigned char)(b_ >> 56); \
+            op += k_, bits = k_ ? bits >> (8 * k_) : bits, nbits &= 7;            \
+        } else {                                                                  \
+            while (nbits >= 8 && op < oend)                                       \
+                *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;              \
+            if (nbits >= 16) goto full;                                           \
+        }                                                                         \
+    } while (0)
+    for (;;) {
+        switch (d->ws__phase) {
+        case WS__E_IDLE: done = 1; goto full;
+        case WS__E_HDR:
+            WS__ROOM();
+            WS__PUT(d->ws__bfinal | d->ws__btype << 1, 3);
+            if (d->ws__btype == 2)
+                WS__PUT((d->ws__hlit - 257) | (d->ws__hdist - 1) << 5 | (d->ws__hclen - 4) << 10, 14);
+            d->ws__phase = d->ws__btype == 2 ? WS__E_CLENS : WS__E_SYMS, ei = 0;
+            break;
+        case WS__E_CLENS:
+            while (ei < d->ws__hclen) {
+                WS__ROOM();
+                WS__PUT(d->ws__lc[ws__clorder[ei]], 3), ei++;
+            }
+            d->ws__phase = WS__E_RLE, ei = 0;
+            break;
+        case WS__E_RLE:
+            while (ei < d->ws__nrle) {
+                unsigned s = d->ws__rle[ei];
+                WS__ROOM();
+                WS__PUT(d->ws__cc[s], d->ws__lc[s]);
+                if (s >= 16) WS__PUT(d->ws__rlex[ei], s == 16 ? 2u : s == 17 ? 3u : 7u);
+                ei++;
+            }
+            d->ws__phase = WS__E_SYMS, ei = 0;
+            break;
+        case WS__E_SYMS: {
+            const uint16_t *sym = d->ws__sym;
+            unsigned nsym = d->ws__nsym;
+            while (ei < nsym) {
+                unsigned s = sym[ei];
+                WS__ROOM();
+                if (s < 256) {
+                    WS__PUT(d->ws__cl[s], d->ws__ll[s]);
+                    ei++;
+                } else {
+                    unsigned len = s - 253, dist = sym[ei + 1] + 1u;
+                    unsigned lc = ws__lcode(len), dc = ws__dcode(dist);
+                    WS__PUT(d->ws__cl[257 + lc], d->ws__ll[257 + lc]);
+                    WS__PUT(len - ws__lbase[lc], ws__lext[lc]);
+                    WS__PUT(d->ws__cd[dc], d->ws__ld[dc]);
+                    WS__PUT(dist - ws__dbase[dc], ws__dext[dc]);
+                    ei += 2;
+                }
+            }
+            WS__ROOM();
+            WS__PUT(d->ws__cl[256], d->ws__ll[256]); /* end of block */
+            d->ws__phase = WS__E_IDLE;
+            goto block_done;
+        }
+        case WS__E_STORED_HDR: { /* §3.2.4, in pieces of at most 65535 bytes */
+            uint32_t left = d->ws__bend - d->ws__bstart - ei, n = left > 65535 ? 65535 : left;
+            WS__ROOM();
+            WS__PUT(n == left ? d->ws__bfinal : 0, 3);
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            WS__PUT(n | (uint32_t)(~n & 0xffff) << 16, 32);
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            d->ws__phase = WS__E_STORED_DATA;
+            d->ws__hlit = n; /* bytes of this piece still to copy */
+        }
+            /* fall through */
+        case WS__E_STORED_DATA: {
+            uint32_t n = d->ws__hlit;
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            if (nbits) goto full;
+            if (n > (size_t)(oend - op)) n = (uint32_t)(oend - op);
+            WS_MEMCPY(op, d->ws__buf + (d->ws__bstart + ei - d->ws__base), n);
+            op += n, ei += n, d->ws__hlit -= n;
+            if (d->ws__hlit) goto full;
+            if (d->ws__bstart + ei != d->ws__bend) {
+                d->ws__phase = WS__E_STORED_HDR;
+                break;
+            }
+            d->ws__phase = WS__E_IDLE;
+            goto block_done;
+        }
+        case WS__E_MARK: /* sync flush: an empty stored block, 00 00 ff ff (RFC 7692 §7.2.1) */
+            WS__ROOM();
+            WS__PUT(0, 3);
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            WS__PUT(0xffff0000u, 32);
+            d->ws__phase = WS__E_PAD;
+            break;
+        case WS__E_PAD: /* to the byte boundary, everything out */
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            if (nbits) goto full;
+            d->ws__phase = WS__E_IDLE;
+            break;
+        default: d->ws__phase = WS__E_IDLE; break;
+        }
+        continue;
+    block_done:
+        d->ws__bstart = d->ws__bend, d->ws__nsym = 0;
+        WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+        WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
+    }
+full:
+    d->ws__bits = bits, d->ws__nbits = nbits, d->ws__ei = ei;
+    *opp = op;
+    return done;
+#undef WS__PUT
+#undef WS__ROOM
+}
+
+WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len, int flush) {
+    static const unsigned char none[1] = {0};
+    unsigned char spare[1];
+    const unsigned char *ip = in_len ? (const unsigned char *)in : none, *ibegin = ip, *iend;
+    unsigned char *op = out_cap ? (unsigned char *)out : spare, *ostart = op, *oend;
+    ws_result r;
+    if (in_used) *in_used = 0;
+    if (out_len) *out_len = 0;
+    if (!d || (!in && in_len) || (!out && out_cap) || flush < 0 || flush > 2) return WS_ERR_ARG;
+    iend = ip + in_len, oend = op + out_cap;
+    for (;;) {
+        if (d->ws__phase != WS__E_IDLE) {
+            if (!ws__deflate_emit(d, &op, oend)) {
+                r = WS_OUT_FULL;
+                break;
+            }
+            continue;
+        }
+        ws__deflate_parse(d, flush && ip == iend);
+        if (d->ws__nsym + 4 > WS__DEFLATE_SYMS) {
+            ws__deflate_block(d, 0);
+            continue;
+        }
+        if (ip != iend) { /* the parse wants more lookahead: take input */
+            uint32_t room = d->ws__base + d->ws__bsize - d->ws__fill;
+            size_t n = (size_t)(iend - ip);
+            if (room == 0) {
+                /* Slide: keep the window behind pos and the current block (a stored
+                   block copies its bytes from here). If the block is what holds us (it
+                   starts at the very beginning), end it first. The buffer is full and
+                   the lookahead short, so pos is more than a window from its start. */
+                uint32_t keep = d->ws__pos - d->ws__wsize, drop;
+                if ((int32_t)(d->ws__bstart - keep) < 0) keep = d->ws__bstart;
+                drop = keep - d->ws__base;
+                if (drop == 0) {
+                    ws__deflate_block(d, 0);
+                    continue;
+                }
+                WS_MEMMOVE(d->ws__buf, d->ws__buf + drop, d->ws__fill - keep);
+                d->ws__base = keep, room = drop;
+            }
+            if (n > room) n = room;
+            WS_MEMCPY(d->ws__buf + (d->ws__fill - d->ws__base), ip, n);
+            ip += n, d->ws__fill += (uint32_t)n;
+            continue;
+        }
+        if (!flush) {
+            r = WS_OK;
+            break;
+        }
+        if (d->ws__fphase == 0) { /* the last block of the flush */
+            d->ws__fphase = 1;
+            if (d->ws__pos != d->ws__bstart) {
+                ws__deflate_block(d, flush == WS_DEFLATE_FINISH);
+                if (flush == WS_DEFLATE_FINISH) d->ws__fphase = 2;
+                continue;
+            }
+        }
+        if (d->ws__fphase == 1) { /* the marker: empty stored (sync) or empty final block */
+            d->ws__fphase = 2;
+            if (flush == WS_DEFLATE_SYNC) {
+                d->ws__phase = WS__E_MARK;
+            } else { /* BFINAL, fixed codes, just the end-of-block code (7 zero bits) */
+                unsigned i;
+                d->ws__nsym = 0, d->ws__bfinal = 1, d->ws__btype = 1, d->ws__bend = d->ws__pos;
+                WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+                d->ws__fl[256] = 1;
+                for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+                ws__huff_codes(d->ws__ll, 288, d->ws__cl);
+                d->ws__phase = WS__E_HDR;
+            }
+            continue;
+        }
+        if (d->ws__fphase == 2) { /* pad the last byte */
+            d->ws__fphase = 3;
+            d->ws__phase = WS__E_PAD;
+            continue;
+        }
+        d->ws__fphase = 0;
+        r = WS_OK;
+        break;
+    }
+    if (in_used) *in_used = (size_t)(ip - ibegin);
+    if (out_len) *out_len = (size_t)(op - ostart);
+    return r;
+}
+#endif /* WS_NO_DEFLATE */
 
 /* ---- 3. Frame codec -------------------------------------------------------------- */
 
