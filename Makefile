@@ -12,6 +12,19 @@ CFLAGS_TEST := -std=c99 -O1 -g $(WARN) $(SAN) -D_POSIX_C_SOURCE=200809L
 PY      := /usr/bin/python3
 
 EXAMPLES   := $(BUILD)/echo_server $(BUILD)/echo_client
+
+# TLS for the examples that speak it (wscat wss://, echo_server and chat_server with
+# --tls-cert/--tls-key): OpenSSL through examples/tls_openssl.h when pkg-config finds
+# it; without it they build plain and say how to get TLS.
+TLS_EXAMPLES := $(BUILD)/wscat $(BUILD)/echo_server $(BUILD)/chat_server
+OPENSSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null)
+ifneq ($(OPENSSL_LIBS),)
+$(TLS_EXAMPLES): EX_FLAGS = -DHAVE_OPENSSL $(shell pkg-config --cflags openssl)
+$(TLS_EXAMPLES): EX_LIBS = $(OPENSSL_LIBS)
+TLS_NOTE :=
+else
+TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
+endif
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
@@ -29,9 +42,11 @@ TEST_TARGETS :=
 -include tests/memory/memory.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
+-include tests/tls/tls.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)
+	@$(if $(TLS_NOTE),echo "$(TLS_NOTE)")
 
 .PHONY: test run deps unit compile-tests integration clean
 
@@ -39,7 +54,9 @@ $(BUILD):
 	@mkdir -p $@
 
 $(BUILD)/%: examples/%.c ws.h | $(BUILD)
-	$(CC) $(CFLAGS_EX) -o $@ $<
+	$(CC) $(CFLAGS_EX) $(EX_FLAGS) -o $@ $< $(EX_LIBS)
+
+$(TLS_EXAMPLES): examples/tls_openssl.h
 
 deps:
 	@sh tests/deps.sh base
