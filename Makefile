@@ -25,6 +25,13 @@ TLS_NOTE :=
 else
 TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
 endif
+# The mbedTLS client (firmware-shaped, examples/mbedtls_client.c) when mbedTLS is there.
+ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
+EXAMPLES += $(BUILD)/mbedtls_client
+$(BUILD)/mbedtls_client: EX_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
+else
+TLS_NOTE += ; build/mbedtls_client needs apt-get install libmbedtls-dev
+endif
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
