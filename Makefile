@@ -25,6 +25,12 @@ TLS_NOTE :=
 else
 TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
 endif
+# Rebuilt when OpenSSL comes or goes (make test installs it after a plain build).
+TLS_STAMP := $(BUILD)/.tls-$(if $(OPENSSL_LIBS),openssl,none)
+$(TLS_EXAMPLES): $(TLS_STAMP)
+$(TLS_STAMP): | $(BUILD)
+	@rm -f $(BUILD)/.tls-*
+	@touch $@
 # The mbedTLS client (firmware-shaped, examples/mbedtls_client.c) when mbedTLS is there.
 ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
 EXAMPLES += $(BUILD)/mbedtls_client
