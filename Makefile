@@ -35,6 +35,7 @@ $(TLS_STAMP): | $(BUILD)
 ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
 EXAMPLES += $(BUILD)/mbedtls_client
 $(BUILD)/mbedtls_client: EX_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
+$(BUILD)/mbedtls_client: examples/tls_mbedtls.h
 else
 TLS_NOTE += ; build/mbedtls_client needs apt-get install libmbedtls-dev
 endif

@@ -1,6 +1,6 @@
 /* mbedtls_client - a wss:// client on ws.h and mbedTLS, shaped like firmware: no heap
    for the WebSocket (static buffers), mbedTLS's own sockets, clock and RNG, one
-   non-blocking loop. The part to copy is the glue between the two marked lines.
+   non-blocking loop. The glue to copy is tls_mbedtls.h; this file shows the set-up.
 
       build/mbedtls_client wss://host[:port]/path CAFILE [MESSAGE]... [--size N]
                            [--connect-to ADDR]
@@ -25,73 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls_mbedtls.h"
+
 #define TIMEOUT_MS 10000u
 
-/* ---- glue: mbedTLS as ws_io ------------------------------------------------------ */
-typedef struct tls {
-    mbedtls_ssl_context ssl;
-    mbedtls_net_context net;
-    unsigned read_needs, write_needs; /* WS_WANT_* the socket must show; 0 when not blocked */
-    size_t retry_len;                 /* length of the write that blocked, 0 if none */
-    int err;                          /* the mbedTLS error that ended it */
-} tls;
-
-static long tls_blocked(tls *t, int r, unsigned *needs) {
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        *needs = r == MBEDTLS_ERR_SSL_WANT_READ ? WS_WANT_READ : WS_WANT_WRITE;
-        return WS_WOULD_BLOCK;
-    }
-    *needs = 0;
-    t->err = r;
-    return WS_ERR_IO;
-}
-
-static long tls_read(void *user, void *buf, size_t len) {
-    tls *t = (tls *)user;
-    int r = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, len);
-    if (r > 0) {
-        t->read_needs = 0;
-        return r;
-    }
-    if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
-        return 0; /* end of input; the WebSocket close handshake says if it was clean */
-    return tls_blocked(t, r, &t->read_needs);
-}
-
-/* After WANT_WRITE mbedTLS holds the encrypted record and, called again, sends it and
-   returns the length of THAT call: so the retry must ask for exactly the blocked
-   length. ws.h hands the same bytes again, never fewer (its pending output stays
-   first in line until consumed), so the first retry_len bytes are the right ones. */
-static long tls_write(void *user, const void *buf, size_t len) {
-    tls *t = (tls *)user;
-    size_t max = (size_t)mbedtls_ssl_get_max_out_record_payload(&t->ssl);
-    int r;
-    if (t->retry_len)
-        len = t->retry_len;
-    else if (len > max)
-        len = max; /* one record per call: partial counts, like send() */
-    r = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
-    if (r > 0) {
-        t->retry_len = 0;
-        t->write_needs = 0;
-        return r;
-    }
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
-        t->retry_len = len;
-    return tls_blocked(t, r, &t->write_needs);
-}
-
-/* What the socket must show (MBEDTLS_NET_POLL_*) for what the connection wants. */
-static uint32_t tls_poll_flags(const tls *t, unsigned wants) {
-    unsigned w = 0;
-    if (wants & WS_WANT_READ)
-        w |= t->read_needs ? t->read_needs : WS_WANT_READ;
-    if (wants & WS_WANT_WRITE)
-        w |= t->write_needs ? t->write_needs : WS_WANT_WRITE;
-    return ((w & WS_WANT_READ) ? MBEDTLS_NET_POLL_READ : 0u) |
-           ((w & WS_WANT_WRITE) ? MBEDTLS_NET_POLL_WRITE : 0u);
-}
-/* ---- end of glue ----------------------------------------------------------------- */
 
 typedef struct app {
     char **expect;          /* the messages still to come back, in order */
@@ -158,7 +95,9 @@ int main(int argc, char **argv) {
     mbedtls_x509_crt ca;
     mbedtls_ssl_config conf;
     struct mbedtls_timing_hr_time clock;
-    tls t;
+    mbedtls_net_context net;
+    mbedtls_ssl_context ssl;
+    mtls t;
     ws_url u;
     ws_config cfg;
     ws_conn conn;
@@ -194,11 +133,9 @@ int main(int argc, char **argv) {
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_x509_crt_init(&ca);
     mbedtls_ssl_config_init(&conf);
-    mbedtls_ssl_init(&t.ssl);
-    mbedtls_net_init(&t.net);
-    t.read_needs = t.write_needs = 0;
-    t.retry_len = 0;
-    t.err = 0;
+    mbedtls_ssl_init(&ssl);
+    mbedtls_net_init(&net);
+    mtls_init(&t, &ssl);
 
     if ((r = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0)) != 0) {
         fail("cannot seed the RNG", r);
@@ -218,18 +155,18 @@ int main(int argc, char **argv) {
     mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
     mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
     /* The host name is checked against the certificate and sent as SNI. */
-    if ((r = mbedtls_ssl_setup(&t.ssl, &conf)) != 0 ||
-        (r = mbedtls_ssl_set_hostname(&t.ssl, host)) != 0) {
+    if ((r = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
+        (r = mbedtls_ssl_set_hostname(&ssl, host)) != 0) {
         fail("cannot set up TLS", r);
         goto out;
     }
-    r = mbedtls_net_connect(&t.net, connect_to ? connect_to : host, port, MBEDTLS_NET_PROTO_TCP);
+    r = mbedtls_net_connect(&net, connect_to ? connect_to : host, port, MBEDTLS_NET_PROTO_TCP);
     if (r != 0) {
         fail("cannot connect", r);
         goto out;
     }
-    mbedtls_net_set_nonblock(&t.net);
-    mbedtls_ssl_set_bio(&t.ssl, &t.net, mbedtls_net_send, mbedtls_net_recv, NULL);
+    mbedtls_net_set_nonblock(&net);
+    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
 
     ws_config_init(&cfg, WS_ROLE_CLIENT);
     cfg.on_event = on_event;
@@ -249,8 +186,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mbedtls_client: cannot start the WebSocket handshake\n");
         goto out;
     }
-    io.read = tls_read;
-    io.write = tls_write;
+    io.read = mtls_read;
+    io.write = mtls_write;
     io.user = &t;
     ws_stream_init(&s, &conn, &io, read_buf, sizeof read_buf);
 
@@ -290,8 +227,11 @@ int main(int argc, char **argv) {
             break;
         }
         /* Decrypted bytes already inside mbedTLS: no waiting for the socket. */
-        if (mbedtls_ssl_get_bytes_avail(&t.ssl) == 0) {
-            r = mbedtls_net_poll(&t.net, tls_poll_flags(&t, wants), 100);
+        if (!mtls_pending(&t)) {
+            wants = mtls_wants(&t, wants); /* TLS may need the other direction */
+            r = mbedtls_net_poll(&net, ((wants & WS_WANT_READ) ? MBEDTLS_NET_POLL_READ : 0u) |
+                                           ((wants & WS_WANT_WRITE) ? MBEDTLS_NET_POLL_WRITE : 0u),
+                                 100);
             if (r < 0) {
                 fail("poll", r);
                 break;
@@ -299,7 +239,7 @@ int main(int argc, char **argv) {
         }
     }
     if (a.failed) {
-        uint32_t flags = mbedtls_ssl_get_verify_result(&t.ssl);
+        uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
         if (t.err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags && flags != (uint32_t)-1) {
             char why[256];
             mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
@@ -317,16 +257,16 @@ int main(int argc, char **argv) {
             fprintf(stderr, "mbedtls_client: a message came back different\n");
     }
     /* close_notify: a few tries, bounded; the WebSocket is already done. */
-    for (i = 0; i < 20 && (r = mbedtls_ssl_close_notify(&t.ssl)) != 0; i++) {
+    for (i = 0; i < 20 && (r = mbedtls_ssl_close_notify(&ssl)) != 0; i++) {
         if (r != MBEDTLS_ERR_SSL_WANT_WRITE && r != MBEDTLS_ERR_SSL_WANT_READ)
             break;
-        mbedtls_net_poll(&t.net, MBEDTLS_NET_POLL_WRITE, 50);
+        mbedtls_net_poll(&net, MBEDTLS_NET_POLL_WRITE, 50);
     }
     ws_conn_free(&conn);
 out:
     free(binary);
-    mbedtls_net_free(&t.net);
-    mbedtls_ssl_free(&t.ssl);
+    mbedtls_net_free(&net);
+    mbedtls_ssl_free(&ssl);
     mbedtls_ssl_config_free(&conf);
     mbedtls_x509_crt_free(&ca);
     mbedtls_ctr_drbg_free(&drbg);

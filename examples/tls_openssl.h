@@ -62,7 +62,9 @@ static inline void tlsio__modes(SSL_CTX *ctx) {
 static inline void tlsio__err_text(char *out, size_t cap, const char *what) {
     unsigned long e = ERR_peek_last_error();
     const char *why = e ? ERR_reason_error_string(e) : NULL;
-    snprintf(out, cap, "%s%s%s", what, why ? ": " : "", why ? why : "");
+    /* A long file name may cut the text short; the reason stays readable enough. */
+    if (snprintf(out, cap, "%s%s%s", what, why ? ": " : "", why ? why : "") < 0)
+        out[0] = '\0';
     ERR_clear_error();
 }
 
