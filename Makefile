@@ -25,17 +25,11 @@ TLS_NOTE :=
 else
 TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
 endif
-# Rebuilt when OpenSSL comes or goes (make test installs it after a plain build).
 TLS_STAMP := $(BUILD)/.tls-$(if $(OPENSSL_LIBS),openssl,none)
-$(TLS_EXAMPLES): $(TLS_STAMP)
-$(TLS_STAMP): | $(BUILD)
-	@rm -f $(BUILD)/.tls-*
-	@touch $@
 # The mbedTLS client (firmware-shaped, examples/mbedtls_client.c) when mbedTLS is there.
 ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
 EXAMPLES += $(BUILD)/mbedtls_client
 $(BUILD)/mbedtls_client: EX_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
-$(BUILD)/mbedtls_client: examples/tls_mbedtls.h
 else
 TLS_NOTE += ; build/mbedtls_client needs apt-get install libmbedtls-dev
 endif
@@ -70,7 +64,12 @@ $(BUILD):
 $(BUILD)/%: examples/%.c ws.h | $(BUILD)
 	$(CC) $(CFLAGS_EX) $(EX_FLAGS) -o $@ $< $(EX_LIBS)
 
-$(TLS_EXAMPLES): examples/tls_openssl.h
+$(TLS_EXAMPLES): examples/tls_openssl.h $(TLS_STAMP)
+$(BUILD)/mbedtls_client: examples/tls_mbedtls.h
+# Rebuilt when OpenSSL comes or goes (make test installs it after a plain build).
+$(TLS_STAMP): | $(BUILD)
+	@rm -f $(BUILD)/.tls-*
+	@touch $@
 
 deps:
 	@sh tests/deps.sh base
