@@ -2,7 +2,7 @@
 # (examples/mbedtls_client.c) against real TLS peers. Included by the main Makefile.
 #   make tls-deps   Debian packages (OpenSSL and mbedTLS headers, certutil for Chromium's
 #                   trust store) plus the npm packages of tests/interop and tests/browser
-#   make tls        the glue's unit test (tests/tls/test_tls_glue.c), then
+#   make tls        the glue's unit tests (tests/tls/test_tls_*.c), then
 #                   tests/tls/run.py: certificates made for the run, every pair, the table
 # Rows go to build/interop/results.tsv with the other suites' (a "tls" column).
 # Included above the main Makefile's `all:`: keep `all` the default goal.
@@ -21,8 +21,14 @@ tls-deps: interop-deps browser-deps
 $(BUILD)/test_tls_glue: tests/tls/test_tls_glue.c examples/tls_openssl.h ws.h | $(BUILD)
 	$(CC) $(CFLAGS_TEST) $$(pkg-config --cflags openssl) -o $@ $< -lcmocka $$(pkg-config --libs openssl)
 
-tls-unit: $(BUILD)/test_tls_glue
+# The mbedTLS glue against the OpenSSL one, in one process.
+$(BUILD)/test_tls_mbedtls: tests/tls/test_tls_mbedtls.c examples/tls_mbedtls.h examples/tls_openssl.h ws.h | $(BUILD)
+	$(CC) $(CFLAGS_TEST) $$(pkg-config --cflags openssl) -o $@ $< -lcmocka $$(pkg-config --libs openssl) \
+	  -lmbedtls -lmbedx509 -lmbedcrypto
+
+tls-unit: $(BUILD)/test_tls_glue $(BUILD)/test_tls_mbedtls
 	./$(BUILD)/test_tls_glue
+	./$(BUILD)/test_tls_mbedtls
 
 tls: tls-unit $(TLS_EXAMPLES) $(BUILD)/mbedtls_client
 	@test -n "$(OPENSSL_LIBS)" || { echo "make tls: OpenSSL not found (make tls-deps)"; exit 1; }
