@@ -50,6 +50,7 @@ typedef struct side {
     size_t blocked_len;
     int moved_retry;         /* a retry came from another pointer than the blocked write */
     int shorter_retry;       /* a retry asked for fewer bytes than the blocked write */
+    int longer_retry;        /* ... or for more (more was queued meanwhile) */
 } side;
 
 static int tickets;
@@ -63,6 +64,8 @@ static long count_write(void *user, const void *buf, size_t len) {
             s->moved_retry = 1;
         if (len < s->blocked_len)
             s->shorter_retry = 1;
+        if (len > s->blocked_len)
+            s->longer_retry = 1;
     }
     r = tlsio_write(&s->tls, buf, len);
     if (r == WS_WOULD_BLOCK) {
@@ -358,6 +361,34 @@ static void test_write_blocks_mid_frame_while_more_is_queued(void **state) {
     pair_close(&p);
 }
 
+/* A write shorter than a record blocks (small messages one at a time, the server not
+   reading), then more is queued: the retry asks for more than the blocked write, which
+   OpenSSL (partial writes on) must count right: the blocked record first, nothing twice. */
+static void test_short_write_blocks_then_a_longer_retry(void **state) {
+    pair p;
+    size_t offset = 0, n = 0;
+    int i, k;
+    (void)state;
+    pair_open(&p, 16384, 4096);
+    drive(&p, both_open);
+    p.client.write_blocks = 0;
+    for (i = 0; i < 1000 && !p.client.write_blocks; i++) {
+        n += queue_messages(&p.client, 5000, 1, &offset);
+        for (k = 0; k < 10 && ws_conn_queued(&p.client.conn) && !p.client.write_blocks; k++)
+            ws_stream_pump(&p.client.stream);
+    }
+    assert_true(p.client.write_blocks > 0);
+    assert_true(p.client.blocked_len <= 5008); /* one whole frame, less than a record */
+    n += queue_messages(&p.client, 70000, 2, &offset);
+    want_messages = n;
+    want_bytes = offset;
+    drive(&p, echoes_back);
+    check_echoes(&p.client);
+    assert_true(p.client.longer_retry);
+    close_both(&p);
+    pair_close(&p);
+}
+
 /* Without SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER the same exchange breaks: the test above
    really exercises a moved retry. */
 static void test_moving_buffer_needs_the_mode(void **state) {
@@ -428,6 +459,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_blocks_mid_frame_while_more_is_queued),
         cmocka_unit_test(test_moving_buffer_needs_the_mode),
+        cmocka_unit_test(test_short_write_blocks_then_a_longer_retry),
         cmocka_unit_test(test_records_larger_than_the_read_buffer),
         cmocka_unit_test(test_key_updates_mid_stream),
     };
