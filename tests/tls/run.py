@@ -6,7 +6,7 @@
     /usr/bin/python3 tests/tls/run.py NAME...  only the rows whose peer starts with NAME
 
 Rows (peer = the other side, role = OUR side's role, as in tests/interop):
-  node-ws/wss            server  Node `ws` client (the interop plan) -> echo_server --tls-*
+  node-ws/wss            server  Node `ws` client (the interop plan, then SIGTERM: close 1001) -> echo_server --tls-*
   python-websockets/wss  server  Python `websockets` client (the interop plan) -> echo_server
   byte-records/wss       server  a Python ssl client sending every byte as its own record
   mbedtls/wss            server  build/mbedtls_client (ws.h on mbedTLS) -> echo_server (OpenSSL)
@@ -41,7 +41,8 @@ CERTS = os.path.join(OUT, "certs")
 RESULTS = os.path.join(BUILD, "interop", "results.tsv")
 INTEROP_PEERS = os.path.join(ROOT, "tests", "interop", "peers")
 PY = "/usr/bin/python3"
-ECHO_SERVER = os.path.join(BUILD, "echo_server")
+# Overridable to run the same cases on another build (say echo_server with -DECHO_USE_POLL).
+ECHO_SERVER = os.environ.get("TLS_ECHO_SERVER", os.path.join(BUILD, "echo_server"))
 CHAT_SERVER = os.path.join(BUILD, "chat_server")
 WSCAT = os.path.join(BUILD, "wscat")
 MBEDTLS_CLIENT = os.path.join(BUILD, "mbedtls_client")
@@ -183,11 +184,14 @@ def brief(rc, out, err):
 # ---- our server role ----------------------------------------------------------------
 
 def plan_peer(cmd, url_host, env):
-    """A peer that drives the interop plan (tests/interop) against echo_server over TLS."""
+    """A peer that drives the interop plan (tests/interop) against echo_server over TLS,
+    then the close started by our side: a second connection, SIGTERM, and echo_server
+    must close it with 1001, send close_notify and exit 0 well inside its 2 s grace."""
     def case(tag):
         (srv, port) = echo_server("server", tag)
+        url = "wss://%s:%d/interop" % (url_host, port)
         try:
-            p = start(cmd + ["client", "wss://%s:%d/interop" % (url_host, port)], tag + "-peer.log", env=env)
+            p = start(cmd + ["client", url], tag + "-peer.log", env=env)
             try:
                 out, _ = p.communicate(timeout=STEP * 3)
             except subprocess.TimeoutExpired:
@@ -195,6 +199,7 @@ def plan_peer(cmd, url_host, env):
                 out = b""
             children.remove(p) if p in children else None
             results = peer_results(out.decode("utf-8", "replace"))
+            results.update(close_ours_first(cmd + ["await-close", url], env, srv, tag))
         finally:
             stop(srv)
         log = log_text(srv)
@@ -205,6 +210,31 @@ def plan_peer(cmd, url_host, env):
                                       first(log, ": tls") or "no TLS session logged")
         return results
     return case
+
+
+def close_ours_first(cmd, env, server, tag):
+    waiter = start(cmd, tag + "-peer-await-close.log", env=env)
+    line = read_line(waiter, START)
+    if line != "OPEN":
+        stop(waiter)
+        return {"close:ours-first": (False, "peer did not connect (said %r)" % line)}
+    t0 = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    try:
+        out, _ = waiter.communicate(timeout=START)
+    except subprocess.TimeoutExpired:
+        stop(waiter)
+        out = b""
+    children.remove(waiter) if waiter in children else None
+    got = peer_results(out.decode("utf-8", "replace"))
+    try:
+        rc = server.wait(START)
+    except subprocess.TimeoutExpired:
+        rc = "none (still running)"
+    took = time.monotonic() - t0
+    return {"close:ours-first": got.get("close:ours-first", (False, "peer reported nothing")),
+            "close:ours-first-done": (rc == 0 and took < 1.5,
+                                      "echo_server exit %s %.2f s after SIGTERM" % (rc, took))}
 
 
 def first(text, word):
@@ -276,6 +306,13 @@ def wscat_to_node(tag):
         sni = srv.drain().strip().splitlines()
         results["tls:sni"] = (any(l.startswith("conn ") and " sni localhost TLSv1.3" in l for l in sni),
                               "server saw: %s" % "; ".join(l for l in sni if l.startswith("conn")))
+
+        # No --cafile: the system's default store, which OpenSSL lets SSL_CERT_FILE name
+        # (how the default path is exercised without a public CA).
+        rc, out, err = run([WSCAT, "wss://localhost:%d/store" % port, "--connect-to", "127.0.0.1"],
+                           tag + "-wscat-system-store", stdin_data=b"default store\n",
+                           env={"SSL_CERT_FILE": os.path.join(CERTS, "ca.pem")})
+        results["tls:system-store"] = (rc == 0 and "default store" in out, brief(rc, out, err))
 
         rc, out, err = wscat(port, tag + "-wscat-ip", *ca, host="127.0.0.1", stdin=b"by address\n")
         last = [l for l in srv.drain().splitlines() if l.startswith("conn ")][-1:]
