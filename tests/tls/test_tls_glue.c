@@ -51,6 +51,8 @@ typedef struct side {
     int moved_retry;         /* a retry came from another pointer than the blocked write */
     int shorter_retry;       /* a retry asked for fewer bytes than the blocked write */
     int longer_retry;        /* ... or for more (more was queued meanwhile) */
+    int write_needed_read;   /* a write blocked until the socket was readable */
+    int read_needed_write;   /* a read blocked until the socket was writable */
 } side;
 
 static int tickets;
@@ -70,6 +72,8 @@ static long count_write(void *user, const void *buf, size_t len) {
     r = tlsio_write(&s->tls, buf, len);
     if (r == WS_WOULD_BLOCK) {
         s->write_blocks++;
+        if (s->tls.write_needs == WS_WANT_READ)
+            s->write_needed_read = 1;
         s->blocked_at = buf;
         s->blocked_len = len;
     } else {
@@ -79,7 +83,11 @@ static long count_write(void *user, const void *buf, size_t len) {
 }
 
 static long plain_read(void *user, void *buf, size_t len) {
-    return tlsio_read(&((side *)user)->tls, buf, len);
+    side *s = (side *)user;
+    long r = tlsio_read(&s->tls, buf, len);
+    if (r == WS_WOULD_BLOCK && s->tls.read_needs == WS_WANT_WRITE)
+        s->read_needed_write = 1;
+    return r;
 }
 
 static void keep(side *s, const void *data, size_t len) {
@@ -132,6 +140,8 @@ static int new_ticket(SSL *ssl, SSL_SESSION *sess) {
     return 0; /* not kept */
 }
 
+static int big_cert; /* a certificate larger than the socket buffer, for one test */
+
 /* A throwaway key and self-signed certificate for "localhost", made in memory. */
 static void make_cert(EVP_PKEY **key, X509 **cert) {
     X509_NAME *name;
@@ -153,6 +163,14 @@ static void make_cert(EVP_PKEY **key, X509 **cert) {
     assert_non_null(ext);
     X509_add_ext(*cert, ext, -1);
     X509_EXTENSION_free(ext);
+    if (big_cert) {
+        static char comment[20001];
+        memset(comment, 'x', sizeof comment - 1);
+        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_netscape_comment, comment);
+        assert_non_null(ext);
+        X509_add_ext(*cert, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
     assert_true(X509_sign(*cert, *key, EVP_sha256()) > 0);
 }
 
@@ -389,6 +407,29 @@ static void test_short_write_blocks_then_a_longer_retry(void **state) {
     pair_close(&p);
 }
 
+/* The server's handshake flight (a 20 KB certificate) does not fit the socket buffer:
+   the server's first SSL_read must write and blocks on it (WANT_WRITE from a read), and
+   the client's first SSL_write (its HTTP request) waits for the flight (WANT_READ from a
+   write). Both sides must wait for the other readiness (tlsio_wants), or the loop
+   stalls. */
+static void test_handshake_reads_that_write_and_writes_that_read(void **state) {
+    pair p;
+    size_t offset = 0;
+    (void)state;
+    big_cert = 1;
+    pair_open(&p, 16384, 4096);
+    big_cert = 0;
+    drive(&p, both_open);
+    assert_true(p.server.read_needed_write);
+    assert_true(p.client.write_needed_read);
+    want_messages = queue_messages(&p.client, 30000, 2, &offset);
+    want_bytes = offset;
+    drive(&p, echoes_back);
+    check_echoes(&p.client);
+    close_both(&p);
+    pair_close(&p);
+}
+
 /* Without SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER the same exchange breaks: the test above
    really exercises a moved retry. */
 static void test_moving_buffer_needs_the_mode(void **state) {
@@ -460,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_write_blocks_mid_frame_while_more_is_queued),
         cmocka_unit_test(test_moving_buffer_needs_the_mode),
         cmocka_unit_test(test_short_write_blocks_then_a_longer_retry),
+        cmocka_unit_test(test_handshake_reads_that_write_and_writes_that_read),
         cmocka_unit_test(test_records_larger_than_the_read_buffer),
         cmocka_unit_test(test_key_updates_mid_stream),
     };
