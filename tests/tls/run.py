@@ -9,6 +9,7 @@ Rows (peer = the other side, role = OUR side's role, as in tests/interop):
   node-ws/wss            server  Node `ws` client (the interop plan, then SIGTERM: close 1001) -> echo_server --tls-*
   python-websockets/wss  server  Python `websockets` client (the interop plan) -> echo_server
   byte-records/wss       server  a Python ssl client sending every byte as its own record
+  byte-records/chat      server  the same against chat_server's wss:// (close_notify too)
   mbedtls/wss            server  build/mbedtls_client (ws.h on mbedTLS) -> echo_server (OpenSSL)
   node-https-ws/wss      client  build/wscat -> Node https + `ws`: text, binary, 1 MiB, close code, SNI
   node-https-ws/mbedtls  client  build/mbedtls_client -> Node https + `ws`
@@ -254,6 +255,24 @@ def byte_records_client(tag):
     return results
 
 
+def byte_records_to_chat(tag):
+    """The same 1-byte records against chat_server's wss:// (a lone client of the chat
+    gets its own messages back), which must also end with close_notify."""
+    out = ""
+    p = start([CHAT_SERVER, "-p", "0", "--tls-cert", os.path.join(CERTS, "server.pem"),
+               "--tls-key", os.path.join(CERTS, "server.key")], tag + "-chat_server.log")
+    try:
+        line = read_line(p, START) or ""
+        m = re.search(r"chat on https://127\.0\.0\.1:(\d+)/", line)
+        if not m:
+            return {"tls:run": (False, "chat_server said %r" % line)}
+        rc, out, err = run([PY, "-B", os.path.join(HERE, "peers", "byte_records.py"), "client",
+                            m.group(1), os.path.join(CERTS, "ca.pem"), "/ws"], tag + "-peer")
+    finally:
+        stop(p)
+    return peer_results(out)
+
+
 MBEDTLS_MESSAGES = ["hello from mbedTLS", "h\u00e9llo \u2713 \U0001F600"]
 
 
@@ -442,6 +461,7 @@ CASES = [
     ("python-websockets/wss", "server", plan_peer([PY, "-B", os.path.join(INTEROP_PEERS, "py_peer.py")],
                                                   "127.0.0.1", {"SSL_CERT_FILE": os.path.join(CERTS, "ca.pem")})),
     ("byte-records/wss", "server", byte_records_client),
+    ("byte-records/chat", "server", byte_records_to_chat),
     ("mbedtls/wss", "server", mbedtls_to_echo_server),
     ("node-https-ws/wss", "client", wscat_to_node),
     ("node-https-ws/mbedtls", "client", mbedtls_to_node),

@@ -3,7 +3,9 @@
 OpenSSL; TCP_NODELAY, one SSL_write per byte), so the other side gets the handshake and
 every frame in 1-byte records, most in their own TCP segment:
 
-    byte_records.py client PORT CAFILE    against build/echo_server --tls-... on 127.0.0.1:PORT
+    byte_records.py client PORT CAFILE [PATH]   against build/echo_server --tls-... on
+                                          127.0.0.1:PORT (or chat_server, PATH /ws: a lone
+                                          client of the chat gets its messages back)
     byte_records.py server CERT KEY       prints "listening on 127.0.0.1:PORT", then serves
                                           one client (build/wscat) and drives it
 
@@ -118,7 +120,7 @@ def wait_close_notify(conn, check):
         report(check, False, "%s: %s" % (type(e).__name__, e))
 
 
-def client(port, cafile):
+def client(port, cafile, path="/bytes"):
     ctx = ssl.create_default_context(cafile=cafile)
     ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # Python sets it; we must see the difference
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -127,9 +129,9 @@ def client(port, cafile):
     check = "records:handshake"
     try:
         key = base64.b64encode(os.urandom(16)).decode()
-        send_bytewise(conn, ("GET /bytes HTTP/1.1\r\nHost: localhost:%d\r\nUpgrade: websocket\r\n"
+        send_bytewise(conn, ("GET %s HTTP/1.1\r\nHost: localhost:%d\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
+                             "Sec-WebSocket-Version: 13\r\n\r\n" % (path, port, key)).encode())
         head = read_head(conn)
         ok = head.startswith("HTTP/1.1 101") and header(head, "Sec-WebSocket-Accept") == accept_value(key)
         report(check, ok, head.split("\r\n")[0] + " (%s)" % conn.version())
@@ -208,8 +210,8 @@ def server(cert, key):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "client":
-        client(int(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "client":
+        client(int(sys.argv[2]), sys.argv[3], *sys.argv[4:])
     elif len(sys.argv) == 4 and sys.argv[1] == "server":
         server(sys.argv[2], sys.argv[3])
     else:
