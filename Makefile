@@ -46,11 +46,13 @@ TEST_DEPS    :=
 TEST_TARGETS :=
 -include tests/browser/browser.mk
 -include tests/interop/interop.mk
+-include tests/socketio/socketio.mk
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 -include tests/tls/tls.mk
+-include tests/deflate/deflate.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)

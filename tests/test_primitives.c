@@ -206,6 +206,25 @@ static void test_base64_encode_small_buffer(void **state) {
     }
 }
 
+/* ws.h contract: a length whose encoded size does not fit (WS_BASE64_LEN would wrap: on
+   32-bit from 0xBFFFFFFE, here near SIZE_MAX) is WS_ERR_BUFFER before a byte is read or
+   written, whatever cap claims. src is 3 bytes: reading past them is an ASan report. */
+static void test_base64_encode_huge_len(void **state) {
+    static const size_t lens[] = {(size_t)-1, (size_t)-2, (size_t)-3, (size_t)-1 / 4 * 3 + 1,
+                                  (size_t)0xBFFFFFFEu, (size_t)0x7fffffff, (size_t)0x60000000};
+    unsigned char *src = (unsigned char *)malloc(3);
+    char *dst = (char *)malloc(8);
+    size_t i;
+    (void)state;
+    memcpy(src, "abc", 3);
+    for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        assert_int_equal(ws_base64_encode(src, lens[i], dst, 8), WS_ERR_BUFFER);
+        assert_int_equal(ws_base64_encode(src, lens[i], dst, (size_t)-1), WS_ERR_BUFFER);
+    }
+    free(src);
+    free(dst);
+}
+
 /* RFC 4648 §10 decoded into a buffer of exactly the decoded size. */
 static void test_base64_decode_vectors(void **state) {
     size_t i;
@@ -704,6 +723,7 @@ int main(void) {
         cmocka_unit_test(test_sha1_split_every_position),
         cmocka_unit_test(test_base64_encode_vectors),
         cmocka_unit_test(test_base64_encode_small_buffer),
+        cmocka_unit_test(test_base64_encode_huge_len),
         cmocka_unit_test(test_base64_decode_vectors),
         cmocka_unit_test(test_base64_decode_small_buffer),
         cmocka_unit_test(test_base64_decode_rejects),
