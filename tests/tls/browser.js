@@ -159,7 +159,7 @@ async function main() {
         `page at ${where.protocol}, socket at ${where.url}`);
       return `location.protocol ${where.protocol}, WebSocket ${where.url}`;
     });
-    await check('open', async () => {
+    await check('open:both-pages', async () => {
       await waitUntil('page A open', async () => (await state(a)) === 'open');
       await waitUntil('page B open', async () => (await state(b)) === 'open');
     });

@@ -6,23 +6,24 @@
     /usr/bin/python3 tests/tls/run.py NAME...  only the rows whose peer starts with NAME
 
 Rows (peer = the other side, role = OUR side's role, as in tests/interop):
-  node-ws/wss            server  Node `ws` client (the interop plan, then SIGTERM: close 1001) -> echo_server --tls-*
-  python-websockets/wss  server  Python `websockets` client (the interop plan) -> echo_server
-  byte-records/wss       server  a Python ssl client sending every byte as its own record
-  byte-records/chat      server  the same against chat_server's wss:// (close_notify too)
-  mbedtls/wss            server  build/mbedtls_client (ws.h on mbedTLS) -> echo_server (OpenSSL)
-  node-https-ws/wss      client  build/wscat -> Node https + `ws`: text, binary, 1 MiB, close code, SNI
-  node-https-ws/mbedtls  client  build/mbedtls_client -> Node https + `ws`
-  byte-records/wss       client  build/wscat <- a Python ssl server sending 1-byte records
-  bad-certs/wss          client  wscat and mbedtls_client refuse an untrusted CA, a wrong
-                                 name or address, an expired certificate: a clear message, exit 1
-  chromium/https         server  Debian's Chromium -> chat_server over https/wss, test CA trusted
-                                 (tests/tls/browser.js)
+  node-ws              server  Node `ws` client (the interop plan, then SIGTERM: close 1001) -> echo_server --tls-*
+  python-websockets    server  Python `websockets` client (the interop plan) -> echo_server
+  byte-records         server  a Python ssl client sending every byte as its own record
+  byte-records+chat    server  the same against chat_server's wss:// (close_notify too)
+  mbedtls              server  build/mbedtls_client (ws.h on mbedTLS) -> echo_server (OpenSSL)
+  node-https-ws        client  build/wscat -> Node https + `ws`: text, binary, 1 MiB, close code, SNI
+  node-https-ws+mbedtls client build/mbedtls_client -> Node https + `ws`
+  byte-records         client  build/wscat <- a Python ssl server sending 1-byte records
+  bad-certs            client  wscat and mbedtls_client refuse an untrusted CA, a wrong
+                               name or address, an expired certificate: a clear message, exit 1
+  chromium             server  Debian's Chromium -> chat_server over https/wss, test CA trusted
+                               (tests/tls/browser.js)
 
-Rows go to build/interop/results.tsv as "peer<TAB>role<TAB>check<TAB>ok|FAIL" like
-tests/interop/run.py's (earlier rows of the same peers are replaced); TLS-only checks are
-named "tls:..." so the matrix shows them in a "tls" column. Details and logs go to
-build/tls/. Everything listens on and connects to 127.0.0.1 only (names are only ever
+Rows go to build/interop/results.tsv as "peer<TAB>role<TAB>check<TAB>ok|FAIL<TAB>tls": the
+fifth field is tests/interop/run.py's transport, shown in its matrix's "over" column
+beside the plain-TCP rows of the same peers. A rerun replaces only earlier TLS rows of
+the peers it runs. TLS-only checks are named "tls:..." (a "tls" column). Details and
+logs go to build/tls/. Everything listens on and connects to 127.0.0.1 only (names are only ever
 names in SNI and certificates: --connect-to 127.0.0.1), every wait has a timeout, and
 every process started here is killed before exit."""
 import os
@@ -456,19 +457,26 @@ def chromium(tag):
 
 
 CASES = [
-    ("node-ws/wss", "server", plan_peer(["node", os.path.join(INTEROP_PEERS, "ws_peer.js")], "127.0.0.1",
+    ("node-ws", "server", plan_peer(["node", os.path.join(INTEROP_PEERS, "ws_peer.js")], "127.0.0.1",
                                         {"NODE_EXTRA_CA_CERTS": os.path.join(CERTS, "ca.pem")})),
-    ("python-websockets/wss", "server", plan_peer([PY, "-B", os.path.join(INTEROP_PEERS, "py_peer.py")],
+    ("python-websockets", "server", plan_peer([PY, "-B", os.path.join(INTEROP_PEERS, "py_peer.py")],
                                                   "127.0.0.1", {"SSL_CERT_FILE": os.path.join(CERTS, "ca.pem")})),
-    ("byte-records/wss", "server", byte_records_client),
-    ("byte-records/chat", "server", byte_records_to_chat),
-    ("mbedtls/wss", "server", mbedtls_to_echo_server),
-    ("node-https-ws/wss", "client", wscat_to_node),
-    ("node-https-ws/mbedtls", "client", mbedtls_to_node),
-    ("byte-records/wss", "client", byte_records_server),
-    ("bad-certs/wss", "client", bad_certs),
-    ("chromium/https", "server", chromium),
+    ("byte-records", "server", byte_records_client),
+    ("byte-records+chat", "server", byte_records_to_chat),
+    ("mbedtls", "server", mbedtls_to_echo_server),
+    ("node-https-ws", "client", wscat_to_node),
+    ("node-https-ws+mbedtls", "client", mbedtls_to_node),
+    ("byte-records", "client", byte_records_server),
+    ("bad-certs", "client", bad_certs),
+    ("chromium", "server", chromium),
 ]
+
+
+TRANSPORT = "tls"  # results.tsv's fifth field (tests/interop/run.py: transport)
+
+
+def is_ours(parts, peers):
+    return len(parts) > 4 and parts[4] == TRANSPORT and parts[0] in peers
 
 
 def group(check):
@@ -487,9 +495,9 @@ def main():
         sys.exit("tests/tls/certs.sh failed: %s" % made.stderr.decode())
     cases = [c for c in CASES if not only or any(c[0].startswith(o) for o in only)]
     peers = {c[0] for c in cases}
-    if os.path.exists(RESULTS):  # a rerun replaces its own rows; other suites' stay
+    if os.path.exists(RESULTS):  # a rerun replaces its own (TLS) rows; all others stay
         with open(RESULTS) as f:
-            keep = [l for l in f if l.split("\t", 1)[0] not in peers]
+            keep = [l for l in f if not is_ours(l.rstrip("\n").split("\t"), peers)]
         with open(RESULTS, "w") as f:
             f.writelines(keep)
     began = time.monotonic()
@@ -507,7 +515,7 @@ def main():
                     results = {"tls:run": (False, "%s: %s" % (type(e).__name__, e))}
             failed = [c for c, (ok, _) in results.items() if not ok]
             for check, (ok, detail) in results.items():
-                tsv.write("%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL"))
+                tsv.write("%s\t%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL", TRANSPORT))
                 details.write("%s\t%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL", detail))
                 if not ok:
                     print("  FAIL %s, our %s: %s: %s" % (peer, role, check, detail), flush=True)
@@ -539,7 +547,7 @@ def print_table(rows):
         print(line.rstrip())
         passed += sum(1 for ok, _ in results.values() if ok)
         failed += sum(1 for ok, _ in results.values() if not ok)
-    print("%d passed, %d failed (rows added to %s)" % (passed, failed, os.path.relpath(RESULTS, ROOT)))
+    print("%d passed, %d failed (rows added to %s, transport tls)" % (passed, failed, os.path.relpath(RESULTS, ROOT)))
     return 1 if failed else 0
 
 
