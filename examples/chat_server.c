@@ -1,6 +1,7 @@
 /* chat_server - a browser chat on ws.h: one poll() loop serves the page and the sockets.
 
       build/chat_server [-p PORT] [-d DIR]     (default port 8080; -p 0 picks a free one)
+      build/chat_server --no-deflate          (decline permessage-deflate)
       build/chat_server --tls-cert cert.pem --tls-key key.pem    (https:// and wss://)
 
    Listens on 127.0.0.1 only. GET / answers DIR/index.html (read at every request, so
@@ -12,11 +13,15 @@
 
    stdout gets one line per event, flushed at once so a script can follow it:
       chat on http://127.0.0.1:8080/
-      127.0.0.1:50312 open /ws (extensions offered: permessage-deflate; ...; declined)
+      127.0.0.1:50312 open /ws (extensions offered: permessage-deflate; client_max_window_bits)
+      127.0.0.1:50312 extension: permessage-deflate; server_max_window_bits=15; client_max_window_bits=15
       127.0.0.1:50312 close 4000 bye          (the code and reason the client sent)
       127.0.0.1:50312 error: <what> (close code 1002)
-   Browsers offer permessage-deflate; ws.h implements no extension, so the answer simply
-   leaves Sec-WebSocket-Extensions out, which RFC 6455 §9.1 says means "none".
+   Browsers offer permessage-deflate (RFC 7692), Chromium as
+   "permessage-deflate; client_max_window_bits"; chat_server accepts it with the
+   parameters offered, so each message is compressed on its way to each client, and
+   the "extension:" line says what was agreed. With --no-deflate the answer leaves
+   Sec-WebSocket-Extensions out, which RFC 6455 §9.1 says means "none".
 
    With --tls-cert/--tls-key (built with OpenSSL, -DHAVE_OPENSSL) the page and the
    socket are served over TLS by tls_openssl.h, and the first line says https://.
@@ -44,6 +49,10 @@
 #include "tls_openssl.h"
 static SSL_CTX *tls_ctx; /* NULL: plain http:// and ws:// */
 #endif
+
+/* Accept a browser's permessage-deflate offer, whatever its parameters (--no-deflate
+   turns this off). */
+static int use_deflate = 1;
 
 #define MAX_HEAD 8192
 #define MAX_PAGE ((size_t)1 << 20)
@@ -190,11 +199,19 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         if (ev->request->extensions.n) {
             printf(" (extensions offered: ");
             log_text(ev->request->extensions.p, ev->request->extensions.n);
-            printf("; declined)");
+            printf(")");
         }
         printf("\n");
-        /* No subprotocol, and the response never names an extension: declined. */
+        /* No subprotocol; permessage-deflate as the config says (the 101 names it). */
         ws_accept(c, NULL, NULL);
+        break;
+    case WS_EV_OPEN:
+        if (ev->deflate) {
+            char ext[160]; /* ws_deflate_format gives a length, not a C string */
+            int n = ws_deflate_format(ext, sizeof ext, ev->deflate);
+            if (n > 0)
+                printf("%s extension: %.*s\n", cl->peer, n, ext);
+        }
         break;
     case WS_EV_MESSAGE:
         broadcast(ev->opcode, ev->data, ev->len);
@@ -214,7 +231,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     case WS_EV_ERROR:
         printf("%s error: %s (close code %u)\n", cl->peer, ws_strerror(ev->error), ev->code);
         break;
-    default: /* OPEN is logged at the request; pings are answered by the library */
+    default: /* pings are answered by the library */
         break;
     }
 }
@@ -372,6 +389,7 @@ static void start_websocket(client *cl) {
     cfg.user = cl;
     cfg.max_message = MAX_MESSAGE;
     cfg.max_queue = MAX_QUEUE;
+    cfg.deflate.mode = use_deflate ? WS_PMD_NEGOTIATE : WS_PMD_OFF;
     if (ws_conn_init(&cl->conn, &cfg) != WS_OK) {
         cl->drop = 1;
         return;
@@ -546,11 +564,12 @@ static char *default_page_dir(const char *argv0) {
 
 static int usage(const char *argv0) {
     fprintf(stderr,
-            "usage: %s [-p PORT] [-d DIR] [--tls-cert FILE --tls-key FILE]\n"
+            "usage: %s [-p PORT] [-d DIR] [--tls-cert FILE --tls-key FILE] [--no-deflate]\n"
             "  -p PORT  port on 127.0.0.1 (default 8080; 0 picks a free one)\n"
             "  -d DIR   folder holding index.html (default: examples/chat next to the\n"
             "           build folder this program is in)\n"
-            "  --tls-cert FILE --tls-key FILE   serve https:// and wss:// (PEM files)\n",
+            "  --tls-cert FILE --tls-key FILE   serve https:// and wss:// (PEM files)\n"
+            "  --no-deflate  decline permessage-deflate (accepted by default)\n",
             argv0);
     return 2;
 }
@@ -583,6 +602,8 @@ int main(int argc, char **argv) {
             cert = argv[++i];
         } else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
             key = argv[++i];
+        } else if (strcmp(argv[i], "--no-deflate") == 0) {
+            use_deflate = 0;
         } else {
             return usage(argv[0]);
         }

@@ -3,9 +3,12 @@
 
       build/echo_server [-p PORT]      (default 9001; -p 0 picks a free port)
       build/echo_server -p 9443 --tls-cert cert.pem --tls-key key.pem     (wss://)
+      build/echo_server --deflate      (permessage-deflate, RFC 7692; --help for more)
 
    Listens on 127.0.0.1 and sends every message back with the same type (text or
-   binary, up to 64 MiB). A client that offers the subprotocol "chat" gets it.
+   binary, up to 64 MiB). A client that offers the subprotocol "chat" gets it. With
+   --deflate a client that offers permessage-deflate gets it, with whatever parameters
+   it asked for; the log line after "open" states what was agreed.
    Ctrl-C (or SIGTERM) asks every client to close, waits briefly, then exits 0.
 
    The shape to copy: one ws_conn + ws_stream per socket; ws_stream_pump when the socket
@@ -81,6 +84,9 @@ typedef struct client {
 static unsigned char read_buf[65536];
 
 static volatile sig_atomic_t stop_signals;
+
+/* permessage-deflate for every client (--deflate); mode WS_PMD_OFF without it. */
+static ws_deflate_config pmd;
 
 static void on_signal(int sig) {
     (void)sig;
@@ -161,6 +167,12 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
 #endif
         fprintf(stderr, "%s: open%s%.*s\n", cl->peer, ev->protocol.n ? ", protocol " : "",
                 (int)ev->protocol.n, ev->protocol.p);
+        if (ev->deflate) {
+            char ext[160]; /* ws_deflate_format gives a length, not a C string */
+            int n = ws_deflate_format(ext, sizeof ext, ev->deflate);
+            if (n > 0)
+                fprintf(stderr, "%s: extension: %.*s\n", cl->peer, n, ext);
+        }
         break;
     case WS_EV_MESSAGE:
         if (ws_send(c, ev->opcode, ev->data, ev->len) != WS_OK) {
@@ -237,6 +249,7 @@ static client *client_new(int fd, const struct sockaddr_in *from) {
     cfg.user = cl;
     cfg.max_message = MAX_MESSAGE;
     cfg.max_queue = MAX_QUEUE;
+    cfg.deflate = pmd;
     if (ws_conn_init(&cl->conn, &cfg) != WS_OK) {
         free(cl);
         return NULL;
@@ -505,6 +518,26 @@ static void begin_shutdown(void) {
     }
 }
 
+static int usage(const char *argv0, int status) {
+    fprintf(status ? stderr : stdout,
+            "usage: %s [-p PORT] [--tls-cert FILE --tls-key FILE] [--deflate]\n"
+            "                   [--deflate-window N] [--no-context-takeover]\n"
+            "  -p PORT                port on 127.0.0.1 (default 9001; 0 picks a free one,\n"
+            "                         printed as \"listening on 127.0.0.1:PORT\")\n"
+            "  --tls-cert FILE --tls-key FILE   serve wss:// (PEM files; needs OpenSSL)\n"
+            "  --deflate              accept permessage-deflate (RFC 7692) when a client\n"
+            "                         offers it, with the parameters it offers\n"
+            "  --deflate-window N     (implies --deflate) windows of at most 2^N bytes,\n"
+            "                         N = 8..15, both ways: a client that cannot limit its\n"
+            "                         own window gets no compression\n"
+            "  --no-context-takeover  (implies --deflate) every message compressed on its\n"
+            "                         own, both ways: less memory, less compression\n"
+            "Every message is echoed with its type. SIGINT/SIGTERM close every client with\n"
+            "1001 \"server shutting down\" and exit 0.\n",
+            argv0);
+    return status;
+}
+
 int main(int argc, char **argv) {
     unsigned port = 9001;
     int lfd;
@@ -530,9 +563,22 @@ int main(int argc, char **argv) {
             cert = argv[++i];
         } else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
             key = argv[++i];
+        } else if (strcmp(argv[i], "--deflate") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+        } else if (strcmp(argv[i], "--deflate-window") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long b = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || b < 8 || b > 15) {
+                fprintf(stderr, "echo_server: bad --deflate-window '%s' (8..15)\n", argv[i]);
+                return 2;
+            }
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_max_window_bits = pmd.params.client_max_window_bits = (unsigned char)b;
+        } else if (strcmp(argv[i], "--no-context-takeover") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_no_context_takeover = pmd.params.client_no_context_takeover = 1;
         } else {
-            fprintf(stderr, "usage: %s [-p PORT] [--tls-cert FILE --tls-key FILE]\n", argv[0]);
-            return 2;
+            return usage(argv[0], strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ? 0 : 2);
         }
     }
     if (!cert != !key) {

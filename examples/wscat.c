@@ -2,6 +2,7 @@
 
       build/wscat URL [--binary] [--header "Name: value"]... [--protocol NAME]
                       [--ping-interval MS] [--cafile FILE] [--insecure] [--connect-to ADDR]
+                      [--deflate] [--deflate-window N] [--no-context-takeover]
       printf 'hello\n' | build/wscat ws://127.0.0.1:8080/ws
       printf 'hello\n' | build/wscat wss://echo.example.com/
 
@@ -179,6 +180,12 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         a->opened = 1;
         fprintf(stderr, "wscat: connected%s%s%.*s\n", tls, ev->protocol.n ? ", protocol " : "",
                 (int)ev->protocol.n, ev->protocol.p);
+        if (ev->deflate) {
+            char ext[160]; /* ws_deflate_format gives a length, not a C string */
+            int n = ws_deflate_format(ext, sizeof ext, ev->deflate);
+            if (n > 0)
+                fprintf(stderr, "wscat: extension: %.*s\n", n, ext);
+        }
         break;
     }
     case WS_EV_MESSAGE:
@@ -336,6 +343,12 @@ static int usage(const char *argv0, int status) {
             "  --header \"Name: value\" add a header to the handshake request (repeatable)\n"
             "  --protocol NAME        offer a subprotocol (a comma list offers several)\n"
             "  --ping-interval MS     ping every MS ms; no pong within MS ms fails\n"
+            "  --deflate              offer permessage-deflate (RFC 7692); what the server\n"
+            "                         agreed to is printed as \"extension: ...\"\n"
+            "  --deflate-window N     (implies --deflate) ask for windows of at most 2^N\n"
+            "                         bytes both ways, N = 8..15\n"
+            "  --no-context-takeover  (implies --deflate) ask that every message be\n"
+            "                         compressed on its own, both ways\n"
             "Lines from stdin go out without their newline; received text is printed as\n"
             "it is, binary as \"<binary N bytes: 01 02 ...>\". At the end of stdin (or\n"
             "Ctrl-C) wscat sends close 1000 and waits for the server's close.\n"
@@ -407,6 +420,7 @@ int main(int argc, char **argv) {
     char host[256], port[8], *headers = NULL;
     size_t headers_len = 0;
     unsigned long ping_ms = 0;
+    ws_deflate_config pmd;
     ws_url u;
     ws_config cfg;
     ws_client_options opts;
@@ -418,10 +432,25 @@ int main(int argc, char **argv) {
     uint64_t open_by, next_tick;
     unsigned tick_ms;
 
+    memset(&pmd, 0, sizeof pmd);
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             return usage(argv[0], 0);
+        } else if (strcmp(arg, "--deflate") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+        } else if (strcmp(arg, "--deflate-window") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long b = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || b < 8 || b > 15) {
+                fprintf(stderr, "wscat: bad --deflate-window '%s' (8..15)\n", argv[i]);
+                return EXIT_USAGE;
+            }
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_max_window_bits = pmd.params.client_max_window_bits = (unsigned char)b;
+        } else if (strcmp(arg, "--no-context-takeover") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_no_context_takeover = pmd.params.client_no_context_takeover = 1;
         } else if (strcmp(arg, "--binary") == 0) {
             continue;
         } else if (strcmp(arg, "--protocol") == 0 && i + 1 < argc) {
@@ -552,6 +581,7 @@ int main(int argc, char **argv) {
     cfg.rng_ctx = a;
     cfg.max_message = MAX_MESSAGE;
     cfg.ping_interval_ms = (uint32_t)ping_ms;
+    cfg.deflate = pmd;
     r = ws_conn_init(&a->conn, &cfg);
     if (r == WS_OK) {
         memset(&opts, 0, sizeof opts);
