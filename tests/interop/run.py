@@ -87,7 +87,13 @@ def pmd_tag(s=None, c=None, snct=False, cnct=False):
 
 
 # The full plan with compression, a few combinations per peer: (peer name as in PEERS,
-# compression column, the peer's environment).
+# compression column, the peer's environment[, {our role: checks left out}]).
+# libwebsockets 4.1.6's own permessage-deflate has bugs that its peer steps around (see
+# peers/lws_peer.c): its client loops on a pong, its server asserts on an empty message
+# after a compressed one, both mangle compressed messages arriving back to back. Its
+# server shows no agreed parameters, so pmd:ours only checks what our client logged.
+LWS_PMD_SKIP = {"server": ["ping", "fragment:ping-between", "burst:pings", "burst:messages"],
+                "client": ["text:0", "binary:0", "burst:pings", "burst:messages", "pmd:agreed"]}
 PMD_RUNS = [
     ("node-ws", "default", {"WS_PEER_PMD": "{}"}),
     ("node-ws", pmd_tag(9, 9, True, True), {"WS_PEER_PMD": json.dumps(ws_pmd(9, 9, True, True))}),
@@ -98,6 +104,7 @@ PMD_RUNS = [
          "server_no_context_takeover": True, "client_no_context_takeover": True})}),
     ("python-websockets", pmd_tag(15, 11), {"PY_PEER_PMD": json.dumps(
         {"server_max_window_bits": 15, "client_max_window_bits": 11})}),
+    ("libwebsockets", "lws defaults", {"LWS_PEER_PMD": "1"}, LWS_PMD_SKIP),
 ]
 
 # Node ws across every parameter combination it can do (window bits 9..15 each way,
@@ -379,16 +386,19 @@ def pmd_params(element):
     return d
 
 
-def pmd_ours(results, check, line):
-    """pmd:ours: our side's "extension: ..." line states what the peer saw in
-    the response (pmd:agreed's detail: header "...")."""
+def pmd_ours(results, check, line, peer_shows=True):
+    """pmd:ours: our side's "extension: ..." line states what the peer saw in the
+    response (pmd:agreed's detail: header "..."); for a peer that cannot show it
+    (peer_shows False), that our side agreed to permessage-deflate at all."""
     m = re.search(r'header "([^"]*)"', results.get(check.replace("ours", "agreed"), (0, ""))[1])
     ours = line.split("extension: ", 1)[1] if line and "extension: " in line else None
+    if not peer_shows:
+        return (pmd_params(ours) is not None, "ours: %s (the peer does not show it)" % ours)
     ok = m is not None and ours is not None and pmd_params(m.group(1)) == pmd_params(ours)
     return (ok, "ours: %s; the peer saw: %s" % (ours or "no extension logged", m.group(1) if m else "nothing"))
 
 
-def our_server_pair(cmd, via, tag, env=None, our_args=()):
+def our_server_pair(cmd, via, tag, env=None, our_args=(), skip=()):
     """Our echo_server against the peer as a client, then the close started by our side:
     a second connection, and echo_server gets SIGTERM (it closes with 1001)."""
     results = {}
@@ -414,7 +424,8 @@ def our_server_pair(cmd, via, tag, env=None, our_args=()):
     results["close:ours"] = (want in log and not errors,
                              "; ".join(errors) or first_line(log, "peer closed") or "no close logged")
     if env:
-        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, ": extension: "))
+        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, ": extension: "),
+                                       "pmd:agreed" not in skip)
     return results
 
 
@@ -443,7 +454,7 @@ def close_ours_first(cmd, url, server, tag, env=None):
     return results
 
 
-def our_client_pair(cmd, via, tag, env=None, our_args=()):
+def our_client_pair(cmd, via, tag, env=None, our_args=(), skip=()):
     """Our echo_client against the peer as a server (which drives the test)."""
     results = {}
     server, port = start_server(cmd + ["server", "0"], tag + "-peer.log", env=env)
@@ -472,7 +483,8 @@ def our_client_pair(cmd, via, tag, env=None, our_args=()):
     results["close:ours"] = (rc == 0 and want in log, "exit %s; %s" % (
         rc, " | ".join(log.strip().splitlines()[-2:])))
     if env:
-        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, "extension: "))
+        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, "extension: "),
+                                       "pmd:agreed" not in skip)
     return results
 
 
@@ -526,12 +538,13 @@ def first_line(text, word):
     return next((l for l in text.splitlines() if word in l), None)
 
 
-def expected_checks(role, extra, compressed):
-    """The checks a full-plan pair must report, in matrix order."""
+def expected_checks(role, extra, compressed, skip=()):
+    """The checks a full-plan pair must report, in matrix order (less those in skip)."""
     expected = sorted(PEER_CHECKS + extra + (PMD_CHECKS if compressed else []),
                       key=lambda c: [group(x) for x in COLUMNS].index(group(c)))
-    return expected + OUR_CHECKS + (["pmd:ours"] if compressed else []) + \
+    expected += OUR_CHECKS + (["pmd:ours"] if compressed else []) + \
         (OURS_FIRST_CHECKS if role == "server" else [])
+    return [c for c in expected if c not in skip]
 
 
 def record(peer, role, expected, results, detail_file, compression="-"):
@@ -614,11 +627,13 @@ def run_pairs(only):
                 tag = "%s-%s" % (name.replace("+", "-"), role)
                 one(name, role, "-", expected_checks(role, extra, False),
                     lambda: pair(cmd, via, tag))
-            for n, (pname, comp, env) in enumerate(r for r in PMD_RUNS if r[0] == name):
+            for n, run in enumerate(r for r in PMD_RUNS if r[0] == name):
+                comp, env = run[1], run[2]
                 for role, pair in (("server", our_server_pair), ("client", our_client_pair)):
                     tag = "%s-%s-deflate%d" % (name.replace("+", "-"), role, n)
-                    one(name, role, comp, expected_checks(role, extra, True),
-                        lambda: pair(cmd, via, tag, env, ["--deflate"]))
+                    skip = run[3].get(role, []) if len(run) > 3 else []
+                    one(name, role, comp, expected_checks(role, extra, True, skip),
+                        lambda: pair(cmd, via, tag, env, ["--deflate"], skip))
             if name == "node-ws":
                 sweep = ["%s@%s" % (c, t) for t, _ in SWEEP for c in SWEEP_CHECKS]
                 one(name, "server", "sweep %d" % len(SWEEP), sweep, lambda: sweep_server("node-ws-sweep-server"))
