@@ -87,7 +87,8 @@ def pmd_tag(s=None, c=None, snct=False, cnct=False):
 
 
 # The full plan with compression, a few combinations per peer: (peer name as in PEERS,
-# compression column, the peer's environment[, {our role: checks left out}]).
+# compression column, the peer's environment[, {our role: checks left out}[, our side's
+# options: --deflate when not given]]).
 # libwebsockets 4.1.6's own permessage-deflate has bugs that its peer steps around (see
 # peers/lws_peer.c): its client loops on a pong, its server asserts on an empty message
 # after a compressed one, both mangle compressed messages arriving back to back. Its
@@ -105,6 +106,12 @@ PMD_RUNS = [
     ("python-websockets", pmd_tag(15, 11), {"PY_PEER_PMD": json.dumps(
         {"server_max_window_bits": 15, "client_max_window_bits": 11})}),
     ("libwebsockets", "lws defaults", {"LWS_PEER_PMD": "1"}, LWS_PMD_SKIP),
+    # ws.h against itself, 8-bit windows included (which zlib-based peers cannot do)
+    ("ws.h", "default", {"WSH_PEER_DEFLATE": "on"}),
+    ("ws.h", pmd_tag(8, 8), {"WSH_PEER_DEFLATE": "8,8,0,0"}, {}, ["--deflate-window", "8"]),
+    ("ws.h", pmd_tag(8, 8, True, True), {"WSH_PEER_DEFLATE": "8,8,1,1"}, {},
+     ["--deflate-window", "8", "--no-context-takeover"]),
+    ("ws.h", pmd_tag(11, 9, snct=True), {"WSH_PEER_DEFLATE": "11,9,1,0"}),
 ]
 
 # Node ws across every parameter combination it can do (window bits 9..15 each way,
@@ -130,6 +137,7 @@ PEERS = [
     ("python-websockets", ["/usr/bin/python3", "-B", os.path.join(PEERS_DIR, "py_peer.py")], None, [PING_BETWEEN]),
     ("python-ws4py", ["/usr/bin/python3", "-B", os.path.join(PEERS_DIR, "ws4py_peer.py")], None, ALL_WS),
     ("libwebsockets", [os.path.join(OUT, "lws_peer")], None, ALL_WS),
+    ("ws.h", [os.path.join(OUT, "wsh_peer")], None, ALL_WS),
     ("websocketpp", [os.path.join(OUT, "wspp_peer")], None, [PING_BETWEEN, PINGS]),
     ("nginx+node-ws", WS_PEER, "nginx", ALL_WS),
     ("apache+node-ws", WS_PEER, "apache", ALL_WS),
@@ -632,8 +640,9 @@ def run_pairs(only):
                 for role, pair in (("server", our_server_pair), ("client", our_client_pair)):
                     tag = "%s-%s-deflate%d" % (name.replace("+", "-"), role, n)
                     skip = run[3].get(role, []) if len(run) > 3 else []
+                    ours = run[4] if len(run) > 4 else ["--deflate"]
                     one(name, role, comp, expected_checks(role, extra, True, skip),
-                        lambda: pair(cmd, via, tag, env, ["--deflate"], skip))
+                        lambda: pair(cmd, via, tag, env, ours, skip))
             if name == "node-ws":
                 sweep = ["%s@%s" % (c, t) for t, _ in SWEEP for c in SWEEP_CHECKS]
                 one(name, "server", "sweep %d" % len(SWEEP), sweep, lambda: sweep_server("node-ws-sweep-server"))
