@@ -463,6 +463,30 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
 
 #endif
 
+/* permessage-deflate (RFC 7692 §7.1) parameters: an offer's, a response's, or what a
+   connection agreed. Window bits are 0 when absent (15 is then the limit), else 8..15;
+   an offer's client_max_window_bits may also be WS_PMD_NO_VALUE (the parameter without
+   a value: "I can limit my window if you ask", §7.1.2.2). */
+#define WS_PMD_NO_VALUE 1
+typedef struct ws_deflate_params {
+    unsigned char server_no_context_takeover; /* §7.1.1.1 */
+    unsigned char client_no_context_takeover; /* §7.1.1.2 */
+    unsigned char server_max_window_bits;     /* §7.1.2.1 */
+    unsigned char client_max_window_bits;     /* §7.1.2.2 */
+} ws_deflate_params;
+
+#if !defined(WS_NO_HANDSHAKE) && !defined(WS_NO_DEFLATE)
+/* One element of a Sec-WebSocket-Extensions list (ws_header_list_next walks them):
+   1 and *p filled for a well-formed permessage-deflate element, 0 for another
+   extension, WS_ERR_HS_EXTENSION for permessage-deflate with an unknown, repeated or
+   out-of-range parameter (and, in a response, client_max_window_bits without a value).
+   Values may be quoted ("10"). */
+WSDEF int ws_deflate_parse(ws_str element, int is_response, ws_deflate_params *p);
+/* The element stating p ("permessage-deflate; client_max_window_bits=10"); returns its
+   length or WS_ERR_BUFFER. */
+WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p);
+#endif
+
 /* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
    the given one or 80/443. The resource name of §3 is path followed by query: path is
    "/" when the URL has none, query is "?..." or empty. userinfo and fragments are refused.
@@ -526,6 +550,18 @@ WSDEF int ws_request_offers(const ws_request *req, const char *protocol);
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
                             const char *extra_headers);
 
+#ifndef WS_NO_DEFLATE
+/* The first acceptable permessage-deflate offer of req (all its Sec-WebSocket-Extensions
+   lines, in the client's order of preference, RFC 7692 §5) under what this server
+   allows: in `allow` a no_context_takeover flag set means "always ask for it", window
+   bits are the most each side may use (0: 15). An offer with a bad parameter, or one
+   that cannot meet `allow` (a client window limit the client did not offer to honour),
+   is passed over. Returns 1 with *agreed, exactly what the response must state
+   (ws_deflate_format), or 0. */
+WSDEF int ws_deflate_accept(const ws_request *req, const ws_deflate_params *allow,
+                            ws_deflate_params *agreed);
+#endif
+
 /* A refusal: "HTTP/1.1 <status> <reason>", Connection: close, Content-Length: 0, and for
    426 the Sec-WebSocket-Version: 13 the RFC asks for (§4.4). */
 WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_headers);
@@ -542,7 +578,9 @@ typedef struct ws_client_options {
     const char *url;            /* ws://host[:port]/path?query, wss:// or ws://[::1]:9001/ */
     const char *protocols;      /* "chat, superchat" or NULL */
     const char *origin;         /* NULL: no Origin header */
-    const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL */
+    const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL; a
+                                   permessage-deflate offer made by hand goes here, as
+                                   "Sec-WebSocket-Extensions: " + ws_deflate_format() */
 } ws_client_options;
 
 /* A server's response head, parsed and verified against what the client sent (§4.1
@@ -553,6 +591,8 @@ typedef struct ws_response {
     ws_str protocol;            /* the subprotocol chosen, maybe empty */
     const char *head;
     size_t head_len;
+    int deflate;                /* 1: permessage-deflate was accepted, as in `agreed` */
+    ws_deflate_params agreed;   /* window bits made explicit: 8..15 */
 } ws_response;
 
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
@@ -563,6 +603,17 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
 WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                   const char *key, const char *offered_protocols,
                                   ws_response *res);
+#ifndef WS_NO_DEFLATE
+/* The same for a client that offered permessage-deflate (`offered`, as
+   ws_deflate_format wrote it into the request). The response may accept it, once; it is checked as RFC 7692
+   §7.1 asks (no extension or parameter that was not offered, none repeated or unknown,
+   server_max_window_bits stated and no larger than offered, client_max_window_bits only
+   if offered and no larger, server_no_context_takeover stated if asked for; a server
+   may add either no_context_takeover unasked). Anything else: WS_ERR_HS_EXTENSION. */
+WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws_hs_limits *lim,
+                                          const char *key, const char *offered_protocols,
+                                          const ws_deflate_params *offered, ws_response *res);
+#endif
 #endif
 
 /* ===================================================================================
@@ -603,6 +654,8 @@ typedef struct ws_event {
     ws_result error;            /* ERROR */
     const ws_request *request;  /* REQUEST (server) */
     ws_str protocol;            /* OPEN */
+    const ws_deflate_params *deflate; /* OPEN: what permessage-deflate agreed (window bits
+                                         explicit, 8..15), or NULL: not in use */
 } ws_event;
 
 typedef struct ws_conn ws_conn;
@@ -615,6 +668,26 @@ typedef struct ws_conn ws_conn;
    fails inside it (a deadline in ws_conn_tick, ws_conn_eof) stays failed: no 101 and
    no WS_EV_OPEN follow a WS_EV_ERROR. */
 typedef void (*ws_event_fn)(ws_conn *c, const ws_event *ev, void *user);
+
+/* permessage-deflate (RFC 7692) for one connection. Compressed messages carry RSV1
+   (§6); whole messages and streaming both work, max_message limits the inflated size,
+   and text is checked on the inflated bytes. A connection that cannot allocate (no
+   allocator: the zero-allocation mode) never negotiates it. Memory, allocated on first
+   use: about 3.6 KB + 2^bits to inflate and 2.9 KB + WS_DEFLATE_MEM(bits) to deflate,
+   bits being each direction's agreed window; with no context takeover that direction
+   holds nothing once a ws_conn_tick finds no message in progress. */
+#define WS_PMD_OFF 0
+#define WS_PMD_NEGOTIATE 1 /* client: offer `params`; server: accept an offer within them */
+#define WS_PMD_AGREED 2    /* with skip_handshake: the handshake elsewhere agreed `params`
+                              (ws_deflate_accept, or a response's `agreed`) */
+typedef struct ws_deflate_config {
+    int mode;                   /* WS_PMD_OFF, WS_PMD_NEGOTIATE or WS_PMD_AGREED */
+    ws_deflate_params params;   /* client: the offer (client_max_window_bits 0 offers it
+                                   without a value); server: what it allows, see
+                                   ws_deflate_accept */
+    int level;                  /* 0 or WS_DEFLATE_DEFAULT; WS_DEFLATE_FAST */
+    uint32_t threshold;         /* shorter messages go uncompressed; 0: 32 bytes */
+} ws_deflate_config;
 
 typedef struct ws_config {
     ws_role role;
@@ -644,6 +717,7 @@ typedef struct ws_config {
                                    server's EOF, the last bytes read after a close,
                                    a failure or a refusal */
     uint32_t handshake_timeout_ms; /* 0: WS_DEFAULT_HANDSHAKE_TIMEOUT; counted by ticks */
+    ws_deflate_config deflate;  /* permessage-deflate; zero: off */
 } ws_config;
 
 /* The connection. Its fields are private (ws__ names) but public so you can place it
@@ -659,7 +733,8 @@ struct ws_conn {
     unsigned char *ws__in;           /* handshake head, then message assembly, then a
                                         control payload split between reads */
     size_t ws__in_cap, ws__in_len, ws__max_message, ws__max_handshake;
-    void *ws__hs;                    /* server, during WS_EV_REQUEST: the request */
+    void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
+                                        open, the permessage-deflate state */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint64_t ws__now, ws__ping_at, ws__close_at;
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
@@ -672,6 +747,8 @@ struct ws_conn {
     unsigned char ws__held;          /* queue room held for that frame's reply */
     unsigned char ws__key[4];
     unsigned char ws__hdr[WS_MAX_HEADER];
+    uint16_t ws__pmd_cfg;            /* cfg.deflate packed (ws__pmd_pack), in the padding */
+    uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
 };
 
 /* Defaults for role: every limit at its WS_DEFAULT_, no buffers, no callback. */
@@ -958,7 +1035,7 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
         if (i + 2 < len) v |= s[i + 2];
-        for (k = 0; k < 4; k++) dst[o + k] = ws__b64[(v >> (18 - 6 * k)) & 63];
+        for (k = 0; k < 4; k++) dst[o + (size_t)k] = ws__b64[(v >> (18 - 6 * k)) & 63];
         if (i + 1 >= len) dst[o + 2] = '=';
         if (i + 2 >= len) dst[o + 3] = '=';
     }
@@ -2309,7 +2386,7 @@ static size_t ws__strlen(const char *s) {
 static int ws__memeq(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     unsigned char d = 0;
-    while (n--) d |= *x++ ^ *y++;
+    while (n--) d = (unsigned char)(d | (*x++ ^ *y++));
     return d == 0;
 }
 
@@ -2572,6 +2649,87 @@ static int ws__extra_ok(const char *s) {
     return 1;
 }
 
+#ifndef WS_NO_DEFLATE
+/* RFC 7692 §7.1: "permessage-deflate" then "; name[=value]" parameters (RFC 6455 §9.1:
+   a value is a token or a quoted-string). */
+WSDEF int ws_deflate_parse(ws_str e, int is_response, ws_deflate_params *p) {
+    const char *s = e.p, *end = e.p + e.n;
+    unsigned seen = 0;
+    ws_str name;
+    WS_MEMSET(p, 0, sizeof *p);
+    while (s < end && *s != ';') s++;
+    name = ws__trim(e.p, (size_t)(s - e.p));
+    if (!ws__ieq(name.p, name.n, "permessage-deflate")) return 0;
+    while (s < end) { /* at a ';' */
+        const char *a = ++s, *eq = 0;
+        unsigned which, v = 0, digits = 0;
+        int quoted = 0;
+        for (; s < end && (quoted || *s != ';'); s++) {
+            if (*s == '"') quoted = !quoted;
+            else if (!eq && !quoted && *s == '=') eq = s;
+        }
+        name = ws__trim(a, (size_t)((eq ? eq : s) - a));
+        if (ws__ieq(name.p, name.n, "server_no_context_takeover")) which = 0;
+        else if (ws__ieq(name.p, name.n, "client_no_context_takeover")) which = 1;
+        else if (ws__ieq(name.p, name.n, "server_max_window_bits")) which = 2;
+        else if (ws__ieq(name.p, name.n, "client_max_window_bits")) which = 3;
+        else return WS_ERR_HS_EXTENSION; /* unknown (§7.1: decline, or fail) */
+        if (seen & (1u << which)) return WS_ERR_HS_EXTENSION; /* repeated */
+        seen |= 1u << which;
+        if (eq) { /* 1*DIGIT, 8..15 (§7.1.2), maybe quoted */
+            ws_str val = ws__trim(eq + 1, (size_t)(s - eq - 1));
+            if (val.n >= 2 && val.p[0] == '"' && val.p[val.n - 1] == '"') val.p++, val.n -= 2;
+            for (; digits < val.n; digits++) {
+                if (val.p[digits] < '0' || val.p[digits] > '9') return WS_ERR_HS_EXTENSION;
+                if (v < 100) v = v * 10 + (unsigned)(val.p[digits] - '0');
+            }
+            if (which < 2 || !digits || v < 8 || v > 15) return WS_ERR_HS_EXTENSION;
+        } else if (which == 2 || (which == 3 && is_response)) {
+            return WS_ERR_HS_EXTENSION; /* only an offer's client_max_window_bits may be bare */
+        }
+        if (which == 0) p->server_no_context_takeover = 1;
+        else if (which == 1) p->client_no_context_takeover = 1;
+        else if (which == 2) p->server_max_window_bits = (unsigned char)v;
+        else p->client_max_window_bits = (unsigned char)(eq ? v : WS_PMD_NO_VALUE);
+    }
+    return 1;
+}
+
+WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
+    ws__buf b;
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
+    ws__puts(&b, "permessage-deflate");
+    if (p->server_no_context_takeover) ws__puts(&b, "; server_no_context_takeover");
+    if (p->client_no_context_takeover) ws__puts(&b, "; client_no_context_takeover");
+    if (p->server_max_window_bits) {
+        ws__puts(&b, "; server_max_window_bits=");
+        ws__putu(&b, p->server_max_window_bits);
+    }
+    if (p->client_max_window_bits) {
+        ws__puts(&b, "; client_max_window_bits");
+        if (p->client_max_window_bits != WS_PMD_NO_VALUE) {
+            ws__puts(&b, "=");
+            ws__putu(&b, p->client_max_window_bits);
+        }
+    }
+    return ws__finish(&b);
+}
+#endif /* WS_NO_DEFLATE */
+
+/* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
+static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
+#ifndef WS_NO_DEFLATE
+    int n;
+    if (!p) return;
+    ws__puts(b, "Sec-WebSocket-Extensions: ");
+    n = b->overflow ? -1 : ws_deflate_format(b->p + b->n, b->cap - b->n, p);
+    if (n < 0) b->overflow = 1;
+    else b->n += (size_t)n;
+    ws__puts(b, "\r\n");
+#else
+    (void)b, (void)p;
+#endif
+}
 
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
@@ -2664,8 +2822,37 @@ WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
     return ws__offered(req, protocol).n != 0;
 }
 
-WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
-                            const char *extra_headers) {
+#ifndef WS_NO_DEFLATE
+WSDEF int ws_deflate_accept(const ws_request *req, const ws_deflate_params *allow,
+                            ws_deflate_params *agreed) {
+    size_t at = 0;
+    ws_str e;
+    unsigned smax = allow->server_max_window_bits ? allow->server_max_window_bits : 15;
+    unsigned cmax = allow->client_max_window_bits ? allow->client_max_window_bits : 15;
+    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-extensions", &at, &e)) {
+        ws_deflate_params o;
+        unsigned v;
+        if (ws_deflate_parse(e, 0, &o) != 1) continue; /* another extension, or a bad offer */
+        /* §7.1.2.2: a client that did not offer client_max_window_bits cannot be limited */
+        if (!o.client_max_window_bits && cmax < 15) continue;
+        agreed->server_no_context_takeover = o.server_no_context_takeover | allow->server_no_context_takeover;
+        agreed->client_no_context_takeover = o.client_no_context_takeover | allow->client_no_context_takeover;
+        /* §7.1.2.1: an offered limit is answered with one no larger; unasked, ours is
+           stated only when it is below the default */
+        v = o.server_max_window_bits && o.server_max_window_bits < smax ? o.server_max_window_bits : smax;
+        agreed->server_max_window_bits = (unsigned char)(o.server_max_window_bits || v < 15 ? v : 0);
+        v = o.client_max_window_bits > WS_PMD_NO_VALUE && o.client_max_window_bits < cmax
+          ? o.client_max_window_bits : cmax;
+        agreed->client_max_window_bits = (unsigned char)(o.client_max_window_bits && (v < 15 || o.client_max_window_bits != WS_PMD_NO_VALUE) ? v : 0);
+        return 1;
+    }
+    return 0;
+}
+#endif
+
+/* The 101, with the permessage-deflate element agreed (NULL: none). */
+static int ws__response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
+                              const ws_deflate_params *deflate, const char *extra_headers) {
     ws__buf b;
     char accept[WS_ACCEPT_LEN + 1];
     if (protocol && !*protocol) protocol = 0;
@@ -2683,9 +2870,15 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
         ws__puts(&b, protocol);
         ws__puts(&b, "\r\n");
     }
+    ws__put_deflate(&b, deflate);
     if (extra_headers) ws__puts(&b, extra_headers);
     ws__puts(&b, "\r\n");
     return ws__finish(&b);
+}
+
+WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
+                            const char *extra_headers) {
+    return ws__response_build(buf, cap, req, protocol, 0, extra_headers);
 }
 
 /* Each entry: three status digits, the reason phrase, a NUL. */
@@ -2732,7 +2925,16 @@ static int ws__value_ok(const char *s) {
     return 1;
 }
 
+static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
+                             const ws_deflate_params *deflate);
+
 WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, const char *key) {
+    return ws__request_build(buf, cap, o, key, 0);
+}
+
+/* The request, with a permessage-deflate offer (NULL: none). */
+static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
+                             const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
     int ipv6 = 0;
@@ -2767,16 +2969,56 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
         ws__puts(&b, o->origin);
         ws__puts(&b, "\r\n");
     }
+    ws__put_deflate(&b, deflate);
     if (o->extra_headers) ws__puts(&b, o->extra_headers);
     ws__puts(&b, "\r\n");
     return ws__finish(&b);
 }
 
+#ifndef WS_NO_DEFLATE
+/* A server's permessage-deflate element against the offer (RFC 7692 §7.1). */
+static ws_result ws__deflate_verify(ws_str e, const ws_deflate_params *o, ws_deflate_params *a) {
+    if (ws_deflate_parse(e, 1, a) != 1) return WS_ERR_HS_EXTENSION;
+    /* §7.1.1.1: asked for, it must be stated; §7.1.2.1: an offered limit is answered with
+       one no larger; §7.1.2.2: client_max_window_bits only when offered, no larger */
+    if ((o->server_no_context_takeover && !a->server_no_context_takeover) ||
+        (o->server_max_window_bits && (!a->server_max_window_bits ||
+                                       a->server_max_window_bits > o->server_max_window_bits)) ||
+        (a->client_max_window_bits && (!o->client_max_window_bits ||
+                                       (o->client_max_window_bits != WS_PMD_NO_VALUE &&
+                                        a->client_max_window_bits > o->client_max_window_bits))))
+        return WS_ERR_HS_EXTENSION;
+    /* What each side may use: unstated, the client keeps to its own offer, else 15. */
+    if (!a->server_max_window_bits) a->server_max_window_bits = 15;
+    if (!a->client_max_window_bits)
+        a->client_max_window_bits = o->client_max_window_bits > WS_PMD_NO_VALUE ? o->client_max_window_bits : 15;
+    return WS_OK;
+}
+#endif
+
+static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                    const char *key, const char *offered_protocols,
+                                    const ws_deflate_params *offered_deflate, ws_response *res);
+
 WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                   const char *key, const char *offered_protocols,
                                   ws_response *res) {
+    return ws__response_parse(head, len, lim, key, offered_protocols, 0, res);
+}
+
+#ifndef WS_NO_DEFLATE
+WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws_hs_limits *lim,
+                                          const char *key, const char *offered_protocols,
+                                          const ws_deflate_params *offered, ws_response *res) {
+    return ws__response_parse(head, len, lim, key, offered_protocols, offered, res);
+}
+#endif
+
+static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                    const char *key, const char *offered_protocols,
+                                    const ws_deflate_params *offered_deflate, ws_response *res) {
     const char *p, *end = head + len;
-    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, ext = {0, 0}, offered, t;
+    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, offered, t;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
@@ -2803,9 +3045,6 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
         else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
         else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept += seen_accept < 2, accept = value;
         else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto += seen_proto < 2, res->protocol = value;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
-            if (value.n) ext = value;
-        }
     }
     if (r < 0) return (ws_result)r;
     if (p != end) return WS_ERR_HS_MALFORMED;
@@ -2814,7 +3053,22 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (seen_accept != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
-    if (ext.n) return WS_ERR_HS_EXTENSION; /* item 5: we offer none */
+    { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
+        size_t at = 0;
+        ws_str e;
+        while (ws_header_list_next(head, len, "sec-websocket-extensions", &at, &e)) {
+#ifndef WS_NO_DEFLATE
+            if (offered_deflate && !res->deflate &&
+                ws__deflate_verify(e, offered_deflate, &res->agreed) == WS_OK) {
+                res->deflate = 1;
+                continue;
+            }
+#else
+            (void)offered_deflate;
+#endif
+            return WS_ERR_HS_EXTENSION;
+        }
+    }
     if (seen_proto) {                       /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
         if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
@@ -2854,6 +3108,9 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
 #define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
 #define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_PMD 0x400000u      /* permessage-deflate in use: ws__aux is its ws__pmd */
+#define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
+#define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
 
 static void *ws__alloc(ws_conn *c, size_t n) {
@@ -2975,7 +3232,7 @@ static void ws__hang_up(ws_conn *c) {
     ws__out_release(c);
 }
 
-static size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
+static inline size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
 
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
@@ -3010,7 +3267,7 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
     f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
     f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
-    h = 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) + (f.masked ? 4 : 0);
+    h = 2 + (len >= 126 ? 2u : 0u) + (len > 0xffff ? 6u : 0u) + (f.masked ? 4u : 0u);
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
@@ -3081,6 +3338,122 @@ static void ws__closed(ws_conn *c) {
     ws__arm_close_timer(c);
 }
 
+/* -- permessage-deflate (RFC 7692): what was agreed, and the codec state per direction -- */
+
+#ifndef WS_NO_DEFLATE
+/* A connection on caller buffers with no allocator never allocates, so it declines
+   permessage-deflate rather than take its memory from WS_MALLOC. */
+static int ws__can_alloc(const ws_conn *c) {
+#ifdef WS_MALLOC
+    if ((c->ws__flags & (WS__F_OUT_FIXED | WS__F_IN_FIXED)) != (WS__F_OUT_FIXED | WS__F_IN_FIXED)) return 1;
+#endif
+    return c->ws__alloc.alloc != 0;
+}
+
+/* cfg.deflate in ws_conn's padding: mode (2 bits), fast (1), the two no_context_takeover
+   flags, server and client window bits (4 each; client's 1 = offered without a value). */
+static uint16_t ws__pmd_pack(const ws_deflate_config *d) {
+    const ws_deflate_params *p = &d->params;
+    return (uint16_t)((unsigned)(d->mode & 3) | (unsigned)(d->level == WS_DEFLATE_FAST) << 2 |
+                      (unsigned)(p->server_no_context_takeover != 0) << 3 |
+                      (unsigned)(p->client_no_context_takeover != 0) << 4 |
+                      (unsigned)(p->server_max_window_bits & 15) << 5 |
+                      (unsigned)(p->client_max_window_bits & 15) << 9);
+}
+
+static inline void ws__pmd_params(const ws_conn *c, ws_deflate_params *p) {
+    unsigned v = c->ws__pmd_cfg;
+    p->server_no_context_takeover = (unsigned char)(v >> 3 & 1);
+    p->client_no_context_takeover = (unsigned char)(v >> 4 & 1);
+    p->server_max_window_bits = (unsigned char)(v >> 5 & 15);
+    p->client_max_window_bits = (unsigned char)(v >> 9 & 15);
+}
+
+typedef struct ws__pmd {
+    ws_deflate_params agreed; /* window bits explicit: 8..15 */
+    ws_inflater *in;          /* each allocated on first use, with its window after it */
+    ws_deflater *out;
+} ws__pmd;
+
+/* Our receiving (0) or sending (1) direction: its window bits and whether it keeps
+   context between messages (§7.1.1). The server sends with server_*, the client with
+   client_*. */
+static unsigned ws__pmd_bits(const ws_conn *c, const ws__pmd *z, int sending) {
+    return (c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_max_window_bits
+                                                      : z->agreed.client_max_window_bits;
+}
+static int ws__pmd_keep(const ws_conn *c, const ws__pmd *z, int sending) {
+    return !((c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_no_context_takeover
+                                                        : z->agreed.client_no_context_takeover);
+}
+
+static size_t ws__pmd_size(const ws_conn *c, const ws__pmd *z, int sending) {
+    unsigned b = ws__pmd_bits(c, z, sending);
+    return sending ? sizeof(ws_deflater) + WS_DEFLATE_MEM(b) : sizeof(ws_inflater) + WS_INFLATE_MEM(b);
+}
+
+static ws_inflater *ws__pmd_inflater(ws_conn *c, ws__pmd *z) {
+    if (!z->in) {
+        size_t n = ws__pmd_size(c, z, 0);
+        unsigned char *m = (unsigned char *)ws__alloc(c, n);
+        if (!m) return 0;
+        z->in = (ws_inflater *)(void *)m;
+        ws_inflate_init(z->in, ws__pmd_bits(c, z, 0), m + sizeof(ws_inflater), n - sizeof(ws_inflater));
+    }
+    return z->in;
+}
+
+static ws_deflater *ws__pmd_deflater(ws_conn *c, ws__pmd *z) {
+    if (!z->out) {
+        size_t n = ws__pmd_size(c, z, 1);
+        unsigned char *m = (unsigned char *)ws__alloc(c, n);
+        if (!m) return 0;
+        z->out = (ws_deflater *)(void *)m;
+        ws_deflate_init(z->out, ws__pmd_bits(c, z, 1),
+                        c->ws__pmd_cfg & 4 ? WS_DEFLATE_FAST : WS_DEFLATE_DEFAULT,
+                        m + sizeof(ws_deflater), n - sizeof(ws_deflater));
+    }
+    return z->out;
+}
+
+/* A direction without context takeover holds nothing between messages (`all`: and
+   the state goes too, at ws_conn_free). */
+static void ws__pmd_release(ws_conn *c, int all) {
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    if (!(c->ws__flags & WS__F_PMD)) return;
+    if (z->in && (all || (!ws__pmd_keep(c, z, 0) && !(c->ws__flags & WS__F_IN_DEFLATE)))) {
+        ws__free(c, z->in, ws__pmd_size(c, z, 0));
+        z->in = 0;
+    }
+    if (z->out && (all || (!ws__pmd_keep(c, z, 1) && !(c->ws__flags & WS__F_OUT_DEFLATE)))) {
+        ws__free(c, z->out, ws__pmd_size(c, z, 1));
+        z->out = 0;
+    }
+    if (all) {
+        ws__free(c, z, sizeof *z);
+        c->ws__aux = 0;
+        c->ws__flags &= ~WS__F_PMD;
+    }
+}
+
+/* Once agreed (by the handshake, or before it for skip_handshake), with window bits
+   stated: a window the response left out is 15 (§7.1.2). */
+static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_params *agreed) {
+    ws__pmd *z = (ws__pmd *)ws__alloc(c, sizeof *z);
+    if (!z) return 0;
+    WS_MEMSET(z, 0, sizeof *z);
+    z->agreed = *agreed;
+    if (z->agreed.server_max_window_bits < 8) z->agreed.server_max_window_bits = 15;
+    if (z->agreed.client_max_window_bits < 8) z->agreed.client_max_window_bits = 15;
+    return z;
+}
+
+static void ws__pmd_install(ws_conn *c, ws__pmd *z) {
+    c->ws__aux = z;
+    c->ws__flags |= WS__F_PMD;
+}
+#endif /* WS_NO_DEFLATE */
+
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
     WS_MEMSET(cfg, 0, sizeof *cfg);
     cfg->role = role;
@@ -3133,6 +3506,12 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
         return WS_ERR_ARG;
     }
     if (cfg->streaming) c->ws__flags |= WS__F_STREAMING;
+#ifndef WS_NO_DEFLATE
+    if (cfg->deflate.mode && ws__can_alloc(c)) {
+        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
+        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
+    }
+#endif
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
@@ -3142,6 +3521,15 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__state = WS_STATE_OPEN;
 #else
     c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
+#endif
+#ifndef WS_NO_DEFLATE
+    if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED) {
+        ws__pmd *z = ws__pmd_new(c, &cfg->deflate.params);
+        if (!z) return WS_ERR_NOMEM;
+        ws__pmd_install(c, z);
+    }
+#endif
+#ifndef WS_NO_HANDSHAKE
     /* A peer that never finishes the handshake must not hold the connection forever. */
     if (c->ws__state == WS_STATE_CONNECTING) ws__arm_close_timer(c);
 #endif
@@ -3149,6 +3537,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
 }
 
 WSDEF void ws_conn_free(ws_conn *c) {
+#ifndef WS_NO_DEFLATE
+    ws__pmd_release(c, 1);
+#endif
     ws__out_release(c);
     ws__in_release(c);
     c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
@@ -3159,10 +3550,25 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_HANDSHAKE
 
 #ifndef WS_NO_CLIENT
+/* The client's permessage-deflate offer from its config (NULL: none). A bare
+   client_max_window_bits lets the server choose our window (§7.1.2.2). */
+static const ws_deflate_params *ws__pmd_offer(const ws_conn *c, ws_deflate_params *offer) {
+#ifndef WS_NO_DEFLATE
+    if ((c->ws__pmd_cfg & 3) != WS_PMD_NEGOTIATE) return 0;
+    ws__pmd_params(c, offer);
+    if (!offer->client_max_window_bits) offer->client_max_window_bits = WS_PMD_NO_VALUE;
+    return offer;
+#else
+    (void)c, (void)offer;
+    return 0;
+#endif
+}
+
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     char key[WS_KEY_LEN + 1];
     size_t plen, est;
     unsigned char *dst;
+    ws_deflate_params offer;
     ws_result r;
     int n;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
@@ -3173,12 +3579,12 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
     /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
-    est = ws__add_sat(ws__add_sat(200 + ws__strlen(o->url), plen),
+    est = ws__add_sat(ws__add_sat(200 + 160 + ws__strlen(o->url), plen),
                       ws__add_sat(ws__strlen(o->origin), ws__strlen(o->extra_headers)));
     est = WS__MIN(est, c->ws__max_queue);
     r = ws__reserve(c, est, &dst);
     if (r == WS_OK) {
-        n = ws_request_build((char *)dst, est, o, key);
+        n = ws__request_build((char *)dst, est, o, key, ws__pmd_offer(c, &offer));
         /* The key and the offered protocols wait ahead of the response head in the
            assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
         r = n < 0 ? (ws_result)n : plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
@@ -3203,10 +3609,18 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
+    ws_deflate_params offer;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws_response_parse(head, n, &lim, (const char *)c->ws__in,
-                          c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
-                          &res);
+    r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
+                           c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
+                           ws__pmd_offer(c, &offer), &res);
+#ifndef WS_NO_DEFLATE
+    if (r == WS_OK && res.deflate) {
+        ws__pmd *z = ws__pmd_new(c, &res.agreed);
+        if (z) ws__pmd_install(c, z);
+        else r = WS_ERR_NOMEM; /* the server will compress: we cannot go on without it */
+    }
+#endif
     if (r != WS_OK) {
         ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
@@ -3216,6 +3630,9 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws__event_init(&ev, WS_EV_OPEN);
     ev.protocol = res.protocol;
     if (!ev.protocol.n) ev.protocol.p = "";
+#ifndef WS_NO_DEFLATE
+    if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+#endif
     ws__emit(c, &ev);
     c->ws__hs_prefix = 0;
     ws__in_release(c);
@@ -3224,12 +3641,13 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif /* WS_NO_CLIENT */
 
 #ifndef WS_NO_SERVER
-/* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__hs). */
+/* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__aux). */
 typedef struct ws__hs_server {
     const ws_request *req;
     ws_str protocol; /* the accepted subprotocol, where the request offered it */
     ws_result error; /* why the last ws_accept or ws_reject did not do as asked */
     int status;      /* the refusal's HTTP status */
+    void *pmd;       /* the permessage-deflate state the 101 agreed to, until OPEN */
 } ws__hs_server;
 
 /* Refuse the request with *status and extra header lines; when those cannot go out
@@ -3265,17 +3683,30 @@ static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
-    ws__hs_server *hs = (ws__hs_server *)c->ws__hs;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
     int n = 0;
+    ws_deflate_params agreed, allow, *pmd = 0;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
-    /* 129 bytes of fixed text, the protocol line, the caller's lines. */
-    est = ws__add_sat(ws__add_sat(129 + (plen ? 26 : 0), plen), ws__strlen(extra_headers));
+#ifndef WS_NO_DEFLATE
+    /* the first acceptable permessage-deflate offer, if the config asks for one */
+    if ((c->ws__pmd_cfg & 3) == WS_PMD_NEGOTIATE) {
+        ws__pmd_params(c, &allow);
+        if (ws_deflate_accept(hs->req, &allow, &agreed) &&
+            (hs->pmd || (hs->pmd = ws__pmd_new(c, &agreed)) != 0))
+            pmd = &agreed; /* no memory for it: declined */
+    }
+#else
+    (void)agreed, (void)allow;
+#endif
+    /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
+    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (pmd ? 160u : 0u), plen),
+                      ws__strlen(extra_headers));
     r = ws__reserve(c, est, &dst);
-    if (r == WS_OK) n = ws_response_build((char *)dst, est, hs->req, protocol, extra_headers);
+    if (r == WS_OK) n = ws__response_build((char *)dst, est, hs->req, protocol, pmd, extra_headers);
     else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
     if (n < 0) {
         hs->error = (ws_result)n; /* nothing queued; still undecided */
@@ -3292,7 +3723,7 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 }
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
-    ws__hs_server *hs = (ws__hs_server *)c->ws__hs;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED;
     hs->error = ws__refuse(c, &status, extra_headers);
@@ -3313,13 +3744,19 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
        it may refuse, or pick one subprotocol). */
     WS_MEMSET(&hs, 0, sizeof hs);
     hs.req = &req;
-    c->ws__hs = &hs;
+    c->ws__aux = &hs;
     ws__event_init(&ev, WS_EV_REQUEST);
     ev.request = &req;
     ws__emit(c, &ev);
     /* No decision is an acceptance without a subprotocol; a failed ws_accept is not. */
     if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
-    c->ws__hs = 0;
+    c->ws__aux = 0;
+#ifndef WS_NO_DEFLATE
+    /* The 101 agreed to permessage-deflate: from here on it is the connection's. */
+    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error)
+        ws__pmd_install(c, (ws__pmd *)hs.pmd), hs.pmd = 0;
+    if (hs.pmd) ws__free(c, hs.pmd, sizeof(ws__pmd));
+#endif
     /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
        request it was reading is gone. */
     if (c->ws__error) return (ws_result)c->ws__error;
@@ -3329,6 +3766,9 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
         ws__event_init(&ev, WS_EV_OPEN);
         ev.protocol = hs.protocol;
         if (!ev.protocol.n) ev.protocol.p = "";
+#ifndef WS_NO_DEFLATE
+        if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+#endif
         ws__emit(c, &ev);
     }
     ws__in_release(c);
@@ -3457,6 +3897,73 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
     ws__emit(c, &ev);
 }
 
+#ifndef WS_NO_DEFLATE
+/* n bytes of a compressed message's payload (RFC 7692 §7.2.2), inflated as they come,
+   with 00 00 ff ff appended after the last frame's. The inflated bytes take the path an
+   uncompressed message's take: text checked as it comes (1007 on the frame whose
+   inflated bytes hold the fault), then assembled up to max_message (past it: 1009, the
+   work done bounded by the limit) or, streaming, handed over a buffer at a time.
+   Corrupt data fails with 1007. What follows a final block (BFINAL, §7.2.3.4: a sender
+   that flushes that way adds the header of an empty stored block, which our appended
+   tail would complete) is not part of the message and is skipped. */
+static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t n, int last) {
+    static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    ws_inflater *inf = ws__pmd_inflater(c, z);
+    int streaming = (c->ws__flags & WS__F_STREAMING) != 0, pass;
+    size_t piece = c->ws__flags & WS__F_IN_FIXED ? c->ws__in_cap : 4096;
+    if (!inf) return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+    ws_inflate_set_limit(inf, streaming ? 0 : c->ws__max_message);
+    for (pass = 0; pass <= last; pass++) {
+        const unsigned char *in = pass ? tail : p;
+        size_t left = pass ? sizeof tail : n;
+        for (;;) {
+            size_t used = 0, got = 0, room;
+            unsigned char *dst;
+            ws_result r;
+            /* room: streaming, a piece of the assembly buffer; else the rest of it,
+               grown (doubling) when full, up to max_message */
+            if (streaming ? ws__in_reserve(c, piece, piece) != WS_OK
+                          : c->ws__in_len == c->ws__in_cap && c->ws__in_len < c->ws__max_message &&
+                                ws__in_reserve(c, c->ws__in_len + 1, c->ws__max_message) != WS_OK)
+                return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+            room = streaming ? piece : WS__MIN(c->ws__in_cap, c->ws__max_message) - c->ws__in_len;
+            dst = c->ws__in + c->ws__in_len;
+            r = ws_inflate(inf, in, left, &used, dst, room, &got);
+            in += used, left -= used;
+            if (got && c->ws__msg_op == WS_OP_TEXT) {
+                ws_utf8 v;
+                v.state = c->ws__utf8;
+                if (ws_utf8_feed(&v, dst, got) != WS_OK)
+                    return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+                c->ws__utf8 = v.state;
+            }
+            if (streaming && got) {
+                ws__deliver(c, c->ws__msg_op, dst, got, 0);
+                if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
+            } else {
+                c->ws__in_len += got;
+            }
+            if (r == WS_NEED_MORE || r == WS_OK) break;
+            if (r == WS_OUT_FULL && (got || used)) continue;
+            if (r == WS_ERR_TOO_BIG || r == WS_OUT_FULL) /* past max_message, or no room */
+                return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
+            return ws__fail(c, r == WS_ERR_NOMEM ? r : WS_ERR_DEFLATE, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+        }
+    }
+    if (!last) return WS_OK;
+    if (c->ws__msg_op == WS_OP_TEXT && c->ws__utf8 != 0)
+        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+    /* §7.1.1: the peer's window carries over to its next message unless it promised not */
+    ws_inflate_reset(inf, ws__pmd_keep(c, z, 0));
+    c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
+    if (streaming) ws__deliver(c, c->ws__msg_op, tail, 0, 1);
+    else ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
+    ws__in_release(c);
+    return WS_OK;
+}
+#endif /* WS_NO_DEFLATE */
+
 /* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
    checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
@@ -3478,6 +3985,9 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         return r;
     }
     last = c->ws__fin && c->ws__left == 0;
+#ifndef WS_NO_DEFLATE
+    if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
+#endif
     if (c->ws__msg_op == WS_OP_TEXT) {
         ws_utf8 v;
         v.state = c->ws__utf8;
@@ -3505,7 +4015,10 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 }
 
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
-    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, 0) != WS_OK) return ws__fail_protocol(c);
+    /* RFC 7692 §6.1: with permessage-deflate, RSV1 marks a compressed message on its first
+       frame; on a continuation or a control frame, or with nothing agreed, it is an error. */
+    unsigned rsv = (c->ws__flags & WS__F_PMD) && (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) ? 4 : 0;
+    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, rsv) != WS_OK) return ws__fail_protocol(c);
     if (f->opcode & 8) {
         /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
            echoing the code, §5.5.1) needs queue room: until there is some, read no
@@ -3528,10 +4041,12 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         if (c->ws__flags & WS__F_IN_MSG) return ws__fail_protocol(c); /* §5.4: no nesting */
         c->ws__msg_op = f->opcode;
         c->ws__utf8 = 0;
-        c->ws__flags |= WS__F_IN_MSG;
+        c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
+        if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
     }
-    /* The limit is checked on the declared length, before any byte is buffered (§10.4). */
-    if (!(f->opcode & 8) && !(c->ws__flags & WS__F_STREAMING) &&
+    /* The limit is checked on the declared length, before any byte is buffered (§10.4);
+       a compressed message's is its inflated size, checked as it inflates. */
+    if (!(f->opcode & 8) && !(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
         f->len > c->ws__max_message - c->ws__in_len)
         return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
     c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
@@ -3692,6 +4207,53 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
 
+#ifndef WS_NO_DEFLATE
+/* One frame of a compressed message (RFC 7692 §7.2.1): the payload deflated with a sync
+   flush straight into the queue, after room for the longest header; on the message's
+   last frame the 00 00 ff ff that ends the flush removed; then the header (RSV1 on the
+   first frame only, §6) written in front and the payload moved up to it. Room for the
+   worst case (stored blocks) is taken before the deflater runs, so WS_WOULD_BLOCK and
+   WS_ERR_TOO_BIG leave its state as it was. *plain (a whole message only): nothing was
+   queued because the message would not get smaller and nothing forces the compressed
+   form (with context takeover the deflater has already taken it in, so it must go). */
+static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
+                                    const unsigned char *data, size_t len, int *plain) {
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    size_t bound = ws__add_sat(len, (len >> 7) + 64), n = 0, used = 0, h;
+    int keep = ws__pmd_keep(c, z, 1);
+    unsigned char *dst;
+    ws_deflater *d;
+    ws_frame f;
+    ws_result r;
+    if (bound > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
+    r = ws__reserve(c, WS_MAX_HEADER + bound, &dst);
+    if (r != WS_OK) return r;
+    if (!(d = ws__pmd_deflater(c, z))) return WS_ERR_NOMEM;
+    r = ws_deflate(d, data, len, &used, dst + WS_MAX_HEADER, bound, &n, WS_DEFLATE_SYNC);
+    if (r != WS_OK || n < 4) /* the bound held in every test: say so loudly if not */
+        return ws__fail(c, WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+    if (fin) {
+        n -= 4;
+        ws_deflate_reset(d, keep);
+        if (plain && !keep && n >= len) { /* not smaller: the message goes as it is */
+            *plain = 1;
+            return WS_OK;
+        }
+    }
+    f.fin = (unsigned char)(fin != 0), f.rsv = (unsigned char)(first ? 4 : 0);
+    f.opcode = (unsigned char)(first ? opcode : (unsigned)WS_OP_CONT), f.len = n;
+    f.masked = c->ws__role == WS_ROLE_CLIENT;
+    if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0)
+        return ws__fail(c, WS_ERR_RNG, WS_CLOSE_INTERNAL, 1, 0, 0); /* the deflater moved on */
+    h = ws_frame_encode(dst, &f);
+    WS_MEMMOVE(dst + h, dst + WS_MAX_HEADER, n);
+    if (f.masked) ws_mask(dst + h, n, f.key, 0);
+    c->ws__out_tail += h + n;
+    c->ws__flags |= WS__F_WARM;
+    return WS_OK;
+}
+#endif /* WS_NO_DEFLATE */
+
 static ws_result ws__can_send(const ws_conn *c) {
     if (c->ws__error || c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_SENT_CLOSE))
         return WS_ERR_CLOSED;
@@ -3705,6 +4267,15 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
     if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
     if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
+#ifndef WS_NO_DEFLATE
+    /* Messages under the threshold, ones the queue could never hold compressed, and ones
+       without memory for a deflater go as they are: any message may (RFC 7692 §6.1). */
+    if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
+        int plain = 0;
+        r = ws__queue_deflated(c, opcode, 1, 1, (const unsigned char *)data, len, &plain);
+        if (!plain && r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM) return r;
+    }
+#endif
     return ws__queue_frame(c, opcode, 1, data, len, 0, 0);
 }
 
@@ -3719,6 +4290,19 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     v.state = cont ? c->ws__send_utf8 : 0;
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
+#ifndef WS_NO_DEFLATE
+    /* A message sent in pieces is one deflate stream across its frames (RFC 7692 §7.2.1),
+       compressed or not as its first piece decides. */
+    if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
+             : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
+        r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
+        if (r == WS_OK) c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
+    } else {
+        r = WS_ERR_TOO_BIG;
+    }
+    if (r != WS_OK)
+#endif
     r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
     if (r != WS_OK) return r;
     if (fin) {
@@ -3768,6 +4352,9 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
     c->ws__now = now;
     if (c->ws__out_tail == 0) ws__out_release(c); /* idle: hold no buffer */
+#ifndef WS_NO_DEFLATE
+    ws__pmd_release(c, 0);
+#endif
     if (c->ws__flags & WS__F_CLOSE_TIMER) {
         uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
         if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
