@@ -1035,7 +1035,7 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
         if (i + 2 < len) v |= s[i + 2];
-        for (k = 0; k < 4; k++) dst[o + k] = ws__b64[(v >> (18 - 6 * k)) & 63];
+        for (k = 0; k < 4; k++) dst[o + (size_t)k] = ws__b64[(v >> (18 - 6 * k)) & 63];
         if (i + 1 >= len) dst[o + 2] = '=';
         if (i + 2 >= len) dst[o + 3] = '=';
     }
@@ -2386,7 +2386,7 @@ static size_t ws__strlen(const char *s) {
 static int ws__memeq(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     unsigned char d = 0;
-    while (n--) d |= *x++ ^ *y++;
+    while (n--) d = (unsigned char)(d | (*x++ ^ *y++));
     return d == 0;
 }
 
@@ -3267,7 +3267,7 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
     f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
     f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
-    h = 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) + (f.masked ? 4 : 0);
+    h = 2 + (len >= 126 ? 2u : 0u) + (len > 0xffff ? 6u : 0u) + (f.masked ? 4u : 0u);
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
@@ -3703,7 +3703,7 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     (void)agreed, (void)allow;
 #endif
     /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
-    est = ws__add_sat(ws__add_sat(129 + (plen ? 26 : 0) + (pmd ? 160 : 0), plen),
+    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (pmd ? 160u : 0u), plen),
                       ws__strlen(extra_headers));
     r = ws__reserve(c, est, &dst);
     if (r == WS_OK) n = ws__response_build((char *)dst, est, hs->req, protocol, pmd, extra_headers);
