@@ -4293,7 +4293,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
                                  int fin) {
-    int cont = (c->ws__flags & WS__F_SENDING) != 0;
+    int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
@@ -4308,15 +4308,14 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
              : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
         r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
-        if (r == WS_OK) c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        if (r == WS_OK) plain = 0, c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
         else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
-    } else {
-        r = WS_ERR_TOO_BIG;
     }
-    if (r != WS_OK)
 #endif
-    r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
-    if (r != WS_OK) return r;
+    if (plain) {
+        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
+        if (r != WS_OK) return r;
+    }
     if (fin) {
         c->ws__flags &= ~WS__F_SENDING;
     } else {
