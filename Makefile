@@ -36,6 +36,9 @@ endif
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
+empty :=
+space := $(empty) $(empty)
+
 .PHONY: all
 all: examples  # the default goal, whatever the .mk files below define
 
@@ -112,10 +115,17 @@ compile-tests: | $(BUILD)
 integration: $(EXAMPLES)
 	$(PY) tests/integration/run.py
 
+# Families run TEST_JOBS at a time (tests/families.sh), each into build/logs/; the ones
+# that write the interop matrix (build/interop/results.tsv) share one lane.
+TEST_JOBS ?= 2
+# Built once before the families start, since several of them use these.
+TEST_PREBUILD := examples $(UNIT_BINS) $(if $(CONF_OUT),$(CONF_OUT)/cases.h)
+MATRIX_FAMILIES := $(filter interop tls,$(TEST_TARGETS))
 test: deps $(TEST_DEPS)
 	@rm -f $(BUILD)/interop/results.tsv
-	@set -e; for t in unit compile-tests integration $(TEST_TARGETS); do \
-	  echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+	@$(MAKE) --no-print-directory $(TEST_PREBUILD)
+	@JOBS=$(TEST_JOBS) MAKE="$(MAKE)" bash tests/families.sh unit compile-tests integration \
+	  $(filter-out $(MATRIX_FAMILIES),$(TEST_TARGETS)) $(subst $(space),+,$(strip $(MATRIX_FAMILIES)))
 	@echo "make test: all passed"
 
 clean:

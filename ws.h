@@ -2716,6 +2716,45 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 }
 #endif /* WS_NO_DEFLATE */
 
+/* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
+   both parsers: each one's first value and how often it came (2: more than once). Upgrade
+   and Connection are lists that may be repeated: what counts is whether any element is
+   "websocket" / "upgrade". */
+enum { WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN, WS__H_PROTOCOL, WS__H_EXTENSIONS,
+       WS__H_ACCEPT, WS__H_COUNT };
+static const char *const ws__hnames[WS__H_COUNT] = {
+    "host", "sec-websocket-key", "sec-websocket-version", "origin", "sec-websocket-protocol",
+    "sec-websocket-extensions", "sec-websocket-accept"};
+
+typedef struct ws__heads {
+    ws_str v[WS__H_COUNT];
+    unsigned char n[WS__H_COUNT];
+    int upgrade, connection;
+} ws__heads;
+
+static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
+                                  ws__heads *h) {
+    ws_str name, value;
+    unsigned i;
+    int r;
+    WS_MEMSET(h, 0, sizeof *h);
+    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
+        if (*count >= max) return WS_ERR_HS_TOO_LARGE;
+        ++*count;
+        if (ws__ieq(name.p, name.n, "upgrade")) h->upgrade |= ws_token_has(value, "websocket");
+        else if (ws__ieq(name.p, name.n, "connection")) h->connection |= ws_token_has(value, "upgrade");
+        else
+            for (i = 0; i < WS__H_COUNT; i++)
+                if (ws__ieq(name.p, name.n, ws__hnames[i])) {
+                    if (!h->n[i]) h->v[i] = value;
+                    h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                    break;
+                }
+    }
+    if (r < 0) return (ws_result)r;
+    return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+}
+
 /* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
 static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_DEFLATE
@@ -2734,12 +2773,12 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *p, *end = head + len, *sp1, *sp2;
-    ws_str line, name, value, upgrade = {0, 0};
+    const char *p, *sp1, *sp2;
+    ws_str line;
+    ws__heads h;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
-    int r, conn_upgrade = 0;
-    unsigned seen_host = 0, seen_key = 0, seen_version = 0; /* 0, 1, or 2 for "more" */
+    ws_result r;
     size_t i;
     unsigned char nonce[18];
 
@@ -2769,41 +2808,20 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         req->method.p[2] != 'T')
         return WS_ERR_HS_METHOD;
 
-    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (req->header_count >= max_headers) return WS_ERR_HS_TOO_LARGE;
-        req->header_count++;
-        if (ws__ieq(name.p, name.n, "host")) {
-            if (seen_host) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
-            seen_host = 1;
-            req->host = value;
-        } else if (ws__ieq(name.p, name.n, "upgrade")) {
-            upgrade = value;
-        } else if (ws__ieq(name.p, name.n, "connection")) {
-            conn_upgrade |= ws_token_has(value, "upgrade");
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-key")) {
-            seen_key += seen_key < 2;
-            req->key = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-version")) {
-            seen_version += seen_version < 2;
-            req->version = value;
-        } else if (ws__ieq(name.p, name.n, "origin")) {
-            req->origin = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) {
-            if (!req->protocols.p) req->protocols = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
-            if (!req->extensions.p) req->extensions = value;
-        }
-    }
-    if (r < 0) return (ws_result)r;
-    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
-    if (!seen_host || req->host.n == 0) return WS_ERR_HS_HOST;             /* item 2 */
-    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE;      /* item 3 */
-    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                         /* item 4 */
+    r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
+    if (r != WS_OK) return r;
+    req->host = h.v[WS__H_HOST], req->key = h.v[WS__H_KEY], req->version = h.v[WS__H_VERSION];
+    req->origin = h.v[WS__H_ORIGIN], req->protocols = h.v[WS__H_PROTOCOL];
+    req->extensions = h.v[WS__H_EXTENSIONS];
+    if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+    if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
+    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                               /* item 3 */
+    if (!h.connection) return WS_ERR_HS_CONNECTION;                         /* item 4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
-    if (seen_version != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
+    if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
         return WS_ERR_HS_VERSION;
-    if (seen_key != 1 || req->key.n != WS_KEY_LEN ||
+    if (h.n[WS__H_KEY] != 1 || req->key.n != WS_KEY_LEN ||
         ws_base64_decode(req->key.p, req->key.n, nonce, sizeof nonce) != 16)
         return WS_ERR_HS_KEY;                                               /* item 5 */
     return WS_OK;
@@ -3017,13 +3035,13 @@ WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws
 static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                     const char *key, const char *offered_protocols,
                                     const ws_deflate_params *offered_deflate, ws_response *res) {
-    const char *p, *end = head + len;
-    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, offered, t;
+    const char *p;
+    ws_str offered, t, accept;
+    ws__heads h;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
-    int r, conn_upgrade = 0;
-    unsigned seen_accept = 0, seen_proto = 0; /* 0, 1, or 2 for "more" */
+    ws_result r;
     size_t i;
     char expect[WS_ACCEPT_LEN + 1];
 
@@ -3039,19 +3057,13 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         return WS_ERR_HS_MALFORMED;
     res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (count++ >= max_headers) return WS_ERR_HS_TOO_LARGE;
-        if (ws__ieq(name.p, name.n, "upgrade")) upgrade = value;
-        else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
-        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept += seen_accept < 2, accept = value;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto += seen_proto < 2, res->protocol = value;
-    }
-    if (r < 0) return (ws_result)r;
-    if (p != end) return WS_ERR_HS_MALFORMED;
-    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE; /* §4.1 item 2 */
-    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                    /* item 3 */
+    r = ws__walk_headers(p, head + len, max_headers, &count, &h);
+    if (r != WS_OK) return r;
+    accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
+    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                          /* §4.1 item 2 */
+    if (!h.connection) return WS_ERR_HS_CONNECTION;                    /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
-    if (seen_accept != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
+    if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
     { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
         size_t at = 0;
@@ -3069,9 +3081,9 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
             return WS_ERR_HS_EXTENSION;
         }
     }
-    if (seen_proto) {                       /* item 6: one token, and one we offered */
+    if (h.n[WS__H_PROTOCOL]) {              /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
-        if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
+        if (h.n[WS__H_PROTOCOL] > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
         for (i = 0; i < res->protocol.n; i++)
             if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
         for (;;) {
@@ -4281,7 +4293,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
                                  int fin) {
-    int cont = (c->ws__flags & WS__F_SENDING) != 0;
+    int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
@@ -4296,15 +4308,14 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
              : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
         r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
-        if (r == WS_OK) c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        if (r == WS_OK) plain = 0, c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
         else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
-    } else {
-        r = WS_ERR_TOO_BIG;
     }
-    if (r != WS_OK)
 #endif
-    r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
-    if (r != WS_OK) return r;
+    if (plain) {
+        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
+        if (r != WS_OK) return r;
+    }
     if (fin) {
         c->ws__flags &= ~WS__F_SENDING;
     } else {
