@@ -231,14 +231,15 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
 /* DEFLATE (RFC 1951), the compression of permessage-deflate (RFC 7692), usable alone.
    Raw DEFLATE only: no zlib or gzip wrapper. Nothing here allocates: the state structs
    live wherever you put them and their windows in memory you hand over at init, sized by
-   the macros below (for window bits 8..15, RFC 7692 §7.1.2):
+   the macros below (for window bits 8..15, RFC 7692 §7.1.2). Bytes in all, struct +
+   memory, on x86-64 (measured by tests/bench/bench_deflate.c for 15):
 
-       window bits        8      9      10     11     12     13     14     15
-       inflate (bytes)    sizeof(ws_inflater) + WS_INFLATE_MEM(b)  =  ~3.6 KB + 2^b
-       deflate (bytes)    sizeof(ws_deflater) + WS_DEFLATE_MEM(b)  =  ~2.9 KB + 3*2^b + 36 KB
+       window bits                      8     9    10     11     12     13     14      15
+       ws_inflater + WS_INFLATE_MEM  3936  4192  4704   5728   7776  11872  20064   36448
+       ws_deflater + WS_DEFLATE_MEM  9120 10656 14752  20896  33184  59808  76192  108960
 
-   so 15-bit windows both ways take about 143 KB (zlib: ~256 KB to deflate at memLevel 8
-   plus ~44 KB to inflate). The memory may have any alignment. */
+   so 15-bit windows both ways take 145,400 bytes, under half of zlib's ~300 KB (deflate
+   at memLevel 8 ~256 KB, inflate ~44 KB). The memory may have any alignment. */
 
 /* Inflater.
 
@@ -332,14 +333,13 @@ WSDEF const char *ws_inflate_detail(const ws_inflater *z);
 
 /* Window 2^b + hash chains 2^b bytes (one 16-bit link per position of the last half
    window: links farther back are rarely worth their memory) + lookahead + hash heads +
-   the symbols of one block + alignment slack. */
-#define WS__DEFLATE_LOOK 8192
-#define WS__DEFLATE_HASH_BITS 13
-#define WS__DEFLATE_SYMS 8192
-#define WS__DEFLATE_PREV_SHIFT 1
-#define WS_DEFLATE_MEM(window_bits)                                                       \
-    (((size_t)1 << (window_bits)) + ((size_t)2 << ((window_bits) - WS__DEFLATE_PREV_SHIFT)) + \
-     WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + 2 * (size_t)WS__DEFLATE_SYMS + 16)
+   the symbols of one block + alignment slack; the last three shrink with small windows. */
+#define WS__DEFLATE_LOOK(b) ((b) >= 13 ? 8192u : (b) >= 10 ? 2048u : 1024u)
+#define WS__DEFLATE_HASH_BITS(b) ((b) >= 13 ? 13u : (unsigned)(b) + 1u)
+#define WS__DEFLATE_SYMS(b) ((b) >= 13 ? 8192u : 2048u)
+#define WS_DEFLATE_MEM(window_bits)                                                             \
+    (((size_t)2 << (window_bits)) + WS__DEFLATE_LOOK(window_bits) +                            \
+     ((size_t)2 << WS__DEFLATE_HASH_BITS(window_bits)) + 2 * (size_t)WS__DEFLATE_SYMS(window_bits) + 16)
 
 typedef struct ws_deflater {
     /* private: ws__ fields, here so you can place the struct */
@@ -347,7 +347,7 @@ typedef struct ws_deflater {
     uint16_t *ws__head, *ws__prev, *ws__sym;
     uint32_t ws__wsize, ws__bsize;
     uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
-    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss, ws__hshift, ws__syms;
     uint64_t ws__bits;
     unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
     unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
@@ -1707,15 +1707,17 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
     p = (unsigned char *)mem;
     p += (8 - ((size_t)((uintptr_t)p & 7))) & 7; /* the uint16_t arrays first, aligned */
     d->ws__wsize = (uint32_t)1 << window_bits;
-    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT);
-    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS;
-    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS;
+    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)1 << window_bits;
+    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS(window_bits);
+    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS(window_bits);
     d->ws__buf = p;
-    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK;
+    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK(window_bits);
+    d->ws__hshift = 32 - WS__DEFLATE_HASH_BITS(window_bits);
+    d->ws__syms = WS__DEFLATE_SYMS(window_bits);
     /* Hash heads and chains need no clearing: every candidate's distance is checked
        against the data really there, so a stale entry costs a comparison, nothing more. */
-    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
-    WS_MEMSET(d->ws__prev, 0, (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT));
+    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS(window_bits));
+    WS_MEMSET(d->ws__prev, 0, (size_t)1 << window_bits);
     d->ws__level = (unsigned)level;
     if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
     else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
@@ -1735,9 +1737,9 @@ WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
 
 /* Hash of the 4 bytes at p. Chains of 4-byte keys hold far fewer useless candidates
    than 3-byte ones, and the 3-byte matches they miss are mostly not worth their bits. */
-static inline uint32_t ws__dhash(const unsigned char *p) {
+static inline uint32_t ws__dhash(const unsigned char *p, unsigned shift) {
     uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    return (v * 2654435761u) >> (32 - WS__DEFLATE_HASH_BITS);
+    return (v * 2654435761u) >> shift;
 }
 
 /* Longest match for the bytes at `cur` among the chain starting at candidate `cand`
@@ -1747,7 +1749,7 @@ static inline uint32_t ws__dhash(const unsigned char *p) {
 static inline unsigned ws__longest(const ws_deflater *d, const unsigned char *cur, uint32_t pos,
                                    unsigned cand, unsigned maxdist, unsigned maxlen,
                                    unsigned best, unsigned chain, unsigned *best_dist) {
-    unsigned last = 0, wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1, nice = d->ws__nice;
+    unsigned last = 0, wmask = (d->ws__wsize >> 1) - 1, nice = d->ws__nice;
     if (nice > maxlen) nice = maxlen;
     if (best >= maxlen) return best;
     while (chain--) {
@@ -1787,16 +1789,17 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
     uint32_t base = d->ws__base, end = d->ws__fill, pos = d->ws__pos, ins = d->ws__ins;
     uint32_t lo = d->ws__hist > base ? d->ws__hist : base;
     const unsigned hb = 4; /* bytes hashed */
-    unsigned wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1;
+    unsigned hshift = d->ws__hshift, syms = d->ws__syms;
+    unsigned wmask = (d->ws__wsize >> 1) - 1;
     unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
     uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
     if (ins < base) ins = base;
     while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
-           nsym + 3 <= WS__DEFLATE_SYMS) {
+           nsym + 3 <= syms) {
         unsigned maxlen = end - pos > 258 ? 258 : end - pos, len = 0, dist = 0;
         unsigned maxdist = pos - lo > d->ws__wsize ? d->ws__wsize : pos - lo;
         for (; ins < pos && end - ins >= hb; ins++) { /* positions skipped over */
-            uint32_t h = ws__dhash(buf + (ins - base));
+            uint32_t h = ws__dhash(buf + (ins - base), hshift);
             prev[ins & wmask] = head[h], head[h] = (uint16_t)ins;
         }
         /* Long runs without a match (incompressible data) search only every 2nd, then
@@ -1808,18 +1811,18 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
             continue;
         }
         if (maxlen >= hb && ins == pos) {
-            uint32_t h = ws__dhash(buf + (pos - base));
+            uint32_t h = ws__dhash(buf + (pos - base), hshift);
             unsigned cand = head[h];
             prev[pos & wmask] = (uint16_t)cand, head[h] = (uint16_t)pos, ins = pos + 1;
             len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
                               &dist);
             /* lazy: while the next position has a longer match, emit a literal instead */
             while (lazy && len > 2 && len < WS__DLAZY && pos + 1 < end &&
-                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= WS__DEFLATE_SYMS) {
+                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= syms) {
                 unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
                 unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
                 if (ml2 < hb) break;
-                h = ws__dhash(buf + (pos + 1 - base));
+                h = ws__dhash(buf + (pos + 1 - base), hshift);
                 cand = head[h];
                 prev[(pos + 1) & wmask] = (uint16_t)cand, head[h] = (uint16_t)(pos + 1);
                 ins = pos + 2;
@@ -2089,7 +2092,7 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
             continue;
         }
         ws__deflate_parse(d, flush && ip == iend);
-        if (d->ws__nsym + 4 > WS__DEFLATE_SYMS) {
+        if (d->ws__nsym + 4 > d->ws__syms) {
             ws__deflate_block(d, 0);
             continue;
         }
