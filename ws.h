@@ -259,6 +259,8 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
        WS_NEED_MORE    every input byte was used and the stream has not ended
        WS_OUT_FULL     the output buffer is full and more output is ready: call again with
                        the rest of the input (any buffer size works, 1 byte included)
+   Bytes of out past *out_len may have been written over (matches are copied 8 bytes at a
+   time where the buffer has room); only out[0..*out_len) is output.
        WS_OK           the end of a block with BFINAL set; *in_used stops at the byte after
                        it where it can. Call ws_inflate_reset before inflating more.
        WS_ERR_TOO_BIG  the output since the last reset would pass the limit
@@ -1440,7 +1442,13 @@ WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t
                     if (s < 0) goto bad_ll;
                     WS__DROP(used);
                     if (s < 256) {
+                        unsigned e = z->ws__lfast[bits & 1023];
                         *op++ = (unsigned char)s;
+                        /* >= 41 bits left: room for a second short literal, no refill */
+                        if (e && (e & 511) < 256) {
+                            WS__DROP(e >> 9);
+                            *op++ = (unsigned char)e;
+                        }
                         continue;
                     }
                     if (s == 256) goto end_of_block;
@@ -1456,8 +1464,26 @@ WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t
                     dist = ws__dbase[s] + ((unsigned)bits & ((1u << x) - 1));
                     WS__DROP(x);
                     if (dist > z->ws__wsize) goto too_far;
-                    if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
-                    op = ws__inflate_copy(z, op, ostart, dist, len);
+                    if (dist > (size_t)(op - ostart)) {
+                        if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                        op = ws__inflate_copy(z, op, ostart, dist, len);
+                    } else if (dist >= 8) {
+                        /* whole 8-byte steps, up to 7 bytes past the match: the loop keeps
+                           258 + 8 bytes of room, and what lands past op is rewritten */
+                        const unsigned char *src = op - dist;
+                        unsigned char *end = op + len;
+                        do {
+                            WS_MEMCPY(op, src, 8);
+                            op += 8, src += 8;
+                        } while (op < end);
+                        op = end;
+                    } else if (dist == 1) {
+                        WS_MEMSET(op, op[-1], len);
+                        op += len;
+                    } else {
+                        const unsigned char *src = op - dist;
+                        while (len--) *op++ = *src++;
+                    }
                 }
                 /* Bits above nbits hold bytes the fast loop read ahead of ip: clear them. */
                 bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
