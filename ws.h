@@ -1158,6 +1158,10 @@ static int ws__huff_build(const unsigned char *lens, unsigned n, uint16_t *count
     for (i = 0; i < n; i++)
         if (lens[i]) sym[offs[lens[i]]++] = (uint16_t)i;
     WS_MEMSET(fast, 0, sizeof(uint16_t) << fastbits);
+    /* count[0] (unused symbols) is not needed to decode: it keeps the longest code
+       length instead, so a bit pattern no code can start fails as soon as it is seen */
+    for (count[0] = 0, len = 1; len < 16; len++)
+        if (count[len]) count[0] = (uint16_t)len;
     for (len = 1; len <= fastbits; len++, code <<= 1) {
         unsigned j;
         for (j = 0; j < count[len]; j++, k++, code++) {
@@ -1184,6 +1188,7 @@ static inline int ws__huff_decode(uint64_t bits, unsigned avail, const uint16_t 
     }
     for (len = 1; len < 16; len++) { /* the long way, one bit at a time */
         int c = count[len];
+        if (len > count[0]) return -2; /* longer than any code: not in the set */
         if (len > avail) return -1;
         code |= (int)((bits >> (len - 1)) & 1);
         if (code - c < first) {
