@@ -748,6 +748,24 @@ static void test_distance_code_set_invalid(void **state) {
     expect_error(w.b, w.n, 15, 0, WS_ERR_DEFLATE, "distance code");
 }
 
+/* §3.2.7 allows one distance code of one bit; its other bit pattern is no code. A stream
+   ending right after that bit must fail then and there, not wait for bits that cannot
+   make it valid (zlib fails there too). */
+static void test_unused_code_fails_at_once(void **state) {
+    unsigned char cl[19] = {0};
+    bw w = {{0}, 0, 0};
+    unsigned syms[16];
+    (void)state;
+    cl[0] = 3, cl[8] = 3, cl[16] = 3, cl[17] = 3, cl[18] = 2, cl[1] = 3, cl[2] = 3; /* complete */
+    /* literal/lengths: 0 -> 1 bit, 256 and 257 -> 2 bits; one distance code of 1 bit */
+    syms[0] = 1, syms[1] = 0, syms[2] = 18, syms[3] = 138 - 11, syms[4] = 18, syms[5] = 117 - 11;
+    syms[6] = 2, syms[7] = 0, syms[8] = 2, syms[9] = 0, syms[10] = 1, syms[11] = 0;
+    bw_dynamic(&w, 258, 1, cl, syms, 12);
+    bw_code(&w, 3, 2); /* 257: length 3 */
+    bw_code(&w, 1, 1); /* distance pattern '1': no such code */
+    expect_error(w.b, w.n, 15, 0, WS_ERR_DEFLATE, "distance code");
+}
+
 static void test_invalid_fixed_codes(void **state) {
     bw w = {{0}, 0, 0};
     (void)state;
@@ -975,6 +993,7 @@ int main(void) {
         cmocka_unit_test(test_repeat_past_end_and_without_previous),
         cmocka_unit_test(test_literal_length_code_set_invalid),
         cmocka_unit_test(test_distance_code_set_invalid),
+        cmocka_unit_test(test_unused_code_fails_at_once),
         cmocka_unit_test(test_invalid_fixed_codes),
         cmocka_unit_test(test_distance_too_far),
         cmocka_unit_test(test_bomb_stops_at_the_limit),
