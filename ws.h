@@ -349,7 +349,8 @@ typedef struct ws_deflater {
     uint16_t *ws__head, *ws__prev, *ws__sym;
     uint32_t ws__wsize, ws__bsize;
     uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
-    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss, ws__hshift, ws__syms;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss, ws__hshift, ws__syms, ws__run;
+    uint32_t ws__esrc, ws__erun; /* writing a block: position of its next byte, bytes of a run done */
     uint64_t ws__bits;
     unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
     unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
@@ -1759,7 +1760,7 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
 WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
     if (!keep_history) d->ws__hist = d->ws__pos;
     d->ws__bstart = d->ws__pos;
-    d->ws__nsym = 0;
+    d->ws__nsym = 0, d->ws__run = 0;
     d->ws__bits = 0, d->ws__nbits = 0;
     d->ws__phase = WS__E_IDLE, d->ws__fphase = 0;
     WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
@@ -1823,6 +1824,16 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
     unsigned hshift = d->ws__hshift, syms = d->ws__syms;
     unsigned wmask = (d->ws__wsize >> 1) - 1;
     unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
+    unsigned run = d->ws__run;
+/* A literal is counted, and joins the run of literals the last symbol holds (symbols
+   512 + n - 1 stand for n literals, read back from the window when the block is
+   written): incompressible data then fills blocks by bytes, not by symbols. */
+#define WS__LITERAL()                                                     \
+    do {                                                                  \
+        d->ws__fl[buf[pos - base]]++;                                     \
+        if (run && sym[nsym - 1] < 65535) sym[nsym - 1]++;                \
+        else sym[nsym++] = 512, run = 1;                                  \
+    } while (0)
     uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
     if (ins < base) ins = base;
     while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
@@ -1836,8 +1847,7 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
         /* Long runs without a match (incompressible data) search only every 2nd, then
            4th position: still indexed, but the chain walks are what cost */
         if (miss >= 64 && (miss & (miss >= 256 ? 3u : 1u))) {
-            sym[nsym++] = buf[pos - base];
-            d->ws__fl[buf[pos - base]]++;
+            WS__LITERAL();
             pos++, miss++;
             continue;
         }
@@ -1861,26 +1871,25 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
                 len2 = ws__longest(d, buf + (pos + 1 - base), pos + 1, cand, md2, ml2, len,
                                    len >= WS__DGOOD ? d->ws__chain / 4 : d->ws__chain, &dist2);
                 if (len2 <= len) break;
-                sym[nsym++] = buf[pos - base];
-                d->ws__fl[buf[pos - base]]++;
+                WS__LITERAL();
                 pos++, len = len2, dist = dist2, maxdist = md2;
             }
         }
         /* a 3-byte match far back costs more bits than its 3 literals */
         if (len >= 3 && (len > 3 || dist <= 4096)) {
-            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1);
+            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1), run = 0;
             d->ws__fl[257 + ws__lcode(len)]++;
             d->ws__fd[ws__dcode(dist)]++;
             pos += len, miss = 0;
             /* the fast level does not index the inside of long matches */
             if (!lazy && len > 8) ins = pos;
         } else {
-            sym[nsym++] = buf[pos - base];
-            d->ws__fl[buf[pos - base]]++;
+            WS__LITERAL();
             pos++, miss++;
         }
     }
-    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss;
+    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss, d->ws__run = run;
+#undef WS__LITERAL
 }
 
 /* Choose the block type by exact cost in bits (§3.2.3: stored, fixed or dynamic codes),
@@ -1951,6 +1960,7 @@ static void ws__deflate_block(ws_deflater *d, unsigned bfinal) {
     stored = (uint64_t)span * 8 + (uint64_t)chunks * (3 + 7 + 32);
     d->ws__hlit = hlit, d->ws__hdist = hdist, d->ws__nrle = nrle;
     d->ws__bfinal = bfinal, d->ws__bend = d->ws__pos, d->ws__ei = 0;
+    d->ws__esrc = d->ws__bstart, d->ws__erun = 0;
     if (stored < fix && stored < dyn) {
         d->ws__btype = 0;
         d->ws__phase = WS__E_STORED_HDR;
@@ -2029,10 +2039,21 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
             unsigned nsym = d->ws__nsym;
             while (ei < nsym) {
                 unsigned s = sym[ei];
+                if (s >= 512) { /* a run of literals, from the window */
+                    const unsigned char *src = d->ws__buf + (d->ws__esrc - d->ws__base);
+                    while (d->ws__erun < s - 511) {
+                        unsigned c = src[d->ws__erun];
+                        WS__ROOM();
+                        WS__PUT(d->ws__cl[c], d->ws__ll[c]);
+                        d->ws__erun++;
+                    }
+                    d->ws__esrc += s - 511, d->ws__erun = 0, ei++;
+                    continue;
+                }
                 WS__ROOM();
                 if (s < 256) {
                     WS__PUT(d->ws__cl[s], d->ws__ll[s]);
-                    ei++;
+                    d->ws__esrc++, ei++;
                 } else {
                     unsigned len = s - 253, dist = sym[ei + 1] + 1u;
                     unsigned lc = ws__lcode(len), dc = ws__dcode(dist);
@@ -2040,7 +2061,7 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
                     WS__PUT(len - ws__lbase[lc], ws__lext[lc]);
                     WS__PUT(d->ws__cd[dc], d->ws__ld[dc]);
                     WS__PUT(dist - ws__dbase[dc], ws__dext[dc]);
-                    ei += 2;
+                    d->ws__esrc += len, ei += 2;
                 }
             }
             WS__ROOM();
@@ -2091,7 +2112,7 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
         }
         continue;
     block_done:
-        d->ws__bstart = d->ws__bend, d->ws__nsym = 0;
+        d->ws__bstart = d->ws__bend, d->ws__nsym = 0, d->ws__run = 0;
         WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
         WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
     }
@@ -2168,7 +2189,8 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
                 d->ws__phase = WS__E_MARK;
             } else { /* BFINAL, fixed codes, just the end-of-block code (7 zero bits) */
                 unsigned i;
-                d->ws__nsym = 0, d->ws__bfinal = 1, d->ws__btype = 1, d->ws__bend = d->ws__pos;
+                d->ws__nsym = 0, d->ws__run = 0, d->ws__bfinal = 1, d->ws__btype = 1;
+                d->ws__bend = d->ws__pos, d->ws__esrc = d->ws__pos, d->ws__erun = 0;
                 WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
                 d->ws__fl[256] = 1;
                 for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
