@@ -359,6 +359,13 @@ typedef struct ws_deflater {
     unsigned char ws__rle[288 + 32], ws__rlex[288 + 32];
 } ws_deflater;
 
+/* Most bytes ws_deflate writes for n bytes of input (in one call or several) up to and
+   including a flush, starting after a completed flush or a reset: an output buffer of
+   this size never sees WS_OUT_FULL. Incompressible data goes in stored blocks of 5
+   bytes' overhead, each covering at least 1018 bytes (window 8; more for larger ones)
+   except the last, and the flush adds at most 6. */
+#define WS_DEFLATE_BOUND(n) ((n) + ((n) >> 7) + 64)
+
 /* window_bits 8..15, level WS_DEFLATE_FAST or WS_DEFLATE_DEFAULT, mem at least
    WS_DEFLATE_MEM(window_bits) bytes. Returns WS_OK or WS_ERR_ARG. */
 WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,

@@ -414,7 +414,7 @@ static void test_ws_to_zlib_every_level_window(void **state) {
                     assert_int_equal(ws_deflate_init(&d, w, level, g_dmem, WS_DEFLATE_MEM(w)), WS_OK);
                     deflate_pieces(&d, raw, sizes[si], 1 + trand() % 9000, 1 + trand() % 3000,
                                    WS_DEFLATE_SYNC, &c);
-                    assert_true(c.n >= 4);
+                    assert_true(c.n >= 4 && c.n <= WS_DEFLATE_BOUND(sizes[si]));
                     assert_memory_equal(c.p + c.n - 4, TAIL, 4); /* RFC 7692 §7.2.1 */
                     check_both_inflate(c.p, c.n, raw, sizes[si], w);
                     free(c.p);
@@ -513,6 +513,32 @@ static void test_context_takeover_thousands_of_messages(void **state) {
             free(rawall.p);
             free(raw);
         }
+    }
+}
+
+/* WS_DEFLATE_BOUND(n) is enough room for one call with a sync flush, whatever the data:
+   random bytes (stored blocks, the worst case), at the smallest and largest window. */
+static void test_deflate_bound(void **state) {
+    static const size_t sizes[] = {0, 1, 5, 1017, 1018, 1019, 4096, 100000, 300001};
+    size_t si;
+    (void)state;
+    for (si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        unsigned char *raw = dc_make(3, sizes[si], 31 + (uint32_t)si);
+        size_t cap = WS_DEFLATE_BOUND(sizes[si]);
+        unsigned char *c = (unsigned char *)malloc(cap);
+        unsigned w;
+        int level;
+        for (w = 8; w <= 15; w += 7)
+            for (level = WS_DEFLATE_FAST; level <= WS_DEFLATE_DEFAULT; level++) {
+                ws_deflater d;
+                size_t used, got;
+                assert_int_equal(ws_deflate_init(&d, w, level, g_dmem, WS_DEFLATE_MEM(w)), WS_OK);
+                assert_int_equal(ws_deflate(&d, raw, sizes[si], &used, c, cap, &got, WS_DEFLATE_SYNC), WS_OK);
+                assert_int_equal(used, sizes[si]);
+                check_both_inflate(c, got, raw, sizes[si], w);
+            }
+        free(c);
+        free(raw);
     }
 }
 
@@ -985,6 +1011,7 @@ int main(void) {
         cmocka_unit_test(test_ws_to_zlib_every_level_window),
         cmocka_unit_test(test_ws_to_zlib_large_finish),
         cmocka_unit_test(test_context_takeover_thousands_of_messages),
+        cmocka_unit_test(test_deflate_bound),
         cmocka_unit_test(test_window_8_never_reaches_past_256),
         cmocka_unit_test(test_invalid_block_type),
         cmocka_unit_test(test_stored_len_nlen_mismatch),
