@@ -234,11 +234,11 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
    the macros below (for window bits 8..15, RFC 7692 §7.1.2). Bytes in all, struct +
    memory, on x86-64 (measured by tests/bench/bench_deflate.c for 15):
 
-       window bits                      8     9    10     11     12     13     14      15
-       ws_inflater + WS_INFLATE_MEM  3936  4192  4704   5728   7776  11872  20064   36448
-       ws_deflater + WS_DEFLATE_MEM  9120 10656 14752  20896  33184  59808  76192  108960
+       window bits                        8      9     10     11     12     13     14     15
+       ws_inflater + WS_INFLATE_MEM    3936   4192   4704   5728   7776  11872  20064  36448
+       ws_deflater + WS_DEFLATE_MEM    9136  10672  14768  20912  33200  59824  76208 108976
 
-   so 15-bit windows both ways take 145,400 bytes, under half of zlib's ~300 KB (deflate
+   so 15-bit windows both ways take 145,424 bytes, under half of zlib's ~300 KB (deflate
    at memLevel 8 ~256 KB, inflate ~44 KB). The memory may have any alignment. */
 
 /* Inflater.
