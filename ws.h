@@ -4294,7 +4294,7 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
 static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
                                     const unsigned char *data, size_t len, int *plain) {
     ws__pmd *z = (ws__pmd *)c->ws__aux;
-    size_t bound = ws__add_sat(len, (len >> 7) + 64), n = 0, used = 0, h;
+    size_t bound = len > (size_t)-1 / 2 ? (size_t)-1 : WS_DEFLATE_BOUND(len), n = 0, used = 0, h;
     int keep = ws__pmd_keep(c, z, 1);
     unsigned char *dst;
     ws_deflater *d;
