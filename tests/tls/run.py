@@ -21,7 +21,7 @@ Rows (peer = the other side, role = OUR side's role, as in tests/interop):
   PROXY+node-ws        server  Node `ws` client (the plan) -> PROXY terminating TLS -> echo_server (plain)
   PROXY+python-websockets server  the same with Python `websockets`
   PROXY+node-ws        client  build/wscat -> PROXY terminating TLS -> Node `ws` (plain): text,
-                               binary, 1 MiB, fragments, ping, close codes, subprotocol
+                               binary, 1 MiB, a burst, fragments, ping, close codes, subprotocol
   with PROXY each of nginx, haproxy, apache, lighttpd (tests/tls/proxies.py). "tls:" checks:
   every client spoke TLS to the proxy (the proxy's log says TLS version, SNI and 101 for
   each upgrade, where it can log them: not lighttpd) and the server behind saw plain TCP.
@@ -460,6 +460,14 @@ def wscat_via(kind):
             rc, out, err = cat("binary-1mib", "--binary", stdin=big + b"\n")
             results["binary:1048576"] = (rc == 0 and out.startswith("<binary 1048576 bytes: 61 62 63"),
                                          brief(rc, out, err))
+            # 20 messages back to back (the plan's burst sizes, an empty one among them):
+            # every echo complete and in order.
+            lines = [bytes(ord("a") + (k + i) % 26 for k in range([1, 200, 70000, 0, 1 << 20][i % 5]))
+                     for i in range(20)]
+            rc, out, err = cat("burst", stdin=b"\n".join(lines) + b"\n")
+            got = out.encode().split(b"\n")[:-1]
+            results["burst:messages"] = (rc == 0 and got == lines, "exit %s; %d of %d lines back, %s" % (
+                rc, len(got), len(lines), "same" if got == lines else "not the same"))
             # Three frames (text continued twice, multibyte in each) make one message.
             rc, out, err = cat("fragments", stdin=b"fragments\n")
             results["fragment"] = (rc == 0 and out.splitlines() == ["frag1 \u2713\u2713 frag2 \U0001F600 frag3 end"],
