@@ -215,7 +215,7 @@ def plan_peer(cmd, url_host, env, extra, via=None):
             srv, port = start_server([ECHO_SERVER, "-p", "0"], tag + "-echo_server.log")
         else:
             srv, port = echo_server("server", tag)
-        px = None
+        px, results = None, {}
         try:
             if via:
                 px = proxy(via, port, tag)
@@ -228,7 +228,7 @@ def plan_peer(cmd, url_host, env, extra, via=None):
                 stop(p)
                 out = b""
             children.remove(p) if p in children else None
-            results = peer_results(out.decode("utf-8", "replace"))
+            results.update(peer_results(out.decode("utf-8", "replace")))
             results.update(close_ours_first(cmd + ["await-close", url], env, srv, tag))
         finally:
             stop(srv)
