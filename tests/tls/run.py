@@ -18,6 +18,13 @@ Rows (peer = the other side, role = OUR side's role, as in tests/interop):
                                name or address, an expired certificate: a clear message, exit 1
   chromium             server  Debian's Chromium -> chat_server over https/wss, test CA trusted
                                (tests/tls/browser.js)
+  PROXY+node-ws        server  Node `ws` client (the plan) -> PROXY terminating TLS -> echo_server (plain)
+  PROXY+python-websockets server  the same with Python `websockets`
+  PROXY+node-ws        client  build/wscat -> PROXY terminating TLS -> Node `ws` (plain): text,
+                               binary, 1 MiB, a burst, fragments, ping, close codes, subprotocol
+  with PROXY each of nginx, haproxy, apache, lighttpd (tests/tls/proxies.py). "tls:" checks:
+  every client spoke TLS to the proxy (the proxy's log says TLS version, SNI and 101 for
+  each upgrade, where it can log them: not lighttpd) and the server behind saw plain TCP.
 
 Rows go to build/interop/results.tsv as "peer<TAB>role<TAB>check<TAB>ok|FAIL<TAB>tls": the
 fifth field is tests/interop/run.py's transport, shown in its matrix's "over" column
@@ -33,6 +40,8 @@ import signal
 import subprocess
 import sys
 import time
+
+import proxies
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -56,9 +65,9 @@ DEADLINE = 300.0     # the whole run: cases not started by then fail as skipped
 children = []
 
 
-def start(cmd, log_name, stdin=subprocess.DEVNULL, env=None):
+def start(cmd, log_name, stdin=subprocess.DEVNULL, env=None, stdout=subprocess.PIPE):
     log = open(os.path.join(LOGS, log_name), "wb")
-    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=log,
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=log,
                          start_new_session=True, env=dict(os.environ, **(env or {})))
     p.log_path = log.name
     log.close()
@@ -185,14 +194,33 @@ def brief(rc, out, err):
 
 # ---- our server role ----------------------------------------------------------------
 
-def plan_peer(cmd, url_host, env):
+# The interop plan's checks (tests/interop/run.py PEER_CHECKS and its optional ones per
+# peer): a check the peer never reports fails.
+SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
+PLAN_CHECKS = (["subprotocol"] + ["text:%d" % n for n in SIZES] + ["binary:%d" % n for n in SIZES]
+               + ["utf8:short", "utf8:long", "fragment", "ping", "burst:messages", "close:peer",
+                  "close:ours-first"])
+NODE_WS_EXTRA = ["fragment:ping-between", "fragment:split-utf8", "burst:pings"]
+PY_EXTRA = ["fragment:ping-between"]
+
+
+def plan_peer(cmd, url_host, env, extra, via=None):
     """A peer that drives the interop plan (tests/interop) against echo_server over TLS,
     then the close started by our side: a second connection, SIGTERM, and echo_server
-    must close it with 1001, send close_notify and exit 0 well inside its 2 s grace."""
+    must close it with 1001 (and send close_notify) and exit 0 well inside its 2 s grace.
+    via: a proxy (tests/tls/proxies.py) that terminates TLS in front of a plain
+    echo_server, carrying both connections."""
     def case(tag):
-        (srv, port) = echo_server("server", tag)
-        url = "wss://%s:%d/interop" % (url_host, port)
+        if via:
+            srv, port = start_server([ECHO_SERVER, "-p", "0"], tag + "-echo_server.log")
+        else:
+            srv, port = echo_server("server", tag)
+        px, results = None, {}
         try:
+            if via:
+                px = proxy(via, port, tag)
+                port = px.port
+            url = "wss://%s:%d/interop" % (url_host, port)
             p = start(cmd + ["client", url], tag + "-peer.log", env=env)
             try:
                 out, _ = p.communicate(timeout=STEP * 3)
@@ -200,18 +228,44 @@ def plan_peer(cmd, url_host, env):
                 stop(p)
                 out = b""
             children.remove(p) if p in children else None
-            results = peer_results(out.decode("utf-8", "replace"))
+            results.update(peer_results(out.decode("utf-8", "replace")))
             results.update(close_ours_first(cmd + ["await-close", url], env, srv, tag))
         finally:
             stop(srv)
+            if px:
+                results.update(proxy_log_check(px, 2, None))
+                stop(px.proc)
+        for check in PLAN_CHECKS + extra:
+            results.setdefault(check, (False, "never reported (see build/tls/logs/%s-peer*.log)" % tag))
         log = log_text(srv)
         results["subprotocol:ours"] = ("open, protocol chat" in log, first(log, ": open"))
         want = 'peer closed with 4001 "client bye \u2713"'
         results["close:ours"] = (want in log, first(log, "peer closed") or "no close logged")
-        results["tls:echo_server"] = (re.search(r": tls TLSv1\.[23] ", log) is not None,
-                                      first(log, ": tls") or "no TLS session logged")
+        if via:
+            opened = [l for l in log.splitlines() if ": open" in l]
+            results["tls:plain-behind-" + via] = (
+                len(opened) == 2 and ": tls" not in log,
+                "echo_server (plain) saw %d connections; %s" % (len(opened), first(log, ": tls") or "no TLS"))
+        else:
+            results["tls:echo_server"] = (re.search(r": tls TLSv1\.[23] ", log) is not None,
+                                          first(log, ": tls") or "no TLS session logged")
         return results
     return case
+
+
+def proxy(kind, upstream, tag):
+    return proxies.start_proxy(kind, upstream, tag, OUT, CERTS, start, stop, START)
+
+
+def proxy_log_check(px, count, sni):
+    """The proxy's own account (where it logs TLS): count upgrades (101), each on a TLS
+    1.2/1.3 session, with SNI `sni` (None: no SNI, as clients send none for an address)."""
+    if not px.logs_tls:
+        return {}
+    lines = proxies.tls_lines(px, count)
+    want = re.compile(r'TLSv1\.[23] sni=%s 101 "GET /' % (re.escape(sni) if sni else "-?"))
+    return {"tls:%s-log" % px.kind: (len(lines) == count and all(want.match(l) for l in lines),
+                                     "%d of %d upgrades logged: %s" % (len(lines), count, " | ".join(lines)))}
 
 
 def close_ours_first(cmd, env, server, tag):
@@ -368,6 +422,79 @@ def wscat_to_node(tag):
     return results
 
 
+def wscat_via(kind):
+    """build/wscat over wss:// to the proxy `kind`, which terminates TLS in front of a
+    plain Node `ws` server (peers/wss_server.js --plain): the plan's kinds of message
+    through it, one wscat run each, SNI "localhost" (--connect-to 127.0.0.1)."""
+    def case(tag):
+        ca = ["--cafile", os.path.join(CERTS, "ca.pem")]
+        results = {}
+        runs = []  # (rc, out, err) of every wscat run: each must have spoken TLS
+        proc, port = start_server(["node", os.path.join(HERE, "peers", "wss_server.js"), "--plain"],
+                                  tag + "-ws_server.log")
+        srv = Server(proc, port)
+        px = None
+
+        def cat(name, *args, stdin=b"", keep_open=False):
+            got = wscat(px.port, "%s-wscat-%s" % (tag, name), *(ca + list(args)), stdin=stdin, keep_open=keep_open)
+            runs.append(got)
+            return got
+
+        try:
+            px = proxy(kind, port, tag)
+            text = "h\u00e9llo through %s \u2713 \U0001F600" % kind
+            rc, out, err = cat("text", "--protocol", "chat, superchat", stdin=(text + "\n").encode())
+            results["subprotocol"] = (", protocol chat" in err, brief(rc, out, err))
+            results["text:echo"] = (rc == 0 and out.splitlines() == [text], brief(rc, out, err))
+            # wscat's close (end of stdin): 1000, which the server saw and echoed (exit 0).
+            results["close:ours"] = (rc == 0 and "close 1 1000" in srv.drain(), "exit %s; server: %s" % (
+                rc, " | ".join(srv.out.strip().splitlines())))
+
+            rc, out, err = cat("binary", "--binary", stdin=b"abc\n\x00\xff\n")
+            results["binary:echo"] = (rc == 0 and out.splitlines() == ["<binary 3 bytes: 61 62 63>",
+                                                                      "<binary 2 bytes: 00 ff>"], brief(rc, out, err))
+            big = bytes(ord("a") + i % 26 for i in range(1 << 20))
+            rc, out, err = cat("1mib", stdin=big + b"\n")
+            results["text:1048576"] = (rc == 0 and out.encode() == big + b"\n",
+                                       "exit %s; %d bytes back" % (rc, len(out)))
+            rc, out, err = cat("binary-1mib", "--binary", stdin=big + b"\n")
+            results["binary:1048576"] = (rc == 0 and out.startswith("<binary 1048576 bytes: 61 62 63"),
+                                         brief(rc, out, err))
+            # 20 messages back to back (the plan's burst sizes, an empty one among them):
+            # every echo complete and in order.
+            lines = [bytes(ord("a") + (k + i) % 26 for k in range([1, 200, 70000, 0, 1 << 20][i % 5]))
+                     for i in range(20)]
+            rc, out, err = cat("burst", stdin=b"\n".join(lines) + b"\n")
+            got = out.encode().split(b"\n")[:-1]
+            results["burst:messages"] = (rc == 0 and got == lines, "exit %s; %d of %d lines back, %s" % (
+                rc, len(got), len(lines), "same" if got == lines else "not the same"))
+            # Three frames (text continued twice, multibyte in each) make one message.
+            rc, out, err = cat("fragments", stdin=b"fragments\n")
+            results["fragment"] = (rc == 0 and out.splitlines() == ["frag1 \u2713\u2713 frag2 \U0001F600 frag3 end"],
+                                   brief(rc, out, err))
+            # The server pings; our pong (same payload) comes back as a text, then it closes.
+            rc, out, err = cat("ping", stdin=b"ping\n", keep_open=True)
+            results["ping"] = (rc == 0 and out.splitlines() == ["pong proxy ping"], brief(rc, out, err))
+            # The server closes with 4001: exit 3, the code and reason on stderr (stdin stays
+            # open so that wscat does not start a close of its own first).
+            rc, out, err = cat("close", stdin=b"close 4001 bye now\n", keep_open=True)
+            results["close:code"] = (rc == 3 and 'server closed the connection: 4001 "bye now"' in err,
+                                     brief(rc, out, err))
+        finally:
+            if px:
+                results.update(proxy_log_check(px, len(runs), "localhost"))
+                stop(px.proc)
+            stop(proc)
+        spoke = [r for r in runs if re.search(r"connected \(TLSv1\.[23]", r[2])]
+        results["tls:wscat"] = (runs and len(spoke) == len(runs), "%d of %d runs said TLS: %s" % (
+            len(spoke), len(runs), first(runs[0][2], "connected") if runs else "no run"))
+        conns = [l for l in srv.drain().splitlines() if l.startswith("conn ")]
+        results["tls:plain-behind-" + kind] = (len(conns) == len(runs) and all(l.endswith(" plain") for l in conns),
+                                               "the server saw: %s" % "; ".join(conns))
+        return results
+    return case
+
+
 def mbedtls_to_node(tag):
     proc, port = node_server("server", tag)
     srv = Server(proc, port)
@@ -456,11 +583,14 @@ def chromium(tag):
     return results
 
 
+NODE_WS = ["node", os.path.join(INTEROP_PEERS, "ws_peer.js")]
+NODE_ENV = {"NODE_EXTRA_CA_CERTS": os.path.join(CERTS, "ca.pem")}
+PY_WS = [PY, "-B", os.path.join(INTEROP_PEERS, "py_peer.py")]
+PY_ENV = {"SSL_CERT_FILE": os.path.join(CERTS, "ca.pem")}
+
 CASES = [
-    ("node-ws", "server", plan_peer(["node", os.path.join(INTEROP_PEERS, "ws_peer.js")], "127.0.0.1",
-                                        {"NODE_EXTRA_CA_CERTS": os.path.join(CERTS, "ca.pem")})),
-    ("python-websockets", "server", plan_peer([PY, "-B", os.path.join(INTEROP_PEERS, "py_peer.py")],
-                                                  "127.0.0.1", {"SSL_CERT_FILE": os.path.join(CERTS, "ca.pem")})),
+    ("node-ws", "server", plan_peer(NODE_WS, "127.0.0.1", NODE_ENV, NODE_WS_EXTRA)),
+    ("python-websockets", "server", plan_peer(PY_WS, "127.0.0.1", PY_ENV, PY_EXTRA)),
     ("byte-records", "server", byte_records_client),
     ("byte-records+chat", "server", byte_records_to_chat),
     ("mbedtls", "server", mbedtls_to_echo_server),
@@ -470,6 +600,14 @@ CASES = [
     ("bad-certs", "client", bad_certs),
     ("chromium", "server", chromium),
 ]
+# Proxies that terminate TLS: the same plan through them to a plain echo_server, and wscat
+# through them to a plain Node `ws` server.
+for _kind in proxies.PROXIES:
+    CASES += [
+        ("%s+node-ws" % _kind, "server", plan_peer(NODE_WS, "127.0.0.1", NODE_ENV, NODE_WS_EXTRA, via=_kind)),
+        ("%s+python-websockets" % _kind, "server", plan_peer(PY_WS, "127.0.0.1", PY_ENV, PY_EXTRA, via=_kind)),
+        ("%s+node-ws" % _kind, "client", wscat_via(_kind)),
+    ]
 
 
 TRANSPORT = "tls"  # results.tsv's fifth field (tests/interop/run.py: transport)

@@ -3,15 +3,18 @@
 #   make tls-deps   Debian packages (OpenSSL and mbedTLS headers, certutil for Chromium's
 #                   trust store) plus the npm packages of tests/interop and tests/browser
 #   make tls        the glue's unit tests (tests/tls/test_tls_*.c), then
-#                   tests/tls/run.py: certificates made for the run, every pair, the table
+#                   tests/tls/run.py: certificates made for the run, every pair (nginx,
+#                   HAProxy, Apache and lighttpd terminating TLS among them), the table
 # Rows go to build/interop/results.tsv with the other suites' (a "tls" column).
 # Included above the main Makefile's `all:`: keep `all` the default goal.
 
 TEST_DEPS    += tls-deps
 TEST_TARGETS += tls
 
+# The proxies that terminate TLS (tests/tls/proxies.py); lighttpd's TLS is a module of
+# its own, only Recommended by lighttpd.
 TLS_DEBS := libssl-dev libmbedtls-dev openssl pkg-config libnss3-tools libcmocka-dev \
-            python3-websockets chromium nodejs
+            python3-websockets chromium nodejs nginx haproxy apache2 lighttpd lighttpd-mod-openssl
 
 .PHONY: tls tls-deps tls-unit
 # Node `ws` comes from tests/interop's pinned install, playwright-core from tests/browser's.
