@@ -492,8 +492,8 @@ typedef struct ws_deflate_params {
    out-of-range parameter (and, in a response, client_max_window_bits without a value).
    Values may be quoted ("10"). */
 WSDEF int ws_deflate_parse(ws_str element, int is_response, ws_deflate_params *p);
-/* The element stating p ("permessage-deflate; client_max_window_bits=10"); returns its
-   length or WS_ERR_BUFFER. */
+/* The element stating p ("permessage-deflate; client_max_window_bits=10") and a NUL;
+   returns its length (without the NUL) or WS_ERR_BUFFER. */
 WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p);
 #endif
 
@@ -2775,7 +2775,8 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
             ws__putu(&b, p->client_max_window_bits);
         }
     }
-    return ws__finish(&b);
+    ws__put(&b, "", 1); /* the NUL, counted for room, not in the length */
+    return b.overflow ? WS_ERR_BUFFER : ws__finish(&b) - 1;
 }
 #endif /* WS_NO_DEFLATE */
 

@@ -38,13 +38,19 @@ static const char *req_with(char *buf, size_t cap, const char *ext_lines) {
 /* What a server allowing `allow` answers to these Sec-WebSocket-Extensions lines: the
    element it states, or "" when it accepts none. */
 static void server_answers(const char *lines, const ws_deflate_params *allow, const char *want) {
-    char head[2048], got[256] = "";
+    char head[2048], got[256];
     ws_request req;
     ws_deflate_params agreed;
     req_with(head, sizeof head, lines);
     assert_int_equal(ws_request_parse(head, strlen(head), NULL, &req), WS_OK);
-    if (ws_deflate_accept(&req, allow, &agreed))
-        assert_true(ws_deflate_format(got, sizeof got, &agreed) > 0);
+    memset(got, 'x', sizeof got); /* the NUL must come from ws_deflate_format */
+    got[0] = 0;
+    if (ws_deflate_accept(&req, allow, &agreed)) {
+        int n = ws_deflate_format(got, sizeof got, &agreed);
+        assert_true(n > 0 && (size_t)n == strlen(got));
+        assert_int_equal(ws_deflate_format(got, (size_t)n, &agreed), WS_ERR_BUFFER); /* no room for the NUL */
+        ws_deflate_format(got, sizeof got, &agreed);
+    }
     if (strcmp(got, want) != 0) fail_msg("offer \"%s\": answered \"%s\", want \"%s\"", lines, got, want);
 }
 
