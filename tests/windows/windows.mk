@@ -1,0 +1,46 @@
+# Windows: the examples built with mingw-w64 on winsock and run under wine against Linux
+# peers (tests/windows/run.py; see README.md, "Windows"). Included by the main Makefile.
+#   make windows-deps   mingw-w64 (C and C++) and wine from Debian
+#   make windows-build  build/windows/{echo_server,wscat,compile_win,compile_winxx}.exe
+#   make windows        builds, then runs them under wine (prefix in build/windows/)
+# Debian's gcc-multilib and the mingw-w64 cross compilers install side by side (no
+# package is removed); wine64 alone runs 64-bit programs, no i386 architecture needed.
+# Included above the main Makefile's `all:`: keep `all` the default goal.
+
+TEST_DEPS    += windows-deps
+TEST_TARGETS += windows
+
+WIN_OUT   := $(BUILD)/windows
+WIN_CC    := x86_64-w64-mingw32-gcc
+WIN_CXX   := x86_64-w64-mingw32-g++
+# No OpenSSL on Windows: the examples build plain (ws:// only) without HAVE_OPENSSL.
+WIN_CFLAGS := -std=c99 -O2 $(WARN)
+WIN_DEBS  := gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64 python3-websockets
+WIN_EXES  := $(WIN_OUT)/echo_server.exe $(WIN_OUT)/wscat.exe $(WIN_OUT)/compile_win.exe \
+             $(WIN_OUT)/compile_winxx.exe
+
+.PHONY: windows windows-deps windows-build
+
+windows-deps:
+	@sh tests/deps.sh $(WIN_DEBS)
+
+$(WIN_OUT):
+	@mkdir -p $@
+
+$(WIN_OUT)/echo_server.exe: examples/echo_server.c ws.h | $(WIN_OUT)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32
+
+$(WIN_OUT)/wscat.exe: examples/wscat.c ws.h | $(WIN_OUT)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32 -lbcrypt
+
+# ws.h after <winsock2.h>, <ws2tcpip.h> and <windows.h>, as C99 and as C++11.
+$(WIN_OUT)/compile_win.exe: tests/windows/compile_win.c ws.h | $(WIN_OUT)
+	$(WIN_CC) -std=c99 $(WARN) -o $@ $< -lws2_32
+
+$(WIN_OUT)/compile_winxx.exe: tests/windows/compile_win.c ws.h | $(WIN_OUT)
+	$(WIN_CXX) -std=c++11 $(WARN) -x c++ -o $@ $< -lws2_32
+
+windows-build: $(WIN_EXES)
+
+windows: $(WIN_EXES) $(BUILD)/echo_server
+	$(PY) tests/windows/run.py
