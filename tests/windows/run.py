@@ -10,6 +10,8 @@ Run by `make windows` (which builds build/windows/*.exe first) with Debian's
   - echo_server.exe under wine answering the Python `websockets` client: text, UTF-8,
     binary, a 1 MiB message, ping/pong, the subprotocol, the close code and reason, and
     permessage-deflate with --deflate
+  - echo_client.exe under wine echoing what a Python `websockets` server sends, plain
+    and with permessage-deflate, then its close code
   - wscat.exe under wine talking to the Linux build/echo_server (plain and --deflate):
     text and binary lines, the exit status, a refused connection
 
@@ -209,6 +211,57 @@ def echo_server_exe():
         stop(p)
 
 
+# ---- echo_client.exe under wine, a Python websockets server driving it ---------------
+def echo_client_exe():
+    exe = os.path.join(WIN, "echo_client.exe")
+    for deflate in (False, True):
+        tag = " (permessage-deflate)" if deflate else ""
+        rng = random.Random(7692)
+        cases = [("text", "hello from Linux"), ("binary", bytes(range(256))),
+                 ("1 MiB binary", rng.randbytes(1 << 20)),
+                 ("multibyte UTF-8 text", "h\u00e9llo \u2713 \U0001F600")]
+        results = {}
+
+        async def handler(ws, path=None):
+            results["subprotocol"] = ws.subprotocol
+            results["ext"] = ws.request_headers.get("Sec-WebSocket-Extensions", "")
+            for name, payload in cases:
+                await ws.send(payload)
+                results[name] = await asyncio.wait_for(ws.recv(), STEP)
+            await ws.close(4001, "done")
+
+        async def session():
+            async with websockets.serve(handler, HOST, 0, max_size=None, subprotocols=["chat"],
+                                        compression="deflate" if deflate else None) as srv:
+                port = srv.sockets[0].getsockname()[1]
+                argv = [wine_cmd(), exe, "ws://%s:%d/" % (HOST, port), "--protocol", "chat"]
+                proc = await asyncio.create_subprocess_exec(
+                    *(argv + (["--deflate"] if deflate else [])), env=wine_env(),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                try:
+                    out, err = await asyncio.wait_for(proc.communicate(), 2 * STEP)
+                except asyncio.TimeoutError:
+                    proc.kill()
+                    out, err = await proc.communicate()
+                    return None, err + b"[killed]"
+                return proc.returncode, err
+
+        try:
+            rc, err = asyncio.run(session())
+        except Exception as e:  # noqa: BLE001 - a failed check, then go on
+            rc, err = None, repr(e).encode()
+        check("echo_client.exe offers and gets the subprotocol chat (RFC 6455 4.1)" + tag,
+              results.get("subprotocol") == "chat", results.get("subprotocol"))
+        check("echo_client.exe offers permessage-deflate only with --deflate (RFC 7692 5)" + tag,
+              ("permessage-deflate" in results.get("ext", "")) == deflate, results.get("ext"))
+        for name, payload in cases:
+            got = results.get(name)
+            check("echo_client.exe echoes %s with its type (RFC 6455 5.6)%s" % (name, tag),
+                  type(got) is type(payload) and got == payload, repr(got)[:80])
+        check("echo_client.exe exits 0 after the server's close 4001 and reports it" + tag,
+              rc == 0 and b"4001" in err, (rc, err[-300:]))
+
+
 # ---- wscat.exe under wine against the Linux echo_server -----------------------------
 def wscat_exe():
     wscat = os.path.join(WIN, "wscat.exe")
@@ -252,6 +305,7 @@ def main():
         if wineboot():
             compile_tests()
             echo_server_exe()
+            echo_client_exe()
             wscat_exe()
     finally:
         for p in processes:

@@ -1,7 +1,7 @@
 # Windows: the examples built with mingw-w64 on winsock and run under wine against Linux
 # peers (tests/windows/run.py; see README.md, "Windows"). Included by the main Makefile.
 #   make windows-deps   mingw-w64 (C and C++) and wine from Debian
-#   make windows-build  build/windows/{echo_server,wscat,compile_win,compile_winxx}.exe
+#   make windows-build  build/windows/{echo_server,echo_client,wscat,compile_win,compile_winxx}.exe
 #   make windows        builds, then runs them under wine (prefix in build/windows/)
 # Debian's gcc-multilib and the mingw-w64 cross compilers install side by side (no
 # package is removed); wine64 alone runs 64-bit programs, no i386 architecture needed.
@@ -16,8 +16,8 @@ WIN_CXX   := x86_64-w64-mingw32-g++
 # No OpenSSL on Windows: the examples build plain (ws:// only) without HAVE_OPENSSL.
 WIN_CFLAGS := -std=c99 -O2 $(WARN)
 WIN_DEBS  := gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64 python3-websockets
-WIN_EXES  := $(WIN_OUT)/echo_server.exe $(WIN_OUT)/wscat.exe $(WIN_OUT)/compile_win.exe \
-             $(WIN_OUT)/compile_winxx.exe
+WIN_EXES  := $(WIN_OUT)/echo_server.exe $(WIN_OUT)/echo_client.exe $(WIN_OUT)/wscat.exe \
+             $(WIN_OUT)/compile_win.exe $(WIN_OUT)/compile_winxx.exe
 
 .PHONY: windows windows-deps windows-build
 
@@ -29,6 +29,9 @@ $(WIN_OUT):
 
 $(WIN_OUT)/echo_server.exe: examples/echo_server.c ws.h | $(WIN_OUT)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32
+
+$(WIN_OUT)/echo_client.exe: examples/echo_client.c ws.h | $(WIN_OUT)
+	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32 -lbcrypt
 
 $(WIN_OUT)/wscat.exe: examples/wscat.c ws.h | $(WIN_OUT)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32 -lbcrypt
