@@ -12,6 +12,8 @@ Run by `make windows` (which builds build/windows/*.exe first) with Debian's
     permessage-deflate with --deflate
   - echo_client.exe under wine echoing what a Python `websockets` server sends, plain
     and with permessage-deflate, then its close code
+  - chat_server.exe under wine: its page over HTTP, 404, a room of two `websockets`
+    clients (text and binary to everyone, permessage-deflate, close code)
   - wscat.exe under wine talking to the Linux build/echo_server (plain and --deflate):
     text and binary lines, the exit status, a refused connection
 
@@ -22,8 +24,10 @@ wineserver is stopped (wineserver -k) at the end. Prints "ok - ..." / "not ok - 
 per check and "N passed, M failed"; exits 1 when anything failed.
 """
 import asyncio
+import http.client
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -106,9 +110,9 @@ def run_exe(args, stdin=b"", timeout=STEP):
     return p.returncode, out, err
 
 
-def start_server(argv, env=None):
+def start_server(argv, env=None, cwd=None):
     """Starts an echo_server (Linux or under wine) on port 0; returns (process, port)."""
-    p = subprocess.Popen(argv + ["-p", "0"], env=env, stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(argv + ["-p", "0"], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     processes.append(p)
     line = b""
@@ -125,11 +129,11 @@ def start_server(argv, env=None):
             break
         else:
             time.sleep(0.05)
-    text = line.decode(errors="replace")
-    if "listening on 127.0.0.1:" not in text:
+    m = re.search(r"127\.0\.0\.1:(\d+)", line.decode(errors="replace"))
+    if not m:
         p.kill()
         return p, None
-    return p, int(text.split("127.0.0.1:")[1].split()[0])
+    return p, int(m.group(1))
 
 
 def stop(p):
@@ -262,6 +266,54 @@ def echo_client_exe():
               rc == 0 and b"4001" in err, (rc, err[-300:]))
 
 
+# ---- chat_server.exe under wine: the page over HTTP, the room over WebSockets --------
+async def drive_chat(port):
+    uri = "ws://%s:%d/ws" % (HOST, port)
+    async with websockets.connect(uri, open_timeout=STEP, close_timeout=STEP) as a, \
+            websockets.connect(uri, open_timeout=STEP, close_timeout=STEP,
+                               compression=None) as b:
+        ext = a.response_headers.get("Sec-WebSocket-Extensions", "")
+        check("chat_server.exe accepts permessage-deflate by default (RFC 7692 5)",
+              "permessage-deflate" in ext, ext)
+        for payload in ("hello room \u2713", bytes(range(200))):
+            await asyncio.wait_for(a.send(payload), STEP)
+            got_a = await asyncio.wait_for(a.recv(), STEP)
+            got_b = await asyncio.wait_for(b.recv(), STEP)
+            check("chat_server.exe gives a %s message to every client, sender included" %
+                  ("text" if isinstance(payload, str) else "binary"),
+                  got_a == payload and got_b == payload, (got_a, got_b))
+        await a.close(4000, "bye")
+        check("chat_server.exe answers close 4000 with 4000 (RFC 6455 5.5.1)",
+              a.close_code == 4000, a.close_code)
+
+
+def chat_server_exe():
+    argv = [wine_cmd(), os.path.join(WIN, "chat_server.exe"), "-d", "examples/chat"]
+    p, port = start_server(argv, env=wine_env(), cwd=ROOT)
+    if not check("chat_server.exe starts under wine and prints its port", port):
+        return
+    with open(os.path.join(ROOT, "examples", "chat", "index.html"), "rb") as f:
+        page = f.read()
+    for path, status in (("/", 200), ("/nothing-here", 404)):
+        try:
+            c = http.client.HTTPConnection(HOST, port, timeout=STEP)
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            ok = r.status == status and (status != 200 or body == page)
+            detail = (r.status, len(body))
+        except OSError as e:
+            ok, detail = False, repr(e)
+        check("chat_server.exe answers GET %s with %d%s" %
+              (path, status, " and the page" if status == 200 else ""), ok, detail)
+    try:
+        asyncio.run(asyncio.wait_for(drive_chat(port), 4 * STEP))
+    except Exception as e:  # noqa: BLE001 - a failed check, then go on
+        check("chat_server.exe session completes", False, repr(e))
+    stop(p)
+
+
 # ---- wscat.exe under wine against the Linux echo_server -----------------------------
 def wscat_exe():
     wscat = os.path.join(WIN, "wscat.exe")
@@ -306,6 +358,7 @@ def main():
             compile_tests()
             echo_server_exe()
             echo_client_exe()
+            chat_server_exe()
             wscat_exe()
     finally:
         for p in processes:
