@@ -1,7 +1,8 @@
 /* ws.h after the Windows headers (`make windows`): <windows.h> defines dozens of WS_*
    macros (WS_POPUP, WS_CHILD, WS_VISIBLE, WS_BORDER ... window styles) and winsock has
    its own names; ws.h must use none of them, in C and in C++, with the implementation
-   emitted. Built by x86_64-w64-mingw32-gcc/g++ with -Werror and run under wine. */
+   emitted; compile_win_first.c includes them in the other order. Built by
+   x86_64-w64-mingw32-gcc/g++ with -Werror and run under wine. */
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
@@ -10,6 +11,8 @@
 
 #define WS_IMPLEMENTATION
 #include "../../ws.h"
+
+int compile_win_first(void); /* compile_win_first.c: ws.h before the Windows headers */
 
 int main(void) {
     static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -27,6 +30,10 @@ int main(void) {
     }
     if (styles != (0x80000000ul | 0x40000000ul | 0x10000000ul | 0x00800000ul | 0x00C00000ul)) {
         fprintf(stderr, "compile_win: a window style macro changed value\n");
+        ok = 0;
+    }
+    if (!compile_win_first()) {
+        fprintf(stderr, "compile_win: ws.h included before windows.h does not work\n");
         ok = 0;
     }
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {

@@ -43,12 +43,14 @@ $(WIN_OUT)/chat_server.exe: examples/chat_server.c ws.h | $(WIN_OUT)
 $(WIN_OUT)/wscat.exe: examples/wscat.c ws.h | $(WIN_OUT)
 	$(WIN_CC) $(WIN_CFLAGS) -o $@ $< -lws2_32 -lbcrypt
 
-# ws.h after <winsock2.h>, <ws2tcpip.h> and <windows.h>, as C99 and as C++11.
-$(WIN_OUT)/compile_win.exe: tests/windows/compile_win.c ws.h | $(WIN_OUT)
-	$(WIN_CC) -std=c99 $(WARN) -o $@ $< -lws2_32
+# ws.h after <winsock2.h>, <ws2tcpip.h> and <windows.h> (and, in a second translation
+# unit, before them), as C99 and as C++11.
+WIN_COMPILE := tests/windows/compile_win.c tests/windows/compile_win_first.c
+$(WIN_OUT)/compile_win.exe: $(WIN_COMPILE) ws.h | $(WIN_OUT)
+	$(WIN_CC) -std=c99 $(WARN) -o $@ $(WIN_COMPILE) -lws2_32
 
-$(WIN_OUT)/compile_winxx.exe: tests/windows/compile_win.c ws.h | $(WIN_OUT)
-	$(WIN_CXX) -std=c++11 $(WARN) -x c++ -o $@ $< -lws2_32
+$(WIN_OUT)/compile_winxx.exe: $(WIN_COMPILE) ws.h | $(WIN_OUT)
+	$(WIN_CXX) -std=c++11 $(WARN) -x c++ -o $@ $(WIN_COMPILE) -lws2_32
 
 windows-build: $(WIN_EXES)
 
