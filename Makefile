@@ -56,6 +56,7 @@ TEST_TARGETS :=
 -include tests/bench/bench.mk
 -include tests/tls/tls.mk
 -include tests/deflate/deflate.mk
+-include tests/windows/windows.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -31,19 +31,78 @@
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
+
+/* ---- portability: POSIX sockets, or winsock on Windows (mingw-w64, MSVC) ------------
+   The loop below is written once against these names. Windows differs in: a SOCKET is
+   not an int and INVALID_SOCKET is not -1; errors come from WSAGetLastError(), not
+   errno; closesocket(); ioctlsocket(FIONBIO) for non-blocking; WSAPoll() for poll();
+   recv/send take an int length; no signals (a console control handler instead), no
+   SIGPIPE; GetTickCount64() for a monotonic clock. */
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <io.h>
+typedef SOCKET sock_t;
+#define SOCK_NONE INVALID_SOCKET
+#define sock_close closesocket
+#define sock_errno() WSAGetLastError()
+#define SOCK_EINTR WSAEINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == WSAEWOULDBLOCK)
+#define SOCK_ECONNABORTED WSAECONNABORTED
+#define SOCK_LEN(n) ((int)((n) > INT_MAX ? INT_MAX : (n)))
+#define poll(fds, n, ms) WSAPoll(fds, n, ms)
+typedef ULONG nfds_t;
+static int sock_init(void) {
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
+}
+static int set_nonblocking(sock_t fd) {
+    u_long on = 1;
+    return ioctlsocket(fd, FIONBIO, &on) == 0 ? 0 : -1;
+}
+static const char *sock_strerror(int err) {
+    static char msg[256];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)err, 0, msg, sizeof msg, NULL);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    if (n == 0)
+        snprintf(msg, sizeof msg, "winsock error %d", err);
+    return msg;
+}
+static int file_readable(const char *path) { return _access(path, 4) == 0; }
+#else
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+typedef int sock_t;
+#define SOCK_NONE (-1)
+#define sock_close close
+#define sock_errno() errno
+#define SOCK_EINTR EINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == EAGAIN || (e) == EWOULDBLOCK)
+#define SOCK_ECONNABORTED ECONNABORTED
+#define SOCK_LEN(n) (n)
+#define sock_strerror strerror
+static int sock_init(void) { return 0; }
+static int set_nonblocking(sock_t fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+static int file_readable(const char *path) { return access(path, R_OK) == 0; }
+#endif
 
 #ifdef HAVE_OPENSSL
 #include "tls_openssl.h"
@@ -70,7 +129,7 @@ typedef enum kind {
 } kind;
 
 typedef struct client {
-    int fd;
+    sock_t fd;
     kind kind;
     int drop;                   /* close the socket at the next sweep */
     char peer[64];              /* "127.0.0.1:54321", for log lines */
@@ -93,6 +152,17 @@ static const char *page_dir;
 static client **clients;
 static size_t nclients, clients_cap;
 
+#ifdef _WIN32
+/* Ctrl-C, Ctrl-Break, the console closing: runs on its own thread; the loop sees the
+   count within a tick (the wait is at most TICK_MS). */
+static BOOL WINAPI on_console(DWORD what) {
+    (void)what;
+    stop_signals++;
+    return TRUE;
+}
+
+static uint64_t now_ms(void) { return (uint64_t)GetTickCount64(); }
+#else
 static void on_signal(int sig) {
     (void)sig;
     stop_signals++;
@@ -103,11 +173,7 @@ static uint64_t now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
-
-static int set_nonblocking(int fd) {
-    int flags = fcntl(fd, F_GETFL, 0);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
+#endif
 
 /* Peer-supplied text goes to a log that a test reads line by line: one line per event,
    whatever the reason holds. */
@@ -126,11 +192,11 @@ static long sock_read(void *user, void *buf, size_t len) {
         return tlsio_read(cl->tls, buf, len);
 #endif
     do
-        n = recv(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = recv(cl->fd, (char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? WS_WOULD_BLOCK : WS_ERR_IO;
+    return SOCK_WOULD_BLOCK(sock_errno()) ? WS_WOULD_BLOCK : WS_ERR_IO;
 }
 
 static long sock_write(void *user, const void *buf, size_t len) {
@@ -141,11 +207,11 @@ static long sock_write(void *user, const void *buf, size_t len) {
         return tlsio_write(cl->tls, buf, len);
 #endif
     do
-        n = send(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = send(cl->fd, (const char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? WS_WOULD_BLOCK : WS_ERR_IO;
+    return SOCK_WOULD_BLOCK(sock_errno()) ? WS_WOULD_BLOCK : WS_ERR_IO;
 }
 
 static void broadcast(ws_opcode op, const void *data, size_t len) {
@@ -236,22 +302,26 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     }
 }
 
-static int listen_on(unsigned port) {
+static sock_t listen_on(unsigned port) {
     struct sockaddr_in addr;
+    sock_t fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == SOCK_NONE)
+        return SOCK_NONE;
+#ifndef _WIN32
     int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    /* Restarting right after a stop must not fail on the old socket's TIME_WAIT. */
+    /* Restarting right after a stop must not fail on the old socket's TIME_WAIT. (On
+       Windows SO_REUSEADDR means something else: another program could take the port
+       while we hold it; its default already allows a restart.) */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#endif
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 128) < 0 ||
         set_nonblocking(fd) < 0) {
-        close(fd);
-        return -1;
+        sock_close(fd);
+        return SOCK_NONE;
     }
     return fd;
 }
@@ -267,32 +337,32 @@ static void client_free(client *cl) {
         free(cl->tls);
     }
 #endif
-    close(cl->fd);
+    sock_close(cl->fd);
     if (cl->kind == K_WS)
         ws_conn_free(&cl->conn);
     free(cl->reply);
     free(cl);
 }
 
-static void accept_clients(int lfd) {
+static void accept_clients(sock_t lfd) {
     for (;;) {
         struct sockaddr_in from;
         socklen_t fromlen = sizeof from;
         char ip[INET_ADDRSTRLEN] = "?";
         client *cl;
         int one = 1;
-        int fd = accept(lfd, (struct sockaddr *)&from, &fromlen);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
-                perror("chat_server: accept");
+        sock_t fd = accept(lfd, (struct sockaddr *)&from, &fromlen);
+        if (fd == SOCK_NONE) {
+            int err = sock_errno();
+            if (!SOCK_WOULD_BLOCK(err) && err != SOCK_EINTR && err != SOCK_ECONNABORTED)
+                fprintf(stderr, "chat_server: accept: %s\n", sock_strerror(err));
             return;
         }
         if (nclients == clients_cap) {
             size_t cap = clients_cap ? clients_cap * 2 : 16;
             client **grown = (client **)realloc(clients, cap * sizeof *grown);
             if (!grown) {
-                close(fd);
+                sock_close(fd);
                 return;
             }
             clients = grown;
@@ -302,11 +372,11 @@ static void accept_clients(int lfd) {
         if (!cl || set_nonblocking(fd) < 0) {
             fprintf(stderr, "chat_server: cannot set up a new client\n");
             free(cl);
-            close(fd);
+            sock_close(fd);
             continue;
         }
         /* Chat lines are small and should leave at once, not wait for Nagle. */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
         cl->fd = fd;
 #ifdef HAVE_OPENSSL
         if (tls_ctx) {
@@ -315,7 +385,7 @@ static void accept_clients(int lfd) {
                 fprintf(stderr, "chat_server: cannot set up TLS for a new client\n");
                 free(cl->tls);
                 free(cl);
-                close(fd);
+                sock_close(fd);
                 continue;
             }
         }
@@ -549,6 +619,11 @@ static void begin_shutdown(void) {
 static char *default_page_dir(const char *argv0) {
     static const char rel[] = "/../examples/chat";
     const char *slash = strrchr(argv0, '/');
+#ifdef _WIN32
+    const char *bslash = strrchr(argv0, '\\'); /* C:\\ws\\build\\chat_server.exe */
+    if (bslash && (!slash || bslash > slash))
+        slash = bslash;
+#endif
     size_t n = slash ? (size_t)(slash - argv0) : 0;
     char *dir = (char *)malloc(n + sizeof rel);
     if (!dir)
@@ -578,8 +653,11 @@ int main(int argc, char **argv) {
     unsigned port = 8080;
     const char *cert = NULL, *key = NULL;
     char *dir_alloc = NULL, page_path[4096];
-    int lfd, i;
+    sock_t lfd;
+    int i;
+#ifndef _WIN32
     struct sigaction sa;
+#endif
     struct sockaddr_in bound;
     socklen_t boundlen = sizeof bound;
     struct pollfd *pfds = NULL;
@@ -629,13 +707,19 @@ int main(int argc, char **argv) {
     if (!page_dir)
         page_dir = dir_alloc = default_page_dir(argv[0]);
     snprintf(page_path, sizeof page_path, "%s/index.html", page_dir ? page_dir : "");
-    if (!page_dir || access(page_path, R_OK) != 0) {
+    if (!page_dir || !file_readable(page_path)) {
         fprintf(stderr, "chat_server: cannot read %s (point -d at examples/chat)\n",
                 page_path);
         free(dir_alloc);
         return 2;
     }
 
+#ifdef _WIN32
+    SetConsoleCtrlHandler(on_console, TRUE);
+    /* Scripts follow the log through a pipe; Windows' C library has no line buffering
+       (_IOLBF means full buffering there), so no buffering at all. */
+    setvbuf(stdout, NULL, _IONBF, 0);
+#else
     /* No SA_RESTART: the signal must interrupt poll() so shutdown starts at once. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -646,11 +730,17 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     /* The log is read by scripts through a pipe: a line must arrive when it happens. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+#endif
 
+    if (sock_init() < 0) {
+        fprintf(stderr, "chat_server: no sockets (WSAStartup failed)\n");
+        free(dir_alloc);
+        return 1;
+    }
     lfd = listen_on(port);
-    if (lfd < 0 || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0) {
+    if (lfd == SOCK_NONE || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0) {
         fprintf(stderr, "chat_server: cannot listen on 127.0.0.1:%u: %s\n", port,
-                strerror(errno));
+                sock_strerror(sock_errno()));
         free(dir_alloc);
         return 1;
     }
@@ -667,8 +757,8 @@ int main(int argc, char **argv) {
         if (stop_signals && !stopping) {
             stopping = 1;
             stop_by = now_ms() + SHUTDOWN_GRACE_MS;
-            close(lfd);
-            lfd = -1;
+            sock_close(lfd);
+            lfd = SOCK_NONE;
             printf("shutting down\n");
             begin_shutdown();
             sweep();
@@ -686,7 +776,7 @@ int main(int argc, char **argv) {
             pfds = grown;
             pfds_cap = nclients + 1;
         }
-        if (lfd >= 0) {
+        if (lfd != SOCK_NONE) {
             pfds[npoll].fd = lfd;
             pfds[npoll].events = POLLIN;
             npoll++;
@@ -717,17 +807,17 @@ int main(int argc, char **argv) {
         now = now_ms();
         timeout = next_tick > now && !timeout_zero ? (int)(next_tick - now) : 0;
         n = poll(pfds, (nfds_t)npoll, timeout);
-        if (n < 0 && errno != EINTR) {
-            perror("chat_server: poll");
+        if (n < 0 && sock_errno() != SOCK_EINTR) {
+            fprintf(stderr, "chat_server: poll: %s\n", sock_strerror(sock_errno()));
             break;
         }
 
         if (n > 0) {
-            struct pollfd *cp = pfds + (lfd >= 0 ? 1 : 0);
+            struct pollfd *cp = pfds + (lfd != SOCK_NONE ? 1 : 0);
             for (j = 0; j < nwatched; j++)
                 if (cp[j].revents)
                     pump(clients[j], cp[j].revents);
-            if (lfd >= 0 && (pfds[0].revents & POLLIN))
+            if (lfd != SOCK_NONE && (pfds[0].revents & POLLIN))
                 accept_clients(lfd);
         }
 #ifdef HAVE_OPENSSL
@@ -764,8 +854,8 @@ int main(int argc, char **argv) {
     free(clients);
     free(pfds);
     free(dir_alloc);
-    if (lfd >= 0)
-        close(lfd);
+    if (lfd != SOCK_NONE)
+        sock_close(lfd);
 #ifdef HAVE_OPENSSL
     SSL_CTX_free(tls_ctx);
 #endif

@@ -14,51 +14,96 @@
 #include "../ws.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- portability: POSIX sockets, or winsock on Windows (mingw-w64, MSVC) ------------
+   The program is written once against these names. Windows differs in: a SOCKET is not
+   an int and INVALID_SOCKET is not -1; errors come from WSAGetLastError(), not errno;
+   closesocket(); ioctlsocket(FIONBIO) for non-blocking; WSAPoll() for poll(); recv/send
+   take an int length; no /dev/urandom (BCryptGenRandom); no SIGPIPE; GetTickCount64()
+   for a monotonic clock. */
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <bcrypt.h> /* link with -lbcrypt (and -lws2_32) */
+typedef SOCKET sock_t;
+#define SOCK_NONE INVALID_SOCKET
+#define sock_close closesocket
+#define sock_errno() WSAGetLastError()
+#define SOCK_EINTR WSAEINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == WSAEWOULDBLOCK)
+#define SOCK_EINPROGRESS WSAEWOULDBLOCK /* what a non-blocking connect() says */
+#define SOCK_ETIMEDOUT WSAETIMEDOUT
+#define SOCK_LEN(n) ((int)((n) > INT_MAX ? INT_MAX : (n)))
+#define poll(fds, n, ms) WSAPoll(fds, n, ms)
+
+static int sock_init(void) {
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
+}
+static int set_nonblocking(sock_t fd) {
+    u_long on = 1;
+    return ioctlsocket(fd, FIONBIO, &on) == 0 ? 0 : -1;
+}
+static const char *sock_strerror(int err) {
+    static char msg[256];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)err, 0, msg, sizeof msg, NULL);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    if (n == 0)
+        snprintf(msg, sizeof msg, "winsock error %d", err);
+    return msg;
+}
+static uint64_t now_ms(void) { return (uint64_t)GetTickCount64(); }
+static int rng_open(void) { return 0; }
+static void rng_close(int fd) { (void)fd; }
+static int rng_fill(int fd, unsigned char *p, size_t len) {
+    (void)fd;
+    return BCryptGenRandom(NULL, p, (ULONG)len, BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0 ? 0 : -1;
+}
+#else
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+typedef int sock_t;
+#define SOCK_NONE (-1)
+#define sock_close close
+#define sock_errno() errno
+#define SOCK_EINTR EINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == EAGAIN || (e) == EWOULDBLOCK)
+#define SOCK_EINPROGRESS EINPROGRESS
+#define SOCK_ETIMEDOUT ETIMEDOUT
+#define SOCK_LEN(n) (n)
+#define sock_strerror strerror
 
-#define MAX_MESSAGE ((size_t)64 << 20)
-#define MAX_QUEUE ((size_t)80 << 20)
-/* See echo_server.c: stop reading while this much echo is unsent (back-pressure). */
-#define PAUSE_READ_AT ((size_t)8 << 20)
-#define CONNECT_TIMEOUT_MS 10000
-#define SILENCE_LIMIT_MS 30000
-#define TICK_MS 250
-
-typedef struct client {
-    int fd;
-    ws_conn conn;
-    ws_stream stream;
-    unsigned char buf[16384];
-    /* What happened, for the exit status (event data dies with the callback). */
-    int opened, closed, failed;
-    int io_errno;               /* errno of the socket call that failed */
-    unsigned close_code;
-    ws_result error;
-    char text[256];             /* close reason, or the refused handshake's status line */
-} client;
-
+static int sock_init(void) {
+    /* A server that vanishes mid-write must cost an EPIPE, not the process. */
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+static int set_nonblocking(sock_t fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
 static uint64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
-
-/* Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 §10.3), so they
-   come from the OS; getrandom() or arc4random() would serve as well where available. */
-static int urandom_rng(void *ctx, void *buf, size_t len) {
-    int fd = *(const int *)ctx;
-    unsigned char *p = (unsigned char *)buf;
+static int rng_open(void) { return open("/dev/urandom", O_RDONLY); }
+static void rng_close(int fd) { close(fd); }
+static int rng_fill(int fd, unsigned char *p, size_t len) {
     while (len > 0) {
         ssize_t n = read(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -70,6 +115,34 @@ static int urandom_rng(void *ctx, void *buf, size_t len) {
     }
     return 0;
 }
+#endif
+
+#define MAX_MESSAGE ((size_t)64 << 20)
+#define MAX_QUEUE ((size_t)80 << 20)
+/* See echo_server.c: stop reading while this much echo is unsent (back-pressure). */
+#define PAUSE_READ_AT ((size_t)8 << 20)
+#define CONNECT_TIMEOUT_MS 10000
+#define SILENCE_LIMIT_MS 30000
+#define TICK_MS 250
+
+typedef struct client {
+    sock_t fd;
+    ws_conn conn;
+    ws_stream stream;
+    unsigned char buf[16384];
+    /* What happened, for the exit status (event data dies with the callback). */
+    int opened, closed, failed;
+    int io_errno;               /* errno of the socket call that failed */
+    unsigned close_code;
+    ws_result error;
+    char text[256];             /* close reason, or the refused handshake's status line */
+} client;
+
+/* Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 §10.3), so they
+   come from the OS; getrandom() or arc4random() would serve as well where available. */
+static int os_rng(void *ctx, void *buf, size_t len) {
+    return rng_fill(*(const int *)ctx, (unsigned char *)buf, len);
+}
 
 static long sock_read(void *user, void *buf, size_t len) {
     client *cl = (client *)user;
@@ -78,13 +151,13 @@ static long sock_read(void *user, void *buf, size_t len) {
     if (ws_conn_queued(&cl->conn) >= PAUSE_READ_AT)
         return WS_WOULD_BLOCK;
     do
-        n = recv(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = recv(cl->fd, (char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (SOCK_WOULD_BLOCK(sock_errno()))
         return WS_WOULD_BLOCK;
-    cl->io_errno = errno;
+    cl->io_errno = sock_errno();
     return WS_ERR_IO;
 }
 
@@ -92,13 +165,13 @@ static long sock_write(void *user, const void *buf, size_t len) {
     client *cl = (client *)user;
     ssize_t n;
     do
-        n = send(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = send(cl->fd, (const char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (SOCK_WOULD_BLOCK(sock_errno()))
         return WS_WOULD_BLOCK;
-    cl->io_errno = errno;
+    cl->io_errno = sock_errno();
     return WS_ERR_IO;
 }
 
@@ -152,9 +225,10 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
 
 /* Waits at most CONNECT_TIMEOUT_MS, where a blocking connect() could hang for minutes
    on an unreachable host. Returns the connected non-blocking socket or -1. */
-static int connect_to(const char *host, const char *port) {
+static sock_t connect_to(const char *host, const char *port) {
     struct addrinfo hints, *res, *ai;
-    int fd = -1, err = 0, gai;
+    sock_t fd = SOCK_NONE;
+    int err = 0, gai;
 
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -162,41 +236,56 @@ static int connect_to(const char *host, const char *port) {
     gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) {
         fprintf(stderr, "echo_client: cannot resolve %s: %s\n", host, gai_strerror(gai));
-        return -1;
+        return SOCK_NONE;
     }
     for (ai = res; ai; ai = ai->ai_next) {
-        int flags;
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
+        if (fd == SOCK_NONE) {
+            err = sock_errno();
             continue;
         }
-        flags = fcntl(fd, F_GETFL, 0);
-        if (flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) >= 0) {
-            if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        if (set_nonblocking(fd) == 0) {
+            if (connect(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0)
                 break;
-            err = errno;
-            if (err == EINPROGRESS) {
-                struct pollfd p;
+            err = sock_errno();
+            if (err == SOCK_EINPROGRESS) {
                 socklen_t len = sizeof err;
+#ifdef _WIN32
+                /* select(), not WSAPoll: before Windows 10 2004 WSAPoll never reports a
+                   refused connect, it waits out the timeout. A failed connect shows in
+                   the exception set. */
+                fd_set w, x;
+                struct timeval tv;
+                FD_ZERO(&w);
+                FD_ZERO(&x);
+                FD_SET(fd, &w);
+                FD_SET(fd, &x);
+                tv.tv_sec = CONNECT_TIMEOUT_MS / 1000;
+                tv.tv_usec = 0;
+                if (select(0, NULL, &w, &x, &tv) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) == 0 && err == 0)
+                    break;
+#else
+                struct pollfd p;
                 p.fd = fd;
                 p.events = POLLOUT;
                 if (poll(&p, 1, CONNECT_TIMEOUT_MS) == 1 &&
                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
                     break;
-                if (err == EINPROGRESS)
-                    err = ETIMEDOUT;
+#endif
+                if (err == SOCK_EINPROGRESS)
+                    err = SOCK_ETIMEDOUT;
             }
         } else {
-            err = errno;
+            err = sock_errno();
         }
-        close(fd);
-        fd = -1;
+        sock_close(fd);
+        fd = SOCK_NONE;
     }
     freeaddrinfo(res);
-    if (fd < 0)
+    if (fd == SOCK_NONE)
         fprintf(stderr, "echo_client: cannot connect to %s port %s: %s\n", host, port,
-                strerror(err));
+                sock_strerror(err));
     return fd;
 }
 
@@ -274,9 +363,11 @@ int main(int argc, char **argv) {
     host[u.host.n] = '\0';
     snprintf(port, sizeof port, "%u", u.port);
 
-    /* A server that vanishes mid-write must cost an EPIPE, not the process. */
-    signal(SIGPIPE, SIG_IGN);
-    rngfd = open("/dev/urandom", O_RDONLY);
+    if (sock_init() < 0) {
+        fprintf(stderr, "echo_client: no sockets (WSAStartup failed)\n");
+        return 1;
+    }
+    rngfd = rng_open();
     if (rngfd < 0) {
         perror("echo_client: /dev/urandom");
         return 1;
@@ -288,16 +379,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     cl->fd = connect_to(host, port);
-    if (cl->fd < 0) {
+    if (cl->fd == SOCK_NONE) {
         free(cl);
-        close(rngfd);
+        rng_close(rngfd);
         return 1;
     }
 
     ws_config_init(&cfg, WS_ROLE_CLIENT);
     cfg.on_event = on_event;
     cfg.user = cl;
-    cfg.rng = urandom_rng;
+    cfg.rng = os_rng;
     cfg.rng_ctx = &rngfd;
     cfg.max_message = MAX_MESSAGE;
     cfg.max_queue = MAX_QUEUE;
@@ -313,9 +404,9 @@ int main(int argc, char **argv) {
     if (r != WS_OK) {
         fprintf(stderr, "echo_client: cannot start: %s\n", ws_strerror(r));
         ws_conn_free(&cl->conn);
-        close(cl->fd);
+        sock_close(cl->fd);
         free(cl);
-        close(rngfd);
+        rng_close(rngfd);
         return 1;
     }
     io.read = sock_read;
@@ -334,7 +425,7 @@ int main(int argc, char **argv) {
         if (ws_stream_pump(&cl->stream) == WS_ERR_IO) {
             if (!cl->failed)
                 fprintf(stderr, "echo_client: connection lost: %s\n",
-                        strerror(cl->io_errno));
+                        sock_strerror(cl->io_errno));
             status = 1;
             break;
         }
@@ -349,8 +440,8 @@ int main(int argc, char **argv) {
         if (wants & WS_WANT_WRITE)
             p.events |= POLLOUT;
         n = poll(&p, 1, TICK_MS);
-        if (n < 0 && errno != EINTR) {
-            perror("echo_client: poll");
+        if (n < 0 && sock_errno() != SOCK_EINTR) {
+            fprintf(stderr, "echo_client: poll: %s\n", sock_strerror(sock_errno()));
             status = 1;
         }
         now = now_ms();
@@ -386,9 +477,9 @@ int main(int argc, char **argv) {
             status = 1;
         }
     }
-    close(cl->fd);
+    sock_close(cl->fd);
     ws_conn_free(&cl->conn);
     free(cl);
-    close(rngfd);
+    rng_close(rngfd);
     return status;
 }

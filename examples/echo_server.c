@@ -23,18 +23,74 @@
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
+
+/* ---- portability: POSIX sockets, or winsock on Windows (mingw-w64, MSVC) ------------
+   The loop below is written once against these names. Windows differs in: a SOCKET is
+   not an int and INVALID_SOCKET is not -1; errors come from WSAGetLastError(), not
+   errno; closesocket(); ioctlsocket(FIONBIO) for non-blocking; WSAPoll() for poll();
+   recv/send take an int length; no signals (a console control handler instead), no
+   SIGPIPE; GetTickCount64() for a monotonic clock. There is no epoll there: poll. */
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+typedef SOCKET sock_t;
+#define SOCK_NONE INVALID_SOCKET
+#define sock_close closesocket
+#define sock_errno() WSAGetLastError()
+#define SOCK_EINTR WSAEINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == WSAEWOULDBLOCK)
+#define SOCK_ECONNABORTED WSAECONNABORTED
+#define SOCK_LEN(n) ((int)((n) > INT_MAX ? INT_MAX : (n)))
+#define poll(fds, n, ms) WSAPoll(fds, n, ms)
+typedef ULONG nfds_t;
+static int sock_init(void) {
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
+}
+static int set_nonblocking(sock_t fd) {
+    u_long on = 1;
+    return ioctlsocket(fd, FIONBIO, &on) == 0 ? 0 : -1;
+}
+static const char *sock_strerror(int err) {
+    static char msg[256];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)err, 0, msg, sizeof msg, NULL);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    if (n == 0)
+        snprintf(msg, sizeof msg, "winsock error %d", err);
+    return msg;
+}
+#else
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
+typedef int sock_t;
+#define SOCK_NONE (-1)
+#define sock_close close
+#define sock_errno() errno
+#define SOCK_EINTR EINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == EAGAIN || (e) == EWOULDBLOCK)
+#define SOCK_ECONNABORTED ECONNABORTED
+#define SOCK_LEN(n) (n)
+#define sock_strerror strerror
+static int sock_init(void) { return 0; }
+static int set_nonblocking(sock_t fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+#endif
 
 #ifdef HAVE_OPENSSL
 #include "tls_openssl.h"
@@ -48,7 +104,9 @@ static SSL_CTX *tls_ctx; /* NULL: plain ws:// */
 #include <sys/epoll.h>
 #else
 #define USE_EPOLL 0
+#ifndef _WIN32
 #include <poll.h>
+#endif
 #endif
 
 #define MAX_MESSAGE ((size_t)64 << 20)
@@ -65,7 +123,7 @@ static SSL_CTX *tls_ctx; /* NULL: plain ws:// */
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct client {
-    int fd;
+    sock_t fd;
     int drop;                   /* close the socket at the next sweep */
     int readable;               /* the poller reported input: sock_read may recv() */
     unsigned watching;          /* WS_WANT_READ/WRITE the poller waits for */
@@ -88,6 +146,17 @@ static volatile sig_atomic_t stop_signals;
 /* permessage-deflate for every client (--deflate); mode WS_PMD_OFF without it. */
 static ws_deflate_config pmd;
 
+#ifdef _WIN32
+/* Ctrl-C, Ctrl-Break, the console closing: runs on its own thread; the loop sees the
+   count within a tick (the wait is at most TICK_MS). */
+static BOOL WINAPI on_console(DWORD what) {
+    (void)what;
+    stop_signals++;
+    return TRUE;
+}
+
+static uint64_t now_ms(void) { return (uint64_t)GetTickCount64(); }
+#else
 static void on_signal(int sig) {
     (void)sig;
     stop_signals++;
@@ -98,11 +167,7 @@ static uint64_t now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
-
-static int set_nonblocking(int fd) {
-    int flags = fcntl(fd, F_GETFL, 0);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
+#endif
 
 /* ws_io callbacks over a non-blocking socket. */
 static long sock_read(void *user, void *buf, size_t len) {
@@ -118,22 +183,22 @@ static long sock_read(void *user, void *buf, size_t len) {
         return WS_WOULD_BLOCK;
     cl->readable = 0;
     do
-        n = recv(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = recv(cl->fd, (char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? WS_WOULD_BLOCK : WS_ERR_IO;
+    return SOCK_WOULD_BLOCK(sock_errno()) ? WS_WOULD_BLOCK : WS_ERR_IO;
 }
 
 static long sock_write(void *user, const void *buf, size_t len) {
     client *cl = (client *)user;
     ssize_t n;
     do
-        n = send(cl->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = send(cl->fd, (const char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? WS_WOULD_BLOCK : WS_ERR_IO;
+    return SOCK_WOULD_BLOCK(sock_errno()) ? WS_WOULD_BLOCK : WS_ERR_IO;
 }
 
 #ifdef HAVE_OPENSSL
@@ -209,27 +274,31 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     }
 }
 
-static int listen_on(unsigned port) {
+static sock_t listen_on(unsigned port) {
     struct sockaddr_in addr;
+    sock_t fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == SOCK_NONE)
+        return SOCK_NONE;
+#ifndef _WIN32
     int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    /* Restarting right after a stop must not fail on the old socket's TIME_WAIT. */
+    /* Restarting right after a stop must not fail on the old socket's TIME_WAIT. (On
+       Windows SO_REUSEADDR means something else: another program could take the port
+       while we hold it; its default already allows a restart.) */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#endif
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 128) < 0 ||
         set_nonblocking(fd) < 0) {
-        close(fd);
-        return -1;
+        sock_close(fd);
+        return SOCK_NONE;
     }
     return fd;
 }
 
-static client *client_new(int fd, const struct sockaddr_in *from) {
+static client *client_new(sock_t fd, const struct sockaddr_in *from) {
     ws_config cfg;
     ws_io io;
     client *cl = (client *)calloc(1, sizeof *cl);
@@ -242,7 +311,7 @@ static client *client_new(int fd, const struct sockaddr_in *from) {
     inet_ntop(AF_INET, &from->sin_addr, ip, sizeof ip);
     snprintf(cl->peer, sizeof cl->peer, "%s:%u", ip, (unsigned)ntohs(from->sin_port));
     /* Small frames (pongs, short echoes) should leave at once, not wait for Nagle. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 
     ws_config_init(&cfg, WS_ROLE_SERVER);
     cfg.on_event = on_event;
@@ -291,7 +360,7 @@ static void client_free(client *cl) {
         free(cl->tls);
     }
 #endif
-    close(cl->fd);
+    sock_close(cl->fd);
     ws_stream_free(&cl->stream);
     ws_conn_free(&cl->conn);
     free(cl);
@@ -306,13 +375,13 @@ static size_t ndropped; /* clients marked drop since the last sweep */
 /* ---- the poller: which sockets to wait for, and the wait --------------------------
    poller_watch(cl, want) sets what cl waits for (WS_WANT_READ | WS_WANT_WRITE);
    poller_wait() waits, then serves each ready socket (accept or pump). */
-static void accept_clients(int lfd);
+static void accept_clients(sock_t lfd);
 static void pump(client *cl, int readable);
 
 #if USE_EPOLL
 static int epfd = -1;
 
-static int poller_init(int lfd) {
+static int poller_init(sock_t lfd) {
     struct epoll_event ev;
     epfd = epoll_create1(0);
     if (epfd < 0)
@@ -339,7 +408,7 @@ static int poller_watch(client *cl, unsigned want) {
 static void poller_move(size_t to, size_t from) { (void)to, (void)from; }
 static void poller_close_listener(void) {}
 
-static int poller_wait(int lfd, int timeout) {
+static int poller_wait(sock_t lfd, int timeout) {
     static struct epoll_event evs[256];
     int i, n = epoll_wait(epfd, evs, (int)(sizeof evs / sizeof evs[0]), timeout);
     for (i = 0; i < n; i++) {
@@ -360,7 +429,7 @@ static void poller_free(void) {
 /* pfds[0] is the listening socket, pfds[1 + i] belongs to clients[i]. */
 static struct pollfd *pfds;
 
-static int poller_init(int lfd) {
+static int poller_init(sock_t lfd) {
     pfds = (struct pollfd *)malloc(sizeof *pfds);
     if (!pfds)
         return -1;
@@ -385,13 +454,16 @@ static int poller_watch(client *cl, unsigned want) {
 
 /* clients[from] moved to clients[to] (the client there left). */
 static void poller_move(size_t to, size_t from) { pfds[1 + to] = pfds[1 + from]; }
-static void poller_close_listener(void) { pfds[0].fd = -1; /* poll() skips it */ }
+static void poller_close_listener(void) {}
 
-static int poller_wait(int lfd, int timeout) {
+static int poller_wait(sock_t lfd, int timeout) {
     size_t i, nwatched = nclients; /* clients accepted below wait for the next round */
-    int n = poll(pfds, (nfds_t)(1 + nwatched), timeout);
+    /* A closed listener is left out of the set rather than marked with fd -1: WSAPoll
+       fails on an invalid socket where poll() skips a negative fd. */
+    size_t first = lfd == SOCK_NONE ? 1 : 0;
+    int n = poll(pfds + first, (nfds_t)(1 + nwatched - first), timeout);
     if (n < 0)
-        return errno == EINTR ? 0 : -1;
+        return sock_errno() == SOCK_EINTR ? 0 : -1;
     for (i = 0; i < nwatched && n > 0; i++) {
         short rev = pfds[1 + i].revents;
         if (rev && !clients[i]->drop) {
@@ -399,7 +471,7 @@ static int poller_wait(int lfd, int timeout) {
             n--;
         }
     }
-    if (lfd >= 0 && (pfds[0].revents & POLLIN))
+    if (lfd != SOCK_NONE && (pfds[0].revents & POLLIN))
         accept_clients(lfd);
     return 0;
 }
@@ -407,23 +479,23 @@ static int poller_wait(int lfd, int timeout) {
 static void poller_free(void) { free(pfds); }
 #endif
 
-static void accept_clients(int lfd) {
+static void accept_clients(sock_t lfd) {
     for (;;) {
         struct sockaddr_in from;
         socklen_t fromlen = sizeof from;
         client *cl;
-        int fd = accept(lfd, (struct sockaddr *)&from, &fromlen);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
-                perror("echo_server: accept");
+        sock_t fd = accept(lfd, (struct sockaddr *)&from, &fromlen);
+        if (fd == SOCK_NONE) {
+            int err = sock_errno();
+            if (!SOCK_WOULD_BLOCK(err) && err != SOCK_EINTR && err != SOCK_ECONNABORTED)
+                fprintf(stderr, "echo_server: accept: %s\n", sock_strerror(err));
             return;
         }
         if (nclients == clients_cap) {
             size_t cap = clients_cap ? clients_cap * 2 : 16;
             client **grown = (client **)realloc(clients, cap * sizeof *grown);
             if (!grown) {
-                close(fd);
+                sock_close(fd);
                 return;
             }
             clients = grown;
@@ -431,7 +503,7 @@ static void accept_clients(int lfd) {
         }
         if (set_nonblocking(fd) < 0 || !(cl = client_new(fd, &from))) {
             fprintf(stderr, "echo_server: cannot set up a new client\n");
-            close(fd);
+            sock_close(fd);
             continue;
         }
         cl->slot = nclients;
@@ -540,8 +612,10 @@ static int usage(const char *argv0, int status) {
 
 int main(int argc, char **argv) {
     unsigned port = 9001;
-    int lfd;
+    sock_t lfd;
+#ifndef _WIN32
     struct sigaction sa;
+#endif
     struct sockaddr_in bound;
     socklen_t boundlen = sizeof bound;
     uint64_t next_tick, stop_by = 0;
@@ -600,6 +674,9 @@ int main(int argc, char **argv) {
 #endif
     }
 
+#ifdef _WIN32
+    SetConsoleCtrlHandler(on_console, TRUE);
+#else
     /* No SA_RESTART: the signal must interrupt the wait so shutdown starts at once. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -608,12 +685,17 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     /* A peer that vanishes mid-write must cost an EPIPE, not the whole process. */
     signal(SIGPIPE, SIG_IGN);
+#endif
 
+    if (sock_init() < 0) {
+        fprintf(stderr, "echo_server: no sockets (WSAStartup failed)\n");
+        return 1;
+    }
     lfd = listen_on(port);
-    if (lfd < 0 || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0 ||
+    if (lfd == SOCK_NONE || getsockname(lfd, (struct sockaddr *)&bound, &boundlen) < 0 ||
         poller_init(lfd) < 0) {
         fprintf(stderr, "echo_server: cannot listen on 127.0.0.1:%u: %s\n", port,
-                strerror(errno));
+                sock_strerror(sock_errno()));
         return 1;
     }
     printf("listening on 127.0.0.1:%u%s\n", (unsigned)ntohs(bound.sin_port),
@@ -628,8 +710,8 @@ int main(int argc, char **argv) {
             stopping = 1;
             stop_by = now_ms() + SHUTDOWN_GRACE_MS;
             poller_close_listener();
-            close(lfd);
-            lfd = -1;
+            sock_close(lfd);
+            lfd = SOCK_NONE;
             begin_shutdown();
             sweep();
         }
@@ -638,7 +720,7 @@ int main(int argc, char **argv) {
 
         now = now_ms();
         if (poller_wait(lfd, next_tick > now ? (int)(next_tick - now) : 0) < 0) {
-            perror("echo_server: wait");
+            fprintf(stderr, "echo_server: wait: %s\n", sock_strerror(sock_errno()));
             break;
         }
 
@@ -669,8 +751,8 @@ int main(int argc, char **argv) {
         client_free(clients[--nclients]);
     free(clients);
     poller_free();
-    if (lfd >= 0)
-        close(lfd);
+    if (lfd != SOCK_NONE)
+        sock_close(lfd);
 #ifdef HAVE_OPENSSL
     SSL_CTX_free(tls_ctx);
 #endif

@@ -21,18 +21,182 @@
 #include "../ws.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- portability: POSIX sockets, or winsock on Windows (mingw-w64, MSVC) ------------
+   The program is written once against these names. Windows differs in: a SOCKET is not
+   an int and INVALID_SOCKET is not -1; errors come from WSAGetLastError(), not errno;
+   closesocket(); ioctlsocket(FIONBIO) for non-blocking; WSAPoll() for poll(), and it
+   waits for sockets only, so stdin reaches the loop through a socket (stdin_start);
+   recv/send take an int length; no /dev/urandom (BCryptGenRandom); no signals (a
+   console control handler); no SIGPIPE; GetTickCount64() for a monotonic clock. */
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <bcrypt.h> /* link with -lbcrypt (and -lws2_32) */
+#include <fcntl.h>
+#include <io.h>
+typedef SOCKET sock_t;
+#define SOCK_NONE INVALID_SOCKET
+#define sock_close closesocket
+#define sock_errno() WSAGetLastError()
+#define SOCK_EINTR WSAEINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == WSAEWOULDBLOCK)
+#define SOCK_EINPROGRESS WSAEWOULDBLOCK /* what a non-blocking connect() says */
+#define SOCK_ETIMEDOUT WSAETIMEDOUT
+#define SOCK_LEN(n) ((int)((n) > INT_MAX ? INT_MAX : (n)))
+#define poll(fds, n, ms) WSAPoll(fds, n, ms)
+typedef ULONG nfds_t;
+static sock_t stdin_sock = INVALID_SOCKET; /* what the loop polls and reads for stdin */
+#define STDIN_POLL_FD stdin_sock
+
+static int sock_init(void) {
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
+}
+static int set_nonblocking(sock_t fd) {
+    u_long on = 1;
+    return ioctlsocket(fd, FIONBIO, &on) == 0 ? 0 : -1;
+}
+static const char *sock_strerror(int err) {
+    static char msg[256];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)err, 0, msg, sizeof msg, NULL);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    if (n == 0)
+        snprintf(msg, sizeof msg, "winsock error %d", err);
+    return msg;
+}
+static int rng_open(void) { return 0; }
+static void rng_close(int fd) { (void)fd; }
+static int rng_fill(int fd, unsigned char *p, size_t len) {
+    (void)fd;
+    return BCryptGenRandom(NULL, p, (ULONG)len, BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0 ? 0 : -1;
+}
+
+/* A thread copies stdin (console, pipe or file) into one end of a loopback TCP pair;
+   the loop polls and reads the other end. The end of stdin closes the pair, which the
+   loop reads as end of file. */
+static DWORD WINAPI stdin_copy(LPVOID arg) {
+    SOCKET out = *(SOCKET *)arg;
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    char buf[16384];
+    DWORD n;
+    while (in != NULL && in != INVALID_HANDLE_VALUE && ReadFile(in, buf, sizeof buf, &n, NULL) &&
+           n > 0) {
+        DWORD done = 0;
+        while (done < n) {
+            int w = send(out, buf + done, (int)(n - done), 0);
+            if (w <= 0)
+                goto out;
+            done += (DWORD)w;
+        }
+    }
+out:
+    shutdown(out, SD_SEND);
+    closesocket(out);
+    return 0;
+}
+
+static int stdin_start(void) {
+    static SOCKET writer; /* the thread's end, read by the thread once it runs */
+    struct sockaddr_in addr, mine, peer;
+    int len = sizeof addr;
+    SOCKET lst = socket(AF_INET, SOCK_STREAM, 0), rd = INVALID_SOCKET;
+    writer = INVALID_SOCKET;
+    if (lst == INVALID_SOCKET)
+        return -1;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lst, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(lst, (struct sockaddr *)&addr, &len) == 0 && listen(lst, 1) == 0 &&
+        (writer = socket(AF_INET, SOCK_STREAM, 0)) != INVALID_SOCKET &&
+        connect(writer, (struct sockaddr *)&addr, sizeof addr) == 0) {
+        rd = accept(lst, (struct sockaddr *)&peer, &len);
+        len = sizeof mine;
+        /* Only our own writer may be stdin: another local program could have connected
+           to the port first. */
+        if (rd != INVALID_SOCKET &&
+            (getsockname(writer, (struct sockaddr *)&mine, &len) != 0 ||
+             mine.sin_port != peer.sin_port)) {
+            closesocket(rd);
+            rd = INVALID_SOCKET;
+        }
+    }
+    closesocket(lst);
+    if (rd == INVALID_SOCKET) {
+        if (writer != INVALID_SOCKET)
+            closesocket(writer);
+        return -1;
+    }
+    {
+        HANDLE t = CreateThread(NULL, 0, stdin_copy, &writer, 0, NULL);
+        if (!t) {
+            closesocket(writer);
+            closesocket(rd);
+            return -1;
+        }
+        CloseHandle(t);
+    }
+    stdin_sock = rd;
+    return 0;
+}
+
+static long stdin_read(void *buf, size_t len) {
+    int n = recv(stdin_sock, (char *)buf, SOCK_LEN(len), 0);
+    /* A reset pair is an end of stdin too. */
+    return n < 0 ? 0 : n;
+}
+#else
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+typedef int sock_t;
+#define SOCK_NONE (-1)
+#define sock_close close
+#define sock_errno() errno
+#define SOCK_EINTR EINTR
+#define SOCK_WOULD_BLOCK(e) ((e) == EAGAIN || (e) == EWOULDBLOCK)
+#define SOCK_EINPROGRESS EINPROGRESS
+#define SOCK_ETIMEDOUT ETIMEDOUT
+#define SOCK_LEN(n) (n)
+#define sock_strerror strerror
+#define STDIN_POLL_FD STDIN_FILENO
+
+static int sock_init(void) { return 0; }
+static int set_nonblocking(sock_t fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+static int rng_open(void) { return open("/dev/urandom", O_RDONLY); }
+static void rng_close(int fd) { close(fd); }
+static int rng_fill(int fd, unsigned char *p, size_t len) {
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+static int stdin_start(void) { return 0; }
+static long stdin_read(void *buf, size_t len) { return (long)read(STDIN_FILENO, buf, len); }
+#endif
 
 #ifdef HAVE_OPENSSL
 #include "tls_openssl.h"
@@ -54,7 +218,7 @@
 #define HEX_SHOWN 32       /* bytes of a binary message shown in full */
 
 typedef struct app {
-    int fd;
+    sock_t fd;
     int rngfd;
     const char *host;        /* the URL's host, for messages */
     ws_opcode send_op;
@@ -81,6 +245,17 @@ typedef struct app {
 
 static volatile sig_atomic_t interrupts;
 
+#ifdef _WIN32
+/* Ctrl-C, Ctrl-Break, the console closing: runs on its own thread; the loop sees the
+   count within a tick (its wait is at most 250 ms). */
+static BOOL WINAPI on_console(DWORD what) {
+    (void)what;
+    interrupts++;
+    return TRUE;
+}
+
+static uint64_t now_ms(void) { return (uint64_t)GetTickCount64(); }
+#else
 static void on_signal(int sig) {
     (void)sig;
     interrupts++;
@@ -91,35 +266,25 @@ static uint64_t now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+#endif
 
 /* Masking keys and Sec-WebSocket-Key must be unpredictable (RFC 6455 §10.3): the OS
    supplies them. */
-static int rng_urandom(void *ctx, void *buf, size_t len) {
-    app *a = (app *)ctx;
-    unsigned char *p = (unsigned char *)buf;
-    while (len > 0) {
-        ssize_t n = read(a->rngfd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+static int rng_os(void *ctx, void *buf, size_t len) {
+    return rng_fill(((app *)ctx)->rngfd, (unsigned char *)buf, len);
 }
 
 static long sock_read(void *user, void *buf, size_t len) {
     app *a = (app *)user;
     ssize_t n;
     do
-        n = recv(a->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = recv(a->fd, (char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (SOCK_WOULD_BLOCK(sock_errno()))
         return WS_WOULD_BLOCK;
-    a->io_errno = errno;
+    a->io_errno = sock_errno();
     return WS_ERR_IO;
 }
 
@@ -127,13 +292,13 @@ static long sock_write(void *user, const void *buf, size_t len) {
     app *a = (app *)user;
     ssize_t n;
     do
-        n = send(a->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
+        n = send(a->fd, (const char *)buf, SOCK_LEN(len), 0);
+    while (n < 0 && sock_errno() == SOCK_EINTR);
     if (n >= 0)
         return (long)n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (SOCK_WOULD_BLOCK(sock_errno()))
         return WS_WOULD_BLOCK;
-    a->io_errno = errno;
+    a->io_errno = sock_errno();
     return WS_ERR_IO;
 }
 
@@ -214,9 +379,10 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
 
 /* A blocking connect() can hang for minutes on an unreachable host; this waits at most
    CONNECT_TIMEOUT_MS per address. Returns a connected non-blocking socket or -1. */
-static int connect_to(const char *host, const char *port) {
+static sock_t connect_to(const char *host, const char *port) {
     struct addrinfo hints, *res, *ai;
-    int fd = -1, err = 0, gai;
+    sock_t fd = SOCK_NONE;
+    int err = 0, gai;
 
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -224,38 +390,53 @@ static int connect_to(const char *host, const char *port) {
     gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) {
         fprintf(stderr, "wscat: cannot resolve %s: %s\n", host, gai_strerror(gai));
-        return -1;
+        return SOCK_NONE;
     }
-    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        int flags;
+    for (ai = res; ai && fd == SOCK_NONE; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
+        if (fd == SOCK_NONE) {
+            err = sock_errno();
             continue;
         }
-        flags = fcntl(fd, F_GETFL, 0);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-            err = errno;
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        if (set_nonblocking(fd) < 0) {
+            err = sock_errno();
+        } else if (connect(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0) {
             break;
-        } else if ((err = errno) == EINPROGRESS) {
-            struct pollfd p;
+        } else if ((err = sock_errno()) == SOCK_EINPROGRESS) {
             socklen_t len = sizeof err;
+#ifdef _WIN32
+            /* select(), not WSAPoll: before Windows 10 2004 WSAPoll never reports a
+               refused connect, it waits out the timeout. A failed connect shows in the
+               exception set. */
+            fd_set w, x;
+            struct timeval tv;
+            FD_ZERO(&w);
+            FD_ZERO(&x);
+            FD_SET(fd, &w);
+            FD_SET(fd, &x);
+            tv.tv_sec = CONNECT_TIMEOUT_MS / 1000;
+            tv.tv_usec = 0;
+            if (select(0, NULL, &w, &x, &tv) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) == 0 && err == 0)
+                break;
+#else
+            struct pollfd p;
             p.fd = fd;
             p.events = POLLOUT;
             if (poll(&p, 1, CONNECT_TIMEOUT_MS) == 1 &&
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
                 break;
-            if (err == EINPROGRESS)
-                err = ETIMEDOUT;
+#endif
+            if (err == SOCK_EINPROGRESS)
+                err = SOCK_ETIMEDOUT;
         }
-        close(fd);
-        fd = -1;
+        sock_close(fd);
+        fd = SOCK_NONE;
     }
     freeaddrinfo(res);
-    if (fd < 0)
+    if (fd == SOCK_NONE)
         fprintf(stderr, "wscat: cannot connect to %s port %s: %s\n", host, port,
-                strerror(err));
+                sock_strerror(err));
     return fd;
 }
 
@@ -265,11 +446,16 @@ static void send_lines(app *a) {
     size_t start = 0;
     while (start < a->line_len) {
         char *nl = (char *)memchr(a->line + start, '\n', a->line_len - start);
-        size_t end = nl ? (size_t)(nl - a->line) : a->line_len;
+        size_t end = nl ? (size_t)(nl - a->line) : a->line_len, len;
         ws_result r;
         if (!nl && !a->stdin_eof)
             break;
-        r = ws_send(&a->conn, a->send_op, a->line + start, end - start);
+        len = end - start;
+#ifdef _WIN32
+        if (nl && len > 0 && a->line[end - 1] == '\r')
+            len--; /* a console line ends in CR LF; the CR is not part of the message */
+#endif
+        r = ws_send(&a->conn, a->send_op, a->line + start, len);
         if (r == WS_WOULD_BLOCK)
             break;
         a->line_no++;
@@ -289,7 +475,7 @@ static void send_lines(app *a) {
 /* One read() per readiness, so stdin stays blocking: making it non-blocking would
    change the terminal's file description for the shell as well. */
 static void read_stdin(app *a) {
-    ssize_t n;
+    long n;
     if (a->line_cap - a->line_len < 4096) {
         size_t cap = a->line_cap ? a->line_cap * 2 : 65536;
         char *grown;
@@ -312,7 +498,7 @@ static void read_stdin(app *a) {
         a->line_cap = cap;
     }
     do
-        n = read(STDIN_FILENO, a->line + a->line_len, a->line_cap - a->line_len);
+        n = stdin_read(a->line + a->line_len, a->line_cap - a->line_len);
     while (n < 0 && errno == EINTR && !interrupts);
     if (n > 0) {
         a->line_len += (size_t)n;
@@ -395,7 +581,7 @@ static int report(app *a, int status) {
     }
     if (a->failed && !a->got_close) { /* after the server's close, a lost echo is moot */
         if (a->error == WS_ERR_IO && a->io_errno)
-            fprintf(stderr, "wscat: connection lost: %s\n", strerror(a->io_errno));
+            fprintf(stderr, "wscat: connection lost: %s\n", sock_strerror(a->io_errno));
         else
             fprintf(stderr, "wscat: %s (close code %u)\n", ws_strerror(a->error),
                     a->close_code);
@@ -426,7 +612,9 @@ int main(int argc, char **argv) {
     ws_client_options opts;
     ws_io io;
     ws_result r;
+#ifndef _WIN32
     struct sigaction sa;
+#endif
     app *a;
     int i, status = -1, handled_interrupts = 0;
     uint64_t open_by, next_tick;
@@ -513,6 +701,11 @@ int main(int argc, char **argv) {
     host[u.host.n] = '\0';
     snprintf(port, sizeof port, "%u", u.port);
 
+#ifdef _WIN32
+    /* Messages go to stdout byte for byte: no LF -> CR LF inside a received text. */
+    _setmode(_fileno(stdout), _O_BINARY);
+    SetConsoleCtrlHandler(on_console, TRUE);
+#else
     /* Started with stdin (or stdout) closed, the next open() would take its number and
        wscat would read its own random source or socket as input. */
     for (i = 0; i <= 2; i++)
@@ -529,6 +722,11 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     /* A server (or a stdout reader) that vanishes mid-write must cost an EPIPE. */
     signal(SIGPIPE, SIG_IGN);
+#endif
+    if (sock_init() < 0 || stdin_start() < 0) {
+        fprintf(stderr, "wscat: no sockets (WSAStartup failed)\n");
+        return EXIT_FAILED;
+    }
 
     a = (app *)calloc(1, sizeof *a); /* buffers included, too big for some stacks */
     if (!a) {
@@ -539,7 +737,7 @@ int main(int argc, char **argv) {
     for (i = 1; i < argc; i++)
         if (strcmp(argv[i], "--binary") == 0)
             a->send_op = WS_OP_BINARY;
-    a->rngfd = open("/dev/urandom", O_RDONLY);
+    a->rngfd = rng_open();
     if (a->rngfd < 0) {
         perror("wscat: /dev/urandom");
         free(a);
@@ -548,8 +746,8 @@ int main(int argc, char **argv) {
     }
     a->host = host;
     a->fd = connect_to(connect_host ? connect_host : host, port);
-    if (a->fd < 0) {
-        close(a->rngfd);
+    if (a->fd == SOCK_NONE) {
+        rng_close(a->rngfd);
         free(a);
         free(headers);
         return EXIT_FAILED;
@@ -563,8 +761,8 @@ int main(int argc, char **argv) {
         if (!ctx || tlsio_client(&a->tls, ctx, a->fd, host) < 0) {
             fprintf(stderr, "wscat: %s\n", ctx ? tlsio_error(&a->tls) : err);
             SSL_CTX_free(ctx);
-            close(a->fd);
-            close(a->rngfd);
+            sock_close(a->fd);
+            rng_close(a->rngfd);
             free(a);
             free(headers);
             return EXIT_FAILED;
@@ -577,7 +775,7 @@ int main(int argc, char **argv) {
     ws_config_init(&cfg, WS_ROLE_CLIENT);
     cfg.on_event = on_event;
     cfg.user = a;
-    cfg.rng = rng_urandom;
+    cfg.rng = rng_os;
     cfg.rng_ctx = a;
     cfg.max_message = MAX_MESSAGE;
     cfg.ping_interval_ms = (uint32_t)ping_ms;
@@ -595,8 +793,8 @@ int main(int argc, char **argv) {
     if (r != WS_OK) {
         fprintf(stderr, "wscat: cannot start the handshake: %s\n", ws_strerror(r));
         ws_conn_free(&a->conn);
-        close(a->fd);
-        close(a->rngfd);
+        sock_close(a->fd);
+        rng_close(a->rngfd);
         free(a);
         return r == WS_ERR_ARG ? EXIT_USAGE : EXIT_FAILED;
     }
@@ -668,15 +866,15 @@ int main(int argc, char **argv) {
                               ((wants & WS_WANT_WRITE) ? POLLOUT : 0));
         p[0].revents = 0;
         if (open && !a->stdin_eof && ws_conn_queued(&a->conn) < PAUSE_STDIN_AT) {
-            p[1].fd = STDIN_FILENO;
+            p[1].fd = STDIN_POLL_FD;
             p[1].events = POLLIN;
             p[1].revents = 0;
             np = 2;
         }
         now = now_ms();
         n = poll(p, np, next_tick > now && !pending ? (int)(next_tick - now) : 0);
-        if (n < 0 && errno != EINTR) {
-            perror("wscat: poll");
+        if (n < 0 && sock_errno() != SOCK_EINTR) {
+            fprintf(stderr, "wscat: poll: %s\n", sock_strerror(sock_errno()));
             status = EXIT_FAILED;
             break;
         }
@@ -714,8 +912,8 @@ int main(int argc, char **argv) {
         tlsio_free(&a->tls);
     }
 #endif
-    close(a->fd);
-    close(a->rngfd);
+    sock_close(a->fd);
+    rng_close(a->rngfd);
     ws_conn_free(&a->conn);
     free(a->line);
     free(a);
