@@ -10,7 +10,7 @@
 #   make fuzz-coverage        ws.h line/branch coverage of the seeds plus whatever the
 #                             fuzzers grew in build/fuzz/corpus (clang source coverage)
 # The standalone builds also serve AFL++: afl-fuzz -i fuzz/corpus/frame -o out -- build/fuzz/replay_frame @@
-FUZZ_TARGETS := request response url frame server client utf8 inflate deflate
+FUZZ_TARGETS := request response url frame server client utf8 inflate deflate pmd_server pmd_client
 # DEFLATE's targets compare with zlib (Debian zlib1g-dev, installed by deflate-deps)
 FUZZ_LIBS_inflate := -lz
 FUZZ_LIBS_deflate := -lz
