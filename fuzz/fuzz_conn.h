@@ -588,7 +588,8 @@ static void fz_verify_output(fz_conn *z, int skip_hs) {
             }
             /* what was sent, nothing lost or added */
             if (m) {
-                FZ_CHECK(msg_n <= m->n && memcmp(msg + had, z->sent + m->off + had, msg_n - had) == 0);
+                FZ_CHECK(msg_n <= m->n);
+                if (msg_n > had) FZ_CHECK(memcmp(msg + had, z->sent + m->off + had, msg_n - had) == 0);
                 if (fin) FZ_CHECK(m->done && msg_n == m->n);
             }
             if (msg_text) {
