@@ -15,6 +15,8 @@ BENCH_BINS   := $(BENCH_BUILD)/bench_codec $(BENCH_BUILD)/bench_ipf $(BENCH_BUIL
 BENCH_SIZES  := $(BENCH_BUILD)/impl_O2.o $(BENCH_BUILD)/impl_Os.o $(BENCH_BUILD)/impl_Os_deflate.o
 # DEFLATE (ws_inflate/ws_deflate) against zlib (Debian zlib1g-dev), in the same run
 BENCH_BINS   += $(BENCH_BUILD)/bench_deflate
+# permessage-deflate memory per connection against zlib's for the same negotiation
+BENCH_BINS   += $(BENCH_BUILD)/bench_pmd_mem
 ARM_CC       := arm-none-eabi-gcc
 # Cortex-M4, freestanding: no libc at all (ws.h's own loops stand in for memcpy/memset).
 ARM_CFLAGS   := -std=c99 -mcpu=cortex-m4 -mthumb -Os -ffreestanding -DWS_NO_STDLIB \
@@ -72,6 +74,9 @@ $(BENCH_BUILD)/impl_Os.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
 
 $(BENCH_BUILD)/impl_Os_deflate.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
 	$(CC) -std=c99 -Os -c -o $@ $<
+
+$(BENCH_BUILD)/bench_pmd_mem: tests/bench/bench_pmd_mem.c ws.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz
 
 $(BENCH_BUILD)/bench_deflate: tests/bench/bench_deflate.c tests/deflate_corpus.h ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz

@@ -280,6 +280,14 @@ def run_deflate(quick):
     return rows, mem
 
 
+def run_pmd_mem():
+    """bench_pmd_mem: permessage-deflate's allocator high-water per connection vs zlib's."""
+    out = subprocess.run([os.path.join(B, "bench_pmd_mem")], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("bench_pmd_mem failed: " + out.stderr)
+    return {f[1]: int(f[2]) for f in (l.split("|") for l in out.stdout.splitlines()) if f[0] == "pmdmem"}
+
+
 # ---- 4. sizes ------------------------------------------------------------------------
 
 def zlib_version():
@@ -492,6 +500,8 @@ def main():
     rss = run_idle_rss()
     log("DEFLATE against zlib ...")
     dfl, dmem = run_deflate(a.quick)
+    log("permessage-deflate memory per connection ...")
+    pmem = run_pmd_mem()
 
     T = []
     W = 118
@@ -656,6 +666,19 @@ def main():
     zi, zd = dmem.get("zlib_inflate_15", 0), dmem.get("zlib_deflate_15_8", 0)
     T.append("   memory, 15-bit windows: ws_inflate %d B + ws_deflate %d B = %d B; zlib inflate ~%d B + deflate (memLevel 8) ~%d B"
              " = ~%d B (zlib's own formula)" % (mi, md, mi + md, zi, zd, zi + zd))
+    # measured: a ws_conn pair in memory, 24 messages (JSON, 4 KiB text) echoed, then a tick
+    pm = {r: pmem["pmd15_%s_held" % r] - pmem["plain_%s_held" % r] for r in ("server", "client")}
+    T.append("   permessage-deflate per connection, 15-bit windows both ways with context takeover, after 24 echoed"
+             " messages (allocator, measured):")
+    T.append("     ws.h held between messages: server %d B, client %d B (peak %d / %d B; without the extension"
+             " held %d B, peak %d B)" % (pmem["pmd15_server_held"], pmem["pmd15_client_held"], pmem["pmd15_server_peak"],
+                                         pmem["pmd15_client_peak"], pmem["plain_server_held"], pmem["plain_server_peak"]))
+    T.append("     zlib deflateInit2(6, -15, memLevel 8) + inflateInit2(-15) on the same messages: %d B  ->  ws.h/zlib %s"
+             % (pmem["zlib_held"], fr(ratio(pm["server"], pmem["zlib_held"]))))
+    T.append("     no context takeover both ways, idle after a ws_conn_tick: server %d B, client %d B held beyond a plain"
+             " connection (no codec state; the agreed parameters)" % (
+                 pmem["pmd_nct_server_held"] - pmem["plain_server_held"],
+                 pmem["pmd_nct_client_held"] - pmem["plain_client_held"]))
     T.append("")
     T.append("6. TARGETS (ratio = figure / target, >= 1 means met; for limits target / figure)")
     T.append("-" * W)
