@@ -55,7 +55,7 @@ $(BENCH_BUILD)/bench_ipf: tests/bench/bench_ipf.c tests/bench/bench_common.h ws.
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
 
 $(BENCH_BUILD)/loadgen: tests/bench/loadgen.c tests/bench/bench_common.h | $(BENCH_BUILD)
-	$(CC) $(BENCH_CFLAGS) -o $@ $<
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz
 
 $(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c tests/bench/echo_loop.h ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
