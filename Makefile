@@ -12,6 +12,27 @@ CFLAGS_TEST := -std=c99 -O1 -g $(WARN) $(SAN) -D_POSIX_C_SOURCE=200809L
 PY      := /usr/bin/python3
 
 EXAMPLES   := $(BUILD)/echo_server $(BUILD)/echo_client
+
+# TLS for the examples that speak it (wscat wss://, echo_server and chat_server with
+# --tls-cert/--tls-key): OpenSSL through examples/tls_openssl.h when pkg-config finds
+# it; without it they build plain and say how to get TLS.
+TLS_EXAMPLES := $(BUILD)/wscat $(BUILD)/echo_server $(BUILD)/chat_server
+OPENSSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null)
+ifneq ($(OPENSSL_LIBS),)
+$(TLS_EXAMPLES): EX_FLAGS = -DHAVE_OPENSSL $(shell pkg-config --cflags openssl)
+$(TLS_EXAMPLES): EX_LIBS = $(OPENSSL_LIBS)
+TLS_NOTE :=
+else
+TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
+endif
+TLS_STAMP := $(BUILD)/.tls-$(if $(OPENSSL_LIBS),openssl,none)
+# The mbedTLS client (firmware-shaped, examples/mbedtls_client.c) when mbedTLS is there.
+ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
+EXAMPLES += $(BUILD)/mbedtls_client
+$(BUILD)/mbedtls_client: EX_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
+else
+TLS_NOTE += ; build/mbedtls_client needs apt-get install libmbedtls-dev
+endif
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
 
@@ -30,10 +51,12 @@ TEST_TARGETS :=
 -include tests/memory/memory.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
+-include tests/tls/tls.mk
 -include tests/deflate/deflate.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)
+	@$(if $(TLS_NOTE),echo "$(TLS_NOTE)")
 
 .PHONY: test run deps unit compile-tests integration clean
 
@@ -41,7 +64,14 @@ $(BUILD):
 	@mkdir -p $@
 
 $(BUILD)/%: examples/%.c ws.h | $(BUILD)
-	$(CC) $(CFLAGS_EX) -o $@ $<
+	$(CC) $(CFLAGS_EX) $(EX_FLAGS) -o $@ $< $(EX_LIBS)
+
+$(TLS_EXAMPLES): examples/tls_openssl.h $(TLS_STAMP)
+$(BUILD)/mbedtls_client: examples/tls_mbedtls.h
+# Rebuilt when OpenSSL comes or goes (make test installs it after a plain build).
+$(TLS_STAMP): | $(BUILD)
+	@rm -f $(BUILD)/.tls-*
+	@touch $@
 
 deps:
 	@sh tests/deps.sh base

@@ -1,7 +1,9 @@
 /* echo_client - connect to a WebSocket server and echo every message back.
 
-      build/echo_client URL [--protocol NAME]
+      build/echo_client URL [--protocol NAME] [--deflate] [--deflate-window N]
+                            [--no-context-takeover]
       build/echo_client ws://127.0.0.1:9001/ --protocol chat
+      build/echo_client --deflate ws://127.0.0.1:9001/   (offers permessage-deflate)
 
    Sends each text or binary message it receives back with the same type until the
    server closes. Exit status: 0 after a clean close handshake (the close code and reason
@@ -114,6 +116,12 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         cl->opened = 1;
         fprintf(stderr, "echo_client: connected%s%.*s\n",
                 ev->protocol.n ? ", protocol " : "", (int)ev->protocol.n, ev->protocol.p);
+        if (ev->deflate) {
+            char ext[160]; /* ws_deflate_format gives a length, not a C string */
+            int n = ws_deflate_format(ext, sizeof ext, ev->deflate);
+            if (n > 0)
+                fprintf(stderr, "echo_client: extension: %.*s\n", n, ext);
+        }
         break;
     case WS_EV_MESSAGE:
         if (ws_send(c, ev->opcode, ev->data, ev->len) != WS_OK) {
@@ -192,13 +200,24 @@ static int connect_to(const char *host, const char *port) {
     return fd;
 }
 
-static int usage(const char *argv0) {
-    fprintf(stderr, "usage: %s ws://HOST[:PORT]/PATH [--protocol NAME]\n", argv0);
-    return 2;
+static int usage(const char *argv0, int status) {
+    fprintf(status ? stderr : stdout,
+            "usage: %s ws://HOST[:PORT]/PATH [options]   (options before or after the URL)\n"
+            "  --protocol NAME        offer a subprotocol (a comma list offers several)\n"
+            "  --deflate              offer permessage-deflate (RFC 7692)\n"
+            "  --deflate-window N     (implies --deflate) ask for windows of at most 2^N\n"
+            "                         bytes both ways, N = 8..15\n"
+            "  --no-context-takeover  (implies --deflate) ask that every message be\n"
+            "                         compressed on its own, both ways\n"
+            "Echoes every message back until the server closes. Exit status: 0 after a\n"
+            "clean close, 1 on failure, 2 for bad arguments, 3 after 30 s of silence.\n",
+            argv0);
+    return status;
 }
 
 int main(int argc, char **argv) {
     const char *url = NULL, *protocol = NULL;
+    ws_deflate_config pmd;
     char host[256], port[8];
     ws_url u;
     ws_config cfg;
@@ -209,16 +228,34 @@ int main(int argc, char **argv) {
     int i, rngfd, status;
     uint64_t last_activity, next_tick;
 
+    memset(&pmd, 0, sizeof pmd);
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--protocol") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--protocol") == 0 && i + 1 < argc) {
             protocol = argv[++i];
-        else if (!url && argv[i][0] != '-')
+        } else if (strcmp(argv[i], "--deflate") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+        } else if (strcmp(argv[i], "--deflate-window") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long b = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || b < 8 || b > 15) {
+                fprintf(stderr, "echo_client: bad --deflate-window '%s' (8..15)\n", argv[i]);
+                return 2;
+            }
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_max_window_bits = pmd.params.client_max_window_bits = (unsigned char)b;
+        } else if (strcmp(argv[i], "--no-context-takeover") == 0) {
+            pmd.mode = WS_PMD_NEGOTIATE;
+            pmd.params.server_no_context_takeover = pmd.params.client_no_context_takeover = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return usage(argv[0], 0);
+        } else if (!url && argv[i][0] != '-') {
             url = argv[i];
-        else
-            return usage(argv[0]);
+        } else {
+            return usage(argv[0], 2);
+        }
     }
     if (!url)
-        return usage(argv[0]);
+        return usage(argv[0], 2);
 
     if (ws_url_parse(url, strlen(url), &u) != WS_OK) {
         fprintf(stderr, "echo_client: not a ws:// or wss:// URL: %s\n", url);
@@ -264,6 +301,7 @@ int main(int argc, char **argv) {
     cfg.rng_ctx = &rngfd;
     cfg.max_message = MAX_MESSAGE;
     cfg.max_queue = MAX_QUEUE;
+    cfg.deflate = pmd;
     r = ws_conn_init(&cl->conn, &cfg);
     if (r == WS_OK) {
         memset(&opts, 0, sizeof opts);

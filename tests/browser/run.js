@@ -25,22 +25,25 @@ let passed = 0;
 let failed = 0;
 const children = new Set();
 
-function record(peer, check, ok, detail) {
+// role: results.tsv's second field; compression: its sixth (tests/interop/run.py's
+// compression column), for the rows where permessage-deflate was in use and checked.
+function record(peer, check, ok, detail, role = 'client', compression = '') {
   const line = `${ok ? 'ok' : 'not ok'} - ${peer}: ${check}`;
   console.log(ok || !detail ? line : `${line}\n#   ${String(detail).split('\n').join('\n#   ')}`);
-  fs.appendFileSync(RESULTS, `${peer}\tclient\t${check}\t${ok ? 'ok' : 'FAIL'}\n`);
+  fs.appendFileSync(RESULTS, `${peer}\t${role}\t${check}\t${ok ? 'ok' : 'FAIL'}` +
+    `${compression ? `\t\t${compression}` : ''}\n`);
   if (ok) passed++;
   else failed++;
 }
 
 // Runs fn as one check; a thrown error (a timeout, a failed expectation) fails it.
-async function check(peer, name, fn) {
+async function check(peer, name, fn, role, compression) {
   try {
     await fn();
-    record(peer, name, true);
+    record(peer, name, true, '', role, compression);
     return true;
   } catch (err) {
-    record(peer, name, false, err && err.message ? err.message : err);
+    record(peer, name, false, err && err.message ? err.message : err, role, compression);
     return false;
   }
 }
@@ -96,6 +99,57 @@ class ChatServer {
   waitLog(re, what) {
     return waitUntil(`chat_server to log ${what}`, () => re.exec(this.out));
   }
+}
+
+// build/echo_server -p 0 --deflate: the browser's own permessage-deflate offer against
+// ws.h's echo server.
+async function startEchoServer() {
+  const srv = { out: '', exit: null };
+  srv.proc = track(spawn(path.join(BUILD, 'echo_server'), ['-p', '0', '--deflate'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+  srv.proc.stdout.on('data', (d) => { srv.out += d; });
+  srv.proc.stderr.on('data', (d) => { srv.out += d; });
+  srv.proc.on('exit', (code, signal) => { srv.exit = { code, signal }; });
+  const m = await waitUntil('echo_server to print its port', () =>
+    srv.exit ? Promise.reject(new Error(`echo_server exited: ${srv.out}`))
+             : /listening on 127\.0\.0\.1:(\d+)/.exec(srv.out));
+  srv.port = Number(m[1]);
+  return srv;
+}
+
+// In the page: a WebSocket to url, then text and binary messages of each size echoed
+// (text 'abc...z' repeated; binary byte i = (31 i + 7) mod 256, and random bytes, which
+// do not compress), a UTF-8 one, then close 4000. Returns what the page saw.
+function pageEcho(url) {
+  /* global WebSocket */
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    const out = { extensions: null, results: [], close: null };
+    let next = null;
+    ws.onmessage = (e) => { if (next) { const n = next; next = null; n(e.data); } };
+    const echo = (data) => new Promise((res) => { next = res; ws.send(data); });
+    ws.onerror = () => { out.error = 'error event'; };
+    ws.onclose = (e) => { out.close = { code: e.code, reason: e.reason, clean: e.wasClean }; resolve(out); };
+    ws.onopen = async () => {
+      out.extensions = ws.extensions;
+      for (const n of [0, 125, 126, 65535, 65536, 1 << 20]) {
+        const text = 'abcdefghijklmnopqrstuvwxyz'.repeat(Math.ceil(n / 26)).slice(0, n);
+        out.results.push([`text:${n}`, (await echo(text)) === text]);
+        const bin = new Uint8Array(n);
+        for (let i = 0; i < n; i++) bin[i] = (i * 31 + 7) & 255;
+        const got = new Uint8Array(await echo(bin));
+        out.results.push([`binary:${n}`, got.length === n && got.every((v, i) => v === bin[i])]);
+      }
+      const rnd = new Uint8Array(1 << 20);
+      for (let i = 0; i < rnd.length; i += 65536) crypto.getRandomValues(rnd.subarray(i, i + 65536));
+      const back = new Uint8Array(await echo(rnd));
+      out.results.push(['binary:random-1048576', back.length === rnd.length && back.every((v, i) => v === rnd[i])]);
+      const utf8 = 'h\u00e9llo w\u00f6rld \u2713 \u{1F600} \u65e5\u672c\u8a9e \u0416'.repeat(2000);
+      out.results.push(['utf8:long', (await echo(utf8)) === utf8]);
+      ws.close(4000, 'bye \u2713');
+    };
+  });
 }
 
 // Runs a program to its end with the given stdin; kills it after ms.
@@ -184,11 +238,12 @@ async function main() {
       await waitUntil('page B open', async () => (await state(b)) === 'open');
     });
 
-    await check('chromium', 'extension: permessage-deflate offered and declined', async () => {
+    await check('chromium', 'pmd:agreed: the browser offer of permessage-deflate accepted', async () => {
       await server.waitLog(/open \/ws \(extensions offered: [^)]*permessage-deflate/,
         'an offer of permessage-deflate');
+      await server.waitLog(/ extension: permessage-deflate/, 'the agreed extension (WS_EV_OPEN)');
       const ext = await a.evaluate(() => window.chat.ws.extensions);
-      expect(ext === '', `the page thinks it negotiated extensions "${ext}"`);
+      expect(/^permessage-deflate/.test(ext), `the page negotiated extensions "${ext}"`);
       expect((await state(a)) === 'open', 'page A is no longer open');
     });
 
@@ -221,6 +276,14 @@ async function main() {
       expect(r.stdout.split('\n').includes('hello from wscat'), describe(r));
     });
 
+    await check('wscat', 'pmd: --deflate (after the URL) prints the agreed extension, exit 0', async () => {
+      const r = await run(wscat, [wsUrl, '--deflate'], 'hello from wscat\n');
+      expect(!r.timedOut && r.code === 0, describe(r));
+      expect(/^wscat: extension: permessage-deflate; server_max_window_bits=15; client_max_window_bits=15$/m
+        .test(r.stderr), describe(r));
+      expect(r.stdout.split('\n').includes('hello from wscat'), describe(r));
+    });
+
     await check('chromium', 'text: a message from wscat reaches the pages', async () => {
       await waitUntil('A to list it', () => logHas(a, 'text', 'hello from wscat'));
       await waitUntil('B to list it', () => logHas(b, 'text', 'hello from wscat'));
@@ -246,6 +309,25 @@ async function main() {
     } catch (err) {
       console.log(`# screenshot failed: ${err.message}`);
     }
+
+    // The browser's offer against echo_server --deflate: sizes up to 1 MiB both types.
+    const echo = await startEchoServer();
+    const comp = 'browser offer';
+    const seen = await a.evaluate(pageEcho, `ws://127.0.0.1:${echo.port}/`).catch((err) => ({ error: err.message }));
+    await check('chromium', 'pmd:agreed', async () => {
+      expect(/^permessage-deflate/.test(seen.extensions || ''), `the page saw extensions "${seen.extensions}" ${seen.error || ''}`);
+      const m = await waitUntil('echo_server to log the extension', () => / extension: (permessage-deflate.*)/.exec(echo.out));
+      expect(m, echo.out);
+    }, 'server', comp);
+    for (const [name, ok] of seen.results || [['text', false]]) {
+      await check('chromium', name, async () => expect(ok, `the echo differs (${JSON.stringify(seen)})`.slice(0, 400)),
+        'server', comp);
+    }
+    await check('chromium', 'close:peer', async () => {
+      expect(seen.close && seen.close.code === 4000 && seen.close.reason === 'bye \u2713' && seen.close.clean,
+        `the page saw ${JSON.stringify(seen.close)}`);
+    }, 'server', comp);
+    echo.proc.kill('SIGTERM');
 
     await b.evaluate(() => window.chat.ws.close(4000, 'bye'));
     await check('chromium', 'close: 4000 "bye" from a page reaches the server', async () => {

@@ -19,6 +19,7 @@ transport ("tls"; "tcp" when absent), which the matrix shows in its "over" colum
 covers the whole file, then "N passed, M failed"; the exit status is 1 if anything failed.
 Everything listens on 127.0.0.1, every wait has a timeout, every process started here is
 killed before exit (on failure too)."""
+import json
 import os
 import re
 import select
@@ -42,20 +43,71 @@ HOST = "127.0.0.1"
 
 PAIR_TIMEOUT = 30.0   # one whole pair; a healthy one takes well under a second
 START_TIMEOUT = 10.0  # a server printing its port, a proxy accepting
-DEADLINE = 300.0      # the whole run: pairs not started by then FAIL as skipped
+DEADLINE = 420.0      # the whole run: pairs not started by then FAIL as skipped
 
 SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
 PEER_CHECKS = (["subprotocol"] + ["text:%d" % n for n in SIZES] + ["binary:%d" % n for n in SIZES]
                + ["utf8:short", "utf8:long", "fragment", "ping", "burst:messages", "close:peer"])
 OUR_CHECKS = ["subprotocol:ours", "close:ours"]
 OURS_FIRST_CHECKS = ["close:ours-first", "close:ours-first-done"]  # our server role only
-COLUMNS = ["subprotocol", "text", "binary", "utf8", "fragment", "ping", "burst", "close"]
+COLUMNS = ["subprotocol", "text", "binary", "utf8", "fragment", "ping", "burst", "close", "pmd"]
 CLOSE_BY_CLIENT = (4001, "client bye \u2713")
 CLOSE_BY_SERVER = (4002, "server bye \u2713")
 
 
 def node(script):
     return ["node", os.path.join(PEERS_DIR, script)]
+
+
+# permessage-deflate (RFC 7692). A row's compression column: "-" for none, else what the
+# peer was told (its library's defaults, or window bits s/c = server/client_max_window_bits,
+# nct = both no_context_takeover, snct/cnct one of them). Our side runs with --deflate
+# and accepts (server) or offers (client, "client_max_window_bits" without a value)
+# whatever; the peer offers or answers. Checks: pmd:agreed (the peer has the
+# extension active and shows the response's Sec-WebSocket-Extensions),
+# pmd:ours (our side's "extension:" line, from WS_EV_OPEN's deflate, states the
+# same parameters), pmd:rsv1 (our side's messages reached the peer with RSV1).
+PMD_CHECKS = ["pmd:agreed", "pmd:rsv1"]
+
+
+def ws_pmd(s=None, c=None, snct=False, cnct=False):
+    """Node ws perMessageDeflate options (threshold 0 is added by the peer)."""
+    o = {}
+    if s: o["serverMaxWindowBits"] = s
+    if c: o["clientMaxWindowBits"] = c
+    if snct: o["serverNoContextTakeover"] = True
+    if cnct: o["clientNoContextTakeover"] = True
+    return o
+
+
+def pmd_tag(s=None, c=None, snct=False, cnct=False):
+    words = (["s%d" % s] if s else []) + (["c%d" % c] if c else [])
+    words += ["nct"] if snct and cnct else ["snct"] if snct else ["cnct"] if cnct else []
+    return " ".join(words) or "default"
+
+
+# The full plan with compression, a few combinations per peer: (peer name as in PEERS,
+# compression column, the peer's environment).
+PMD_RUNS = [
+    ("node-ws", "default", {"WS_PEER_PMD": "{}"}),
+    ("node-ws", pmd_tag(9, 9, True, True), {"WS_PEER_PMD": json.dumps(ws_pmd(9, 9, True, True))}),
+    ("node-ws", pmd_tag(15, 10, cnct=True), {"WS_PEER_PMD": json.dumps(ws_pmd(15, 10, cnct=True))}),
+    ("python-websockets", "default", {"PY_PEER_PMD": "{}"}),
+    ("python-websockets", pmd_tag(9, 9, True, True), {"PY_PEER_PMD": json.dumps(
+        {"server_max_window_bits": 9, "client_max_window_bits": 9,
+         "server_no_context_takeover": True, "client_no_context_takeover": True})}),
+    ("python-websockets", pmd_tag(15, 11), {"PY_PEER_PMD": json.dumps(
+        {"server_max_window_bits": 15, "client_max_window_bits": 11})}),
+]
+
+# Node ws across every parameter combination it can do (window bits 9..15 each way,
+# each no_context_takeover on and off: 196), a short plan each (peers/ws_sweep.js).
+SWEEP = [(pmd_tag(sb, cb, sn, cn), ws_pmd(sb, cb, sn, cn))
+         for sn in (False, True) for cn in (False, True)
+         for sb in range(9, 16) for cb in range(9, 16)]
+SWEEP_CHECKS = (["pmd:agreed", "text:0", "text:125", "text:65536", "binary:126", "binary:65536",
+                 "utf8:short", "utf8:long", "fragment", "ping", "burst:messages", "pmd:rsv1",
+                 "close:peer", "pmd:ours"])
 
 
 PING_BETWEEN, SPLIT_UTF8, PINGS = "fragment:ping-between", "fragment:split-utf8", "burst:pings"
@@ -82,10 +134,10 @@ PEERS = [
 children = []  # every process started here; each leads its own process group
 
 
-def start(cmd, log_name, stdout=subprocess.PIPE):
+def start(cmd, log_name, stdout=subprocess.PIPE, env=None):
     log = open(os.path.join(LOGS, log_name), "wb")
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=log,
-                         start_new_session=True)
+                         start_new_session=True, env=dict(os.environ, **env) if env else None)
     p.log_path = log.name
     log.close()
     children.append(p)
@@ -138,9 +190,9 @@ def read_rest(p, timeout):
     return out.decode("utf-8", "replace")
 
 
-def start_server(cmd, log_name):
+def start_server(cmd, log_name, env=None):
     """Start a server that prints "listening on 127.0.0.1:PORT"; returns (process, port)."""
-    p = start(cmd, log_name)
+    p = start(cmd, log_name, env=env)
     line = read_line(p, START_TIMEOUT)
     m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line or "")
     if not m:
@@ -313,19 +365,42 @@ def log_text(p):
         return f.read().decode("utf-8", "replace")
 
 
-def our_server_pair(cmd, via, tag):
+def pmd_params(element):
+    """The parameters of a permessage-deflate element as a dict, window bits explicit
+    (absent: 15, RFC 7692 §7.1.2), or None for anything else."""
+    parts = [p.strip() for p in (element or "").split(";")]
+    if parts[0].lower() != "permessage-deflate":
+        return None
+    d = {"server_max_window_bits": 15, "client_max_window_bits": 15}
+    for p in parts[1:]:
+        name, eq, value = p.partition("=")
+        if name.strip():
+            d[name.strip().lower()] = int(value.strip().strip('"')) if eq else True
+    return d
+
+
+def pmd_ours(results, check, line):
+    """pmd:ours: our side's "extension: ..." line states what the peer saw in
+    the response (pmd:agreed's detail: header "...")."""
+    m = re.search(r'header "([^"]*)"', results.get(check.replace("ours", "agreed"), (0, ""))[1])
+    ours = line.split("extension: ", 1)[1] if line and "extension: " in line else None
+    ok = m is not None and ours is not None and pmd_params(m.group(1)) == pmd_params(ours)
+    return (ok, "ours: %s; the peer saw: %s" % (ours or "no extension logged", m.group(1) if m else "nothing"))
+
+
+def our_server_pair(cmd, via, tag, env=None, our_args=()):
     """Our echo_server against the peer as a client, then the close started by our side:
     a second connection, and echo_server gets SIGTERM (it closes with 1001)."""
     results = {}
-    server, port = start_server([ECHO_SERVER, "-p", "0"], tag + "-echo_server.log")
+    server, port = start_server([ECHO_SERVER, "-p", "0"] + list(our_args), tag + "-echo_server.log")
     proxy = None
     try:
         if via:
             proxy, port = start_proxy(via, port, tag)
         url = "ws://%s:%d/interop" % (HOST, port)
-        client = start(cmd + ["client", url], tag + "-peer.log")
+        client = start(cmd + ["client", url], tag + "-peer.log", env=env)
         results.update(peer_results(read_rest(client, PAIR_TIMEOUT)))
-        results.update(close_ours_first(cmd, url, server, tag))
+        results.update(close_ours_first(cmd, url, server, tag, env))
     finally:
         if proxy:
             stop(proxy)
@@ -338,16 +413,18 @@ def our_server_pair(cmd, via, tag):
     want = 'peer closed with %d "%s"' % (code, reason)
     results["close:ours"] = (want in log and not errors,
                              "; ".join(errors) or first_line(log, "peer closed") or "no close logged")
+    if env:
+        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, ": extension: "))
     return results
 
 
-def close_ours_first(cmd, url, server, tag):
+def close_ours_first(cmd, url, server, tag, env=None):
     """The peer connects and waits; SIGTERM makes echo_server close with 1001 "server
     shutting down". The peer reports what it got; our side must finish the handshake
     and exit 0 well inside its 2 s shutdown grace (it waits that long only for a peer
     that does not answer)."""
     results = {}
-    waiter = start(cmd + ["await-close", url], tag + "-peer-await-close.log")
+    waiter = start(cmd + ["await-close", url], tag + "-peer-await-close.log", env=env)
     line = read_line(waiter, START_TIMEOUT)
     if line != "OPEN":
         stop(waiter)
@@ -366,16 +443,17 @@ def close_ours_first(cmd, url, server, tag):
     return results
 
 
-def our_client_pair(cmd, via, tag):
+def our_client_pair(cmd, via, tag, env=None, our_args=()):
     """Our echo_client against the peer as a server (which drives the test)."""
     results = {}
-    server, port = start_server(cmd + ["server", "0"], tag + "-peer.log")
+    server, port = start_server(cmd + ["server", "0"], tag + "-peer.log", env=env)
     proxy = None
     try:
         if via:
             proxy, port = start_proxy(via, port, tag)
         client = start([ECHO_CLIENT, "ws://%s:%d/interop" % (HOST, port), "--protocol",
-                        "chat, superchat"], tag + "-echo_client.log", stdout=subprocess.DEVNULL)
+                        "chat, superchat"] + list(our_args), tag + "-echo_client.log",
+                       stdout=subprocess.DEVNULL)
         try:
             rc = client.wait(PAIR_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -393,6 +471,54 @@ def our_client_pair(cmd, via, tag):
     want = 'closed by server: %d "%s"' % (code, reason)
     results["close:ours"] = (rc == 0 and want in log, "exit %s; %s" % (
         rc, " | ".join(log.strip().splitlines()[-2:])))
+    if env:
+        results["pmd:ours"] = pmd_ours(results, "pmd:ours", first_line(log, "extension: "))
+    return results
+
+
+def sweep_server(tag):
+    """ws_sweep.js as a client: one connection per combination to one echo_server."""
+    env = {"WS_SWEEP": json.dumps(SWEEP)}
+    server, port = start_server([ECHO_SERVER, "-p", "0", "--deflate"], tag + "-echo_server.log")
+    try:
+        client = start(node("ws_sweep.js") + ["client", "ws://%s:%d/sweep" % (HOST, port)],
+                       tag + "-peer.log", env=env)
+        results = peer_results(read_rest(client, PAIR_TIMEOUT + 2 * len(SWEEP)))
+    finally:
+        stop(server)
+    # One connection per combination, in order: the i-th "extension:" line is combination i's.
+    lines = [l for l in log_text(server).splitlines() if ": extension: " in l]
+    for i, (name, _) in enumerate(SWEEP):
+        check = "pmd:ours@" + name
+        results[check] = pmd_ours(results, check, lines[i] if i < len(lines) else None)
+    return results
+
+
+def sweep_client(tag):
+    """ws_sweep.js as a server: echo_client --deflate once per combination."""
+    env = {"WS_SWEEP": json.dumps(SWEEP)}
+    results = {}
+    server, port = start_server(node("ws_sweep.js") + ["server", "0"], tag + "-peer.log", env=env)
+    try:
+        ends = []
+        for i, (name, _) in enumerate(SWEEP):
+            client = start([ECHO_CLIENT, "ws://%s:%d/sweep/%d" % (HOST, port, i), "--deflate"],
+                           tag + "-echo_client.log", stdout=subprocess.DEVNULL)
+            try:
+                rc = client.wait(PAIR_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                rc = "timeout"
+            stop(client)
+            log = log_text(client)
+            ends.append((name, rc, log))
+        results.update(peer_results(read_rest(server, START_TIMEOUT)))
+    finally:
+        stop(server)
+    for name, rc, log in ends:
+        check = "pmd:ours@" + name
+        results[check] = pmd_ours(results, check, first_line(log, "extension: "))
+        if rc != 0:
+            results[check] = (False, "echo_client exit %s: %s" % (rc, " | ".join(log.strip().splitlines()[-2:])))
     return results
 
 
@@ -400,28 +526,47 @@ def first_line(text, word):
     return next((l for l in text.splitlines() if word in l), None)
 
 
-def record(peer, role, extra, results, detail_file):
+def expected_checks(role, extra, compressed):
+    """The checks a full-plan pair must report, in matrix order."""
+    expected = sorted(PEER_CHECKS + extra + (PMD_CHECKS if compressed else []),
+                      key=lambda c: [group(x) for x in COLUMNS].index(group(c)))
+    return expected + OUR_CHECKS + (["pmd:ours"] if compressed else []) + \
+        (OURS_FIRST_CHECKS if role == "server" else [])
+
+
+def record(peer, role, expected, results, detail_file, compression="-"):
     """Append one pair's checks (the expected ones first, missing ones as FAIL)."""
     failed = 0
-    expected = sorted(PEER_CHECKS + extra, key=lambda c: [group(x) for x in COLUMNS].index(group(c)))
-    expected += OUR_CHECKS + (OURS_FIRST_CHECKS if role == "server" else [])
     checks = expected + [c for c in results if c not in expected]
     missing = []
+    # The transport field stays empty (tcp); the sixth is the compression column.
+    tail = "" if compression == "-" else "\t\t" + compression
     with open(RESULTS, "a") as tsv:
         for check in checks:
             ok, detail = results.get(check, (False, "never reported"))
-            tsv.write("%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL"))
-            detail_file.write("%s\t%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL", detail))
+            tsv.write("%s\t%s\t%s\t%s%s\n" % (peer, role, check, "ok" if ok else "FAIL", tail))
+            detail_file.write("%s\t%s\t%s\t%s\t%s\t%s\n" % (peer, role, check, "ok" if ok else "FAIL",
+                                                           detail, compression))
             if not ok:
                 failed += 1
                 if check not in results:
                     missing.append(check)
                 else:
-                    print("  FAIL %s, our %s: %s: %s" % (peer, role, check, detail), flush=True)
+                    print("  FAIL %s, our %s%s: %s: %s" % (peer, role, pmd_note(compression), check, detail),
+                          flush=True)
     if missing:
-        print("  FAIL %s, our %s: never reported (see build/interop/logs): %s"
-              % (peer, role, " ".join(missing)), flush=True)
+        print("  FAIL %s, our %s%s: never reported (see build/interop/logs): %s"
+              % (peer, role, pmd_note(compression), " ".join(missing)), flush=True)
     return failed
+
+
+def pmd_note(compression):
+    return "" if compression == "-" else ", deflate " + compression
+
+
+def compression(parts):
+    """A row's optional sixth field: the compression column ("-" when absent)."""
+    return parts[5] if len(parts) > 5 and parts[5] else "-"
 
 
 def transport(parts):
@@ -446,28 +591,45 @@ def run_pairs(only):
     os.makedirs(LOGS, exist_ok=True)
     forget([p[0] for p in PEERS if not only or p[0] in only])
     started = time.monotonic()
+
+    def one(name, role, compression, expected, pair):
+        t0 = time.monotonic()
+        if t0 - started > DEADLINE:
+            results = {expected[0]: (False, "skipped: the run took over %d s" % DEADLINE)}
+        else:
+            try:
+                results = pair()
+            except Exception as e:  # a peer that never started: all its checks fail
+                results = {expected[0]: (False, "%s: %s" % (type(e).__name__, e))}
+        failed = record(name, role, expected, results, details, compression)
+        print("%-24s our %-6s %-16s %s (%.1f s)" % (name, role, "" if compression == "-" else
+              "deflate " + compression, "ok" if not failed else "%d FAILED" % failed,
+              time.monotonic() - t0), flush=True)
+
     with open(os.path.join(OUT, "details.tsv"), "w") as details:
         for name, cmd, via, extra in PEERS:
             if only and name not in only:
                 continue
             for role, pair in (("server", our_server_pair), ("client", our_client_pair)):
                 tag = "%s-%s" % (name.replace("+", "-"), role)
-                t0 = time.monotonic()
-                if t0 - started > DEADLINE:
-                    results = {"subprotocol": (False, "skipped: the run took over %d s" % DEADLINE)}
-                else:
-                    try:
-                        results = pair(cmd, via, tag)
-                    except Exception as e:  # a peer that never started: all its checks fail
-                        results = {"subprotocol": (False, "%s: %s" % (type(e).__name__, e))}
-                failed = record(name, role, extra, results, details)
-                print("%-24s our %-6s %s (%.1f s)" % (name, role, "ok" if not failed else
-                      "%d FAILED" % failed, time.monotonic() - t0), flush=True)
+                one(name, role, "-", expected_checks(role, extra, False),
+                    lambda: pair(cmd, via, tag))
+            for n, (pname, comp, env) in enumerate(r for r in PMD_RUNS if r[0] == name):
+                for role, pair in (("server", our_server_pair), ("client", our_client_pair)):
+                    tag = "%s-%s-deflate%d" % (name.replace("+", "-"), role, n)
+                    one(name, role, comp, expected_checks(role, extra, True),
+                        lambda: pair(cmd, via, tag, env, ["--deflate"]))
+            if name == "node-ws":
+                sweep = ["%s@%s" % (c, t) for t, _ in SWEEP for c in SWEEP_CHECKS]
+                one(name, "server", "sweep %d" % len(SWEEP), sweep, lambda: sweep_server("node-ws-sweep-server"))
+                one(name, "client", "sweep %d" % len(SWEEP), sweep, lambda: sweep_client("node-ws-sweep-client"))
 
 
 def group(check):
-    """The matrix column of a check: "text:125" -> "text"; a check named by another suite
-    without a "group:" prefix goes to "other"."""
+    """The matrix column of a check: "text:125" -> "text" ("text:125@s9 c9" too: a sweep's
+    combination follows the "@"); a check named by another suite without a "group:"
+    prefix goes to "other"."""
+    check = check.split("@", 1)[0]
     if ":" in check or check in COLUMNS:
         return check.split(":", 1)[0]
     return "other"
@@ -482,14 +644,16 @@ def print_matrix():
     with open(RESULTS) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) not in (4, 5):
+            if len(parts) not in (4, 5, 6):
                 continue
             peer, role, check, verdict = parts[:4]
             over = transport(parts)
-            row = (peer, role, over)
+            comp = compression(parts)
+            row = (peer, role, over, comp)
             ok = verdict == "ok"
             if not ok:
-                failures.append("%s, our %s%s: %s" % (peer, role, "" if over == "tcp" else " over " + over, check))
+                failures.append("%s, our %s%s%s: %s" % (peer, role, "" if over == "tcp" else " over " + over,
+                                                     pmd_note(comp), check))
             passed += ok
             failed += not ok
             if row not in rows:
@@ -499,14 +663,17 @@ def print_matrix():
             key = row + (group(check),)
             cells[key] = cells.get(key, True) and ok
     order = [r[0] for r in rows]
-    rows.sort(key=lambda r: (order.index(r[0]), r[2] != "tcp"))  # a peer's rows together
+    # a peer's rows together: plain TCP first, then compressed, then TLS
+    rows.sort(key=lambda r: (order.index(r[0]), r[2] != "tcp", r[3] != "-", r[3].startswith("sweep")))
     width = max([len("peer")] + [len(r[0]) for r in rows])
+    cwidth = max([len("compression")] + [len(r[3]) for r in rows])
     sizes = [max(4, len(c)) for c in columns]
-    head = "%-*s  %-6s  %-4s" % (width, "peer", "ours", "over") + "".join("  %-*s" % (n, c) for n, c in zip(sizes, columns))
+    head = "%-*s  %-6s  %-4s  %-*s" % (width, "peer", "ours", "over", cwidth, "compression") + \
+        "".join("  %-*s" % (n, c) for n, c in zip(sizes, columns))
     print(head)
     print("-" * len(head))
     for row in rows:
-        line = "%-*s  %-6s  %-4s" % (width, row[0], row[1], row[2])
+        line = "%-*s  %-6s  %-4s  %-*s" % (width, row[0], row[1], row[2], cwidth, row[3])
         for n, c in zip(sizes, columns):
             v = cells.get(row + (c,))
             line += "  %-*s" % (n, "-" if v is None else "ok" if v else "FAIL")

@@ -181,6 +181,7 @@ async function drive(conn, closing) {
       if (!p.equals(pong.data)) throw new Error(`ping "${p}" answered by a pong "${pong.data}"`);
     }
     report(check, true, `${pings.length} pongs with their pings' payloads, in order`);
+    if (conn.beforeClose) conn.beforeClose(); // e.g. the compression checks
     check = 'close:peer';
     conn.close(closing.code, closing.reason);
     const ev = await conn.inbox.next('close');
@@ -234,6 +235,61 @@ function exitAfter(ms) {
   setTimeout(() => { process.stderr.write('peer: overall timeout\n'); process.exit(3); }, ms).unref();
 }
 
+// permessage-deflate on the wire (RFC 7692 §6): the frames our side sends, read off the
+// peer's socket beside the library, which sees only the inflated messages. Counts the
+// data messages (a text or binary frame: the first of a message) and those whose first
+// frame has RSV1, the "compressed" bit (§6.1), and the bytes received.
+function countFrames(socket) {
+  const st = { messages: 0, compressed: 0, bytes: 0 };
+  let head = [];
+  let skip = 0;
+  socket.on('data', (chunk) => {
+    st.bytes += chunk.length;
+    let i = 0;
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        continue;
+      }
+      head.push(chunk[i++]);
+      if (head.length < 2) continue;
+      const len7 = head[1] & 127;
+      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (head[1] & 128 ? 4 : 0);
+      if (head.length < need) continue;
+      let len = len7;
+      if (len7 === 126) len = head[2] * 256 + head[3];
+      else if (len7 === 127) len = head.slice(2, 10).reduce((v, b) => v * 256 + b, 0);
+      const opcode = head[0] & 15;
+      if (opcode === 1 || opcode === 2) {
+        st.messages++;
+        if (head[0] & 0x40) st.compressed++;
+      }
+      skip = len;
+      head = [];
+    }
+  });
+  return st;
+}
+
+// Our side compresses every message of at least 32 bytes (ws.h's default threshold),
+// except that without context takeover in its direction (§7.1.1) a message that would
+// not get smaller goes as it is (§6.1 allows either): short binary and UTF-8 plan
+// messages do not, so there only those of 4 KiB or more must have RSV1.
+// The "pmd:rsv1" check, given the sizes of the messages our side echoed.
+const OUR_THRESHOLD = 32;
+function rsv1Check(st, sizes, noContextTakeover) {
+  const most = sizes.filter((n) => n >= OUR_THRESHOLD).length;
+  const least = noContextTakeover ? sizes.filter((n) => n >= 4096).length : most;
+  const payload = sizes.reduce((a, b) => a + b, 0);
+  const ok = st.messages === sizes.length && st.compressed >= least && st.compressed <= most;
+  return [ok, `${st.compressed} of ${st.messages} messages from our side had RSV1 (want ` +
+    `${least === most ? most : `${least} to ${most}`} of ${sizes.length}); ` +
+    `${st.bytes} bytes on the wire for ${payload} bytes of payload`];
+}
+
 module.exports = {
+  countFrames, rsv1Check, messages, burst, same, describe, FRAGMENTS, PING,
   CLOSE_BY_CLIENT, CLOSE_BY_SERVER, Inbox, drive, awaitClose, parseArgs, listening, exitAfter, report,
 };
