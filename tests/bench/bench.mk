@@ -6,6 +6,8 @@
 #                        per message with strace -c -f when strace is installed), into
 #                        build/bench_profile.txt
 # wslay (Debian libwslay-dev) is the baseline; it is linked only into these programs.
+# With compression (permessage-deflate) the baseline is Node ws (tests/interop's pinned
+# npm copy) run by tests/bench/node_echo_server.js.
 # tcp_echo_server is the ceiling: the same loop and I/O without any WebSocket.
 # Both servers take their loop from tests/bench/echo_loop.h.
 BENCH_BUILD  := $(BUILD)/bench
@@ -25,7 +27,10 @@ ARM_CFLAGS   := -std=c99 -mcpu=cortex-m4 -mthumb -Os -ffreestanding -DWS_NO_STDL
 .PHONY: bench bench-deps bench-build bench-profile
 
 bench-deps:
-	@sh tests/deps.sh libwslay-dev valgrind zlib1g-dev
+	@sh tests/deps.sh libwslay-dev valgrind zlib1g-dev nodejs
+	@# Node ws (tests/interop's pinned copy) for the permessage-deflate rows
+	@command -v npm >/dev/null 2>&1 || sh tests/deps.sh npm
+	@$(MAKE) --no-print-directory $(INTEROP_STAMP)
 	@sh tests/deps.sh gcc-arm-none-eabi || echo "bench: no gcc-arm-none-eabi, the Thumb size is skipped"
 
 bench: bench-deps
