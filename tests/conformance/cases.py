@@ -721,8 +721,11 @@ def pmd():
     req = GOOD_REQ.replace("{EXTRA}", PMD_EXT % PMD)
     resp = GOOD_RESP.replace("{EXTRA}", PMD_EXT % PMD)
 
+    # Against the examples too (echo_server --deflate, echo_client --deflate: they accept,
+    # and offer, plain permessage-deflate) unless a case needs the in-process harness's
+    # own settings (a lower max_message, streaming delivery).
     def z(section, name, frames, expect, **kw):
-        kw.setdefault("targets", INPROC)
+        kw.setdefault("targets", INPROC if kw.get("streaming") or kw.get("max_message") else ALL)
         add(g, section, name, frames, expect, request=req, response=resp, pmd=PMD, **kw)
 
     Z = lambda payload, **kw: Frame(OP_TEXT, payload, rsv=4, **kw)
@@ -766,9 +769,9 @@ def pmd():
     z("§6.1", "echo, then RSV1 on a ping -> echo, 1002", [Z(HELLO_Z), Frame(OP_PING, "p", rsv=4)],
       [MSG(OP_TEXT, "Hello"), FAIL(1002)])
     add(g, "§6.1", "offer declined (extension off), then RSV1 -> 1002", [Z(HELLO_Z)], [FAIL(1002)],
-        targets=IN_SERVER, request=req)
+        targets=SERVERS, request=req)
     add(g, "§6.1", "offered, 101 without the extension, then RSV1 -> 1002", [Z(HELLO_Z)], [FAIL(1002)],
-        targets=IN_CLIENT, pmd=PMD)
+        targets=CLIENTS, pmd=PMD)
     # compressed data that is wrong, or too large once inflated
     z("§7.2.2", "invalid DEFLATE data (block type 11) -> 1007", [Z(b"\x06\x00")], [FAIL(1007)])
     z("§7.2.2", "a distance before the start of the data -> 1007", [Z(bytes.fromhex("020200"))], [FAIL(1007)])
@@ -787,8 +790,9 @@ def pmd():
         r = GOOD_REQ.replace("{EXTRA}", "".join(PMD_EXT % e for e in ext) if isinstance(ext, list) else PMD_EXT % ext)
         h = ["Sec-WebSocket-Extensions: %s\r\n" % x for x in has] if has is not None else []
         l = ["Sec-WebSocket-Extensions"] if has == [] else list(lacks)
+        # echo_server --deflate allows what ws.h allows by default; other limits in-process
         add(g, section, "offer %s -> %s" % (name, "101 without the extension" if has == [] else "101 with " + " / ".join(has)),
-            targets=IN_SERVER, request=r, pmd=allow, head_has=h, head_lacks=l)
+            targets=SERVERS if allow == PMD else IN_SERVER, request=r, pmd=allow, head_has=h, head_lacks=l)
 
     offer("permessage-deflate", PMD, ["permessage-deflate"])
     offer("client_max_window_bits (no value)", PMD + "; client_max_window_bits", ["permessage-deflate"], section="§7.1.2.2")
@@ -840,12 +844,13 @@ def pmd():
     # §7.1 negotiation, client role: which 101 answers to an offer it accepts
     def answer(name, ext, ok, offer_=PMD, section="§7.1"):
         r = GOOD_RESP.replace("{EXTRA}", PMD_EXT % ext)
+        t = CLIENTS if offer_ == PMD else IN_CLIENT   # echo_client --deflate offers plain
         if ok:
-            add(g, section, "offered %s, response %s -> open" % (offer_, ext), targets=IN_CLIENT, response=r, pmd=offer_,
+            add(g, section, "offered %s, response %s -> open" % (offer_, ext), targets=t, response=r, pmd=offer_,
                 frames=[Z(HELLO_Z)], expect=[MSG(OP_TEXT, "Hello")])
         else:
             add(g, section, "offered %s, response %s -> client fails (WS_ERR_HS_EXTENSION)" % (offer_, ext),
-                targets=IN_CLIENT, response=r, pmd=offer_, hs_error="WS_ERR_HS_EXTENSION",
+                targets=t, response=r, pmd=offer_, hs_error="WS_ERR_HS_EXTENSION",
                 hs_text="extension was not offered")
 
     answer("", PMD, True)
