@@ -121,12 +121,13 @@ class Expect:
     when the implementation fails the connection with that code), "delivered" (in-process
     only: the application received this message, whole or streamed)."""
 
-    def __init__(self, kind, op=0, payload=b"", code=None, fail=False):
+    def __init__(self, kind, op=0, payload=b"", code=None, fail=False, compressed=False):
         self.kind, self.op, self.payload, self.code, self.fail = kind, op, as_p(payload), code, fail
+        self.compressed = compressed   # "msg": must come compressed (RSV1, RFC 7692 §6)
 
 
-def MSG(op, payload):
-    return Expect("msg", op=op, payload=payload)
+def MSG(op, payload, compressed=False):
+    return Expect("msg", op=op, payload=payload, compressed=compressed)
 
 
 def PONG(payload):
@@ -751,7 +752,7 @@ def pmd():
     z("§6.1", "ping between the frames of a compressed message -> pong, echo",
       [Z(HELLO_Z[:3], fin=0), Frame(OP_PING, "p"), Frame(OP_CONT, HELLO_Z[3:])], [PONG("p"), MSG(OP_TEXT, "Hello")])
     z("§6.2", "4 KiB text compressed -> echoed compressed (RSV1, inflates to it)",
-      [Z(zraw(P.text(4096).bytes()))], [MSG(OP_TEXT, P.text(4096))])
+      [Z(zraw(P.text(4096).bytes()))], [MSG(OP_TEXT, P.text(4096), compressed=True)])
     z("§6.2", "64 KiB binary in stored blocks in 3 frames -> echoed",
       [Frame(OP_BINARY, stored(P.binary(65536).bytes())[:30000], rsv=4, fin=0),
        Frame(OP_CONT, stored(P.binary(65536).bytes())[30000:60000], fin=0),
@@ -779,6 +780,8 @@ def pmd():
     z("§8.1", "compressed text cut inside a code point -> 1007", [Z(stored(b"ok \xe2\x82"))], [FAIL(1007)])
     z("§10.4", "inflates past max_message (a 1 MiB bomb, limit 64 KiB) -> 1009",
       [Frame(OP_BINARY, zraw(bytes(1 << 20)), rsv=4)], [FAIL(1009)], max_message=65536)
+    z("§6.2", "64 KiB of zeros -> echoed compressed", [Frame(OP_BINARY, zraw(bytes(65536)), rsv=4)],
+      [MSG(OP_BINARY, bytes(65536), compressed=True)])
     z("§10.4", "inflates to exactly max_message -> echoed",
       [Frame(OP_BINARY, zraw(bytes(65536)), rsv=4)], [MSG(OP_BINARY, bytes(65536))], max_message=65536)
     z("§10.4", "streaming: a 1 MiB bomb is delivered in pieces -> echo of nothing, then 1000",
@@ -944,8 +947,8 @@ def emit_c(out):
             rows = []
             for e in c.expect:
                 kind = {"msg": 1, "pong": 2, "close": 3, "delivered": 4}[e.kind]
-                rows.append("{%d, %d, %d, %d, %s}" % (kind, e.op, -1 if e.code is None else e.code,
-                                                    1 if e.fail else 0, pay(e.payload)))
+                rows.append("{%d, %d, %d, %d, %s, %d}" % (kind, e.op, -1 if e.code is None else e.code,
+                                                        1 if e.fail else 0, pay(e.payload), int(e.compressed)))
             w("static const cf_expect cf_e%d[] = {%s};\n" % (i, ", ".join(rows)))
     for c in CASES:   # the heads' blobs must exist before the table refers to them
         for head in (c.request, c.response):

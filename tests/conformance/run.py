@@ -212,6 +212,8 @@ def check_replies(conn, case, from_client):
             raise Fail("reply %d: expected %s, got EOF" % (i + 1, what))
         fin, op, pl = fr
         if e.kind in ("msg", "pong"):
+            if e.compressed and not conn.zmsg:
+                raise Fail("reply %d: expected a compressed (RSV1) %s, got it uncompressed" % (i + 1, OPN[e.op]))
             want = e.payload.bytes()
             if op != e.op or not fin or pl != want:
                 raise Fail("reply %d: expected %s of %d bytes, got %s" % (i + 1, OPN[e.op], len(want), describe(fr)))

@@ -49,6 +49,7 @@ enum { CF_MSG = 1, CF_PONG = 2, CF_CLOSE = 3, CF_DELIVERED = 4 };
 typedef struct cf_expect {
     int kind, op, code, fail;
     cf_payload pl;
+    int compressed; /* CF_MSG: must carry RSV1 (RFC 7692 §6) */
 } cf_expect;
 
 typedef struct cf_case {
@@ -566,6 +567,11 @@ static int check_frames(run *r, size_t off) {
         pos += used;
         describe_close(&f, got, sizeof got);
         if (e->kind == CF_MSG || e->kind == CF_PONG) {
+            if (e->compressed && f.rsv != 4) {
+                failf(r, "reply %zu: expected a compressed (RSV1) %s, got it uncompressed", i + 1, opname(e->op));
+                free(f.pl);
+                return 0;
+            }
             if (f.op != e->op || !f.fin || !pay_eq(&e->pl, f.pl, f.len)) {
                 failf(r, "reply %zu: expected %s of %zu bytes (fin), got %s (fin %d)%s", i + 1,
                       opname(e->op), e->pl.total, got,
