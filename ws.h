@@ -4288,8 +4288,9 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
    flush straight into the queue, after room for the longest header; on the message's
    last frame the 00 00 ff ff that ends the flush removed; then the header (RSV1 on the
    first frame only, §6) written in front and the payload moved up to it. Room for the
-   worst case (stored blocks) is taken before the deflater runs, so WS_WOULD_BLOCK and
-   WS_ERR_TOO_BIG leave its state as it was. *plain (a whole message only): nothing was
+   worst case (stored blocks) and a client's masking key are taken before the deflater
+   runs, so WS_WOULD_BLOCK, WS_ERR_TOO_BIG and WS_ERR_RNG leave its state as it was and
+   nothing queued, as for any send. *plain (a whole message only): nothing was
    queued because the message would not get smaller and nothing forces the compressed
    form (with context takeover the deflater has already taken it in, so it must go). */
 static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
@@ -4304,6 +4305,8 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
     if (bound > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
     r = ws__reserve(c, WS_MAX_HEADER + bound, &dst);
     if (r != WS_OK) return r;
+    f.masked = c->ws__role == WS_ROLE_CLIENT;
+    if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
     if (!(d = ws__pmd_deflater(c, z))) return WS_ERR_NOMEM;
     r = ws_deflate(d, data, len, &used, dst + WS_MAX_HEADER, bound, &n, WS_DEFLATE_SYNC);
     if (r != WS_OK || n < 4) /* the bound held in every test: say so loudly if not */
@@ -4318,9 +4321,6 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
     }
     f.fin = (unsigned char)(fin != 0), f.rsv = (unsigned char)(first ? 4 : 0);
     f.opcode = (unsigned char)(first ? opcode : (unsigned)WS_OP_CONT), f.len = n;
-    f.masked = c->ws__role == WS_ROLE_CLIENT;
-    if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0)
-        return ws__fail(c, WS_ERR_RNG, WS_CLOSE_INTERNAL, 1, 0, 0); /* the deflater moved on */
     h = ws_frame_encode(dst, &f);
     WS_MEMMOVE(dst + h, dst + WS_MAX_HEADER, n);
     if (f.masked) ws_mask(dst + h, n, f.key, 0);

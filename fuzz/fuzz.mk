@@ -9,8 +9,10 @@
 #   make fuzz-corpus          regenerate the seeds from the unit-test vectors
 #   make fuzz-coverage        ws.h line/branch coverage of the seeds plus whatever the
 #                             fuzzers grew in build/fuzz/corpus (clang source coverage)
+# pmd_server / pmd_client: the connection targets with permessage-deflate (fuzz_conn.h,
+# FZ_PMD); build with -DFZ_VERBOSE to have the output checker say what it saw.
 # The standalone builds also serve AFL++: afl-fuzz -i fuzz/corpus/frame -o out -- build/fuzz/replay_frame @@
-FUZZ_TARGETS := request response url frame server client utf8 inflate deflate
+FUZZ_TARGETS := request response url frame server client utf8 inflate deflate pmd_server pmd_client
 # DEFLATE's targets compare with zlib (Debian zlib1g-dev, installed by deflate-deps)
 FUZZ_LIBS_inflate := -lz
 FUZZ_LIBS_deflate := -lz

@@ -31,13 +31,39 @@
    control frames whole and <= 125, no reserved opcodes, fragments in order, text
    valid UTF-8, close codes that may go on the wire, nothing after the close), and the
    pongs answer the pings received, in order, none dropped. Events: every message
-   within max_message, text valid UTF-8 by the reference decoder, close codes valid. */
+   within max_message, text valid UTF-8 by the reference decoder, close codes valid.
+   The data messages written are, in order, exactly those the harness sent with WS_OK
+   (a prefix of them when the connection failed or hung up).
+
+   permessage-deflate (RFC 7692; fuzz_pmd_server.c / fuzz_pmd_client.c define FZ_PMD 1):
+   3 more config bytes after the 6,
+     p0  bit0 server_no_context_takeover, bit1 client_no_context_takeover (the config's
+         params), bit2 WS_DEFLATE_FAST, bits3-4 threshold (default, 1, 8, 200), bit5
+         caller buffers without an allocator (the connection must decline), bit6
+         permessage-deflate off (RSV1 must then fail with 1002), bit7 the harness's
+         handshake asks for/answers with no_context_takeover in the other direction
+     p1  server_max_window_bits (low nibble), client_max_window_bits (high nibble) of the
+         config's params: 8..15 as they are, 1 for the client's = offered without a
+         value, anything else absent
+     p2  the other side: server role, the harness's offer's window bits (same nibbles);
+         client role, the windows the harness's 101 picks where it may
+   With skip_handshake the mode is WS_PMD_AGREED (p0/p1 are what was agreed); otherwise
+   WS_PMD_NEGOTIATE, through the harness's handshake (hs 1, 3) or the input's (hs 0),
+   and WS_EV_OPEN says what was agreed. Checked besides: RSV1 only on the first frame
+   of a data message and only once agreed (never RSV2/3); a compressed message inflates,
+   with an inflater at the sender's agreed window that keeps history between messages
+   only if the sender may, to exactly what was sent; the memory held stays within the
+   limits plus the codec state agreed, and a direction without context takeover holds no
+   codec state after a tick between messages. */
 #ifndef WS_FUZZ_CONN_H
 #define WS_FUZZ_CONN_H
 
 #include "fuzz_common.h"
 
 #define FZ_ROLE (FZ_SERVER ? WS_ROLE_SERVER : WS_ROLE_CLIENT)
+#ifndef FZ_PMD
+#define FZ_PMD 0
+#endif
 
 #define FZ_OUT_CAP ((size_t)4 << 20)
 #define FZ_MAX_PINGS 2048
@@ -72,6 +98,18 @@ typedef struct fz_conn {
     size_t s_cap, write_chunk, read_chunk;
     unsigned char *t;         /* bytes the peer sent, not yet read: t[t_off..t_n) */
     size_t t_n, t_off, t_cap;
+    /* what the application sent with WS_OK, in order: bytes concatenated, one entry a
+       message (still open while its fragments come) */
+    unsigned char *sent;
+    size_t sent_n, sent_cap;
+    struct fz_msg { size_t off, n; unsigned op, done; } *msgs;
+    size_t nmsgs, msgs_cap;
+    int sent_overflow, frag_open;
+    /* permessage-deflate */
+    unsigned p0, p1, p2;
+    int pmd_on;               /* in use: our data frames may carry RSV1 */
+    ws_deflate_params agreed; /* window bits explicit */
+    size_t base_block, base_steady, base_total;
 } fz_conn;
 
 static const size_t fz_msg_sizes[16] = {0, 1, 2, 16, 125, 126, 127, 128, 200, 256,
@@ -106,6 +144,71 @@ static int fz_utf8_ok(const unsigned char *p, size_t n) {
     return fz_ref_utf8(p, n, &complete) == n && complete;
 }
 
+/* A message (or a piece of one, fin saying whether it ends it) the connection took. */
+static void fz_record(fz_conn *z, unsigned op, const void *p, size_t n, int whole, int fin) {
+    struct fz_msg *m;
+    if (z->sent_overflow) return;
+    if (z->sent_n + n > FZ_OUT_CAP) {
+        z->sent_overflow = 1;
+        return;
+    }
+    if (whole || !z->frag_open) {
+        FZ_CHECK(!z->frag_open); /* a whole message never goes inside a fragmented one */
+        if (z->nmsgs == z->msgs_cap) {
+            size_t cap = z->msgs_cap ? z->msgs_cap * 2 : 16;
+            void *nm = realloc(z->msgs, cap * sizeof *z->msgs);
+            if (!nm) abort();
+            z->msgs = (struct fz_msg *)nm, z->msgs_cap = cap;
+        }
+        m = &z->msgs[z->nmsgs++];
+        m->off = z->sent_n, m->n = 0, m->op = op, m->done = 0;
+    }
+    m = &z->msgs[z->nmsgs - 1];
+    if (z->sent_n + n > z->sent_cap) {
+        size_t cap = z->sent_cap ? z->sent_cap : 4096;
+        unsigned char *ns;
+        while (cap < z->sent_n + n) cap *= 2;
+        ns = (unsigned char *)realloc(z->sent, cap);
+        if (!ns) abort();
+        z->sent = ns, z->sent_cap = cap;
+    }
+    if (n) memcpy(z->sent + z->sent_n, p, n);
+    z->sent_n += n, m->n += n;
+    m->done = whole || fin;
+    z->frag_open = !m->done;
+}
+
+#if FZ_PMD
+/* The most a direction's codec state may hold (bytes), as ws.h's documentation gives it. */
+static size_t fz_pmd_mem(const ws_deflate_params *a, int sending) {
+    unsigned b = (FZ_ROLE == WS_ROLE_SERVER) == sending ? a->server_max_window_bits : a->client_max_window_bits;
+    return sending ? sizeof(ws_deflater) + WS_DEFLATE_MEM(b) : sizeof(ws_inflater) + WS_INFLATE_MEM(b);
+}
+
+/* The allocator may hold permessage-deflate's state for `a` beside the connection's
+   buffers (the limits without it were saved in base_*). */
+static void fz_pmd_limits(fz_conn *z, const ws_deflate_params *a) {
+    size_t in = fz_pmd_mem(a, 0), out = fz_pmd_mem(a, 1), extra = 64 + in + out;
+    z->a.limit_block = z->base_block;
+    if (z->a.limit_block < out) z->a.limit_block = out;
+    if (z->a.limit_block < in) z->a.limit_block = in;
+    /* streaming inflates a piece at a time into the assembly buffer */
+    if ((z->flags & 3) == 1 && z->a.limit_block < 4096 + WS_MAX_CONTROL)
+        z->a.limit_block = 4096 + WS_MAX_CONTROL, extra += 4096 + WS_MAX_CONTROL;
+    z->steady_limit = z->base_steady + extra;
+    z->a.limit_total = z->base_total + extra;
+}
+
+/* permessage-deflate is in use as `a` says (window bits explicit). */
+static void fz_pmd_agreed(fz_conn *z, const ws_deflate_params *a) {
+    FZ_CHECK(a->server_max_window_bits >= 8 && a->server_max_window_bits <= 15);
+    FZ_CHECK(a->client_max_window_bits >= 8 && a->client_max_window_bits <= 15);
+    z->pmd_on = 1;
+    z->agreed = *a;
+    fz_pmd_limits(z, a);
+}
+#endif
+
 static void fz_on_event(ws_conn *c, const ws_event *e, void *user) {
     fz_conn *z = (fz_conn *)user;
     const unsigned char *d = (const unsigned char *)e->data;
@@ -136,13 +239,23 @@ static void fz_on_event(ws_conn *c, const ws_event *e, void *user) {
     }
     case WS_EV_OPEN:
         FZ_CHECK(ws_conn_state(c) == WS_STATE_OPEN);
+#if FZ_PMD
+        /* agreed only when the config asked and the connection may allocate */
+        if (e->deflate) {
+            FZ_CHECK(!(z->p0 & 0x40) && !((z->flags & 2) && (z->p0 & 0x20)));
+            fz_pmd_agreed(z, e->deflate);
+        }
+#else
+        FZ_CHECK(e->deflate == NULL);
+#endif
         break;
     case WS_EV_MESSAGE:
         FZ_CHECK(!(z->flags & 1));
         FZ_CHECK(e->opcode == WS_OP_TEXT || e->opcode == WS_OP_BINARY);
         FZ_CHECK(e->len <= z->max_message);
         if (e->opcode == WS_OP_TEXT) FZ_CHECK(fz_utf8_ok(d, e->len));
-        if (z->flags & 16) (void)ws_send(c, e->opcode, e->data, e->len);
+        if ((z->flags & 16) && ws_send(c, e->opcode, e->data, e->len) == WS_OK)
+            fz_record(z, e->opcode, e->data, e->len, 1, 1);
         break;
     case WS_EV_FRAGMENT:
         FZ_CHECK(z->flags & 1);
@@ -322,16 +435,56 @@ static size_t fz_head_end(const unsigned char *p, size_t n) {
     return 0;
 }
 
+#if FZ_PMD
+/* Inflate a compressed frame's payload (RFC 7692 §7.2.2) onto the message so far. */
+static void fz_inflate_onto(ws_inflater *inf, const unsigned char *in, size_t n,
+                            unsigned char **msg, size_t *msg_n, size_t max) {
+    unsigned char buf[4096];
+    for (;;) {
+        size_t used = 0, got = 0;
+        ws_result r = ws_inflate(inf, in, n, &used, buf, sizeof buf, &got);
+        if (r != WS_NEED_MORE && r != WS_OUT_FULL)
+            fprintf(stderr, "inflate: %d %s\n", (int)r, ws_inflate_detail(inf));
+        FZ_CHECK(r == WS_NEED_MORE || r == WS_OUT_FULL); /* valid, and never BFINAL */
+        in += used, n -= used;
+        FZ_CHECK(*msg_n + got <= max); /* never more than was sent */
+        if (got) {
+            unsigned char *nm = (unsigned char *)realloc(*msg, *msg_n + got + 1);
+            if (!nm) abort();
+            *msg = nm;
+            memcpy(*msg + *msg_n, buf, got);
+            *msg_n += got;
+        }
+        if (r == WS_NEED_MORE) break;
+    }
+    FZ_CHECK(n == 0);
+}
+#endif
+
 static void fz_verify_output(fz_conn *z, int skip_hs) {
     static const unsigned char none[1] = {0};
     const unsigned char *p = z->out ? z->out : none, *end = p + z->out_n;
     unsigned char *msg = NULL;
-    size_t msg_n = 0, pongs = 0;
-    int in_msg = 0, msg_text = 0, closed = 0;
-    if (z->out_overflow) return;
+    size_t msg_n = 0, pongs = 0, nmsg = 0;
+    int in_msg = 0, msg_text = 0, closed = 0, compressed = 0, cut_ok;
+    const struct fz_msg *m = NULL;
+#if FZ_PMD
+    ws_inflater *inf = NULL;
+    unsigned sbits = 15;
+    int skeep = 1;
+    if (z->pmd_on) {
+        /* the window and context rules of our sending direction (§7.1.1, §7.1.2) */
+        sbits = FZ_ROLE == WS_ROLE_SERVER ? z->agreed.server_max_window_bits : z->agreed.client_max_window_bits;
+        skeep = !(FZ_ROLE == WS_ROLE_SERVER ? z->agreed.server_no_context_takeover : z->agreed.client_no_context_takeover);
+        inf = (ws_inflater *)malloc(sizeof *inf + WS_INFLATE_MEM(sbits));
+        if (!inf) abort();
+        FZ_CHECK(ws_inflate_init(inf, sbits, inf + 1, WS_INFLATE_MEM(sbits)) == WS_OK);
+    }
+#endif
+    if (z->out_overflow) goto out;
     if (!skip_hs) {
         size_t h = z->out ? fz_head_end(p, z->out_n) : 0;
-        if (!h) return; /* the head never completed (a failure, or never drained) */
+        if (!h) goto out; /* the head never completed (a failure, or never drained) */
         if (FZ_ROLE == WS_ROLE_CLIENT) {
             FZ_CHECK(z->out_n >= 4 && memcmp(p, "GET ", 4) == 0);
         } else {
@@ -339,24 +492,29 @@ static void fz_verify_output(fz_conn *z, int skip_hs) {
             if (memcmp(p + 9, "101", 3) != 0) {
                 FZ_CHECK(h == z->out_n); /* a refusal is the last thing written */
                 FZ_CHECK(z->pings == 0);
-                return;
+                goto out;
             }
         }
         p += h;
     }
     /* A hang-up drops what was still queued, maybe the rest of a frame half written:
        only then may the output end inside a frame. */
-    int cut_ok = ws_conn_wants(&z->c) == 0;
+    cut_ok = ws_conn_wants(&z->c) == 0;
     while (p < end) {
-        unsigned op, fin, len7, masked;
+        unsigned op, fin, len7, masked, rsv;
         uint64_t len;
         size_t hl = 2, k;
         unsigned char key[4] = {0, 0, 0, 0}, *pl;
         if (end - p < 2) { FZ_CHECK(cut_ok); break; }
-        fin = p[0] >> 7, op = p[0] & 15, len7 = p[1] & 127, masked = p[1] >> 7;
+        fin = p[0] >> 7, op = p[0] & 15, len7 = p[1] & 127, masked = p[1] >> 7, rsv = p[0] & 0x70;
         /* §5.5.1: no data or close after our close; §5.5.2: pongs until the peer's */
         FZ_CHECK(!closed || op == WS_OP_PONG);
-        FZ_CHECK((p[0] & 0x70) == 0);                               /* no RSV */
+        /* RFC 6455 §5.2: no RSV bit without an extension; RFC 7692 §6: RSV1 marks a
+           compressed message on its first frame only */
+        if (rsv) FZ_CHECK(rsv == 0x40 && z->pmd_on && (op == WS_OP_TEXT || op == WS_OP_BINARY));
+#ifdef FZ_VERBOSE
+        if (rsv) fprintf(stderr, "verify: compressed frame op %u\n", op);
+#endif
         FZ_CHECK(masked == (FZ_ROLE == WS_ROLE_CLIENT));             /* §5.1 */
         FZ_CHECK(op <= 2 || (op >= 8 && op <= 10));                  /* §5.2 */
         if (len7 == 126) {
@@ -397,22 +555,47 @@ static void fz_verify_output(fz_conn *z, int skip_hs) {
                 pongs++;
             }
         } else {
+            size_t had = msg_n;
             if (op == WS_OP_CONT) FZ_CHECK(in_msg);
             else {
                 FZ_CHECK(!in_msg);
-                in_msg = 1, msg_text = op == WS_OP_TEXT, msg_n = 0;
+                in_msg = 1, msg_text = op == WS_OP_TEXT, msg_n = had = 0, compressed = rsv != 0;
+                /* the next message sent, with its type */
+                m = NULL;
+                if (!z->sent_overflow) {
+                    FZ_CHECK(nmsg < z->nmsgs);
+                    m = &z->msgs[nmsg++];
+                    FZ_CHECK(m->op == op);
+                }
             }
-            if (msg_text) {
+#if FZ_PMD
+            if (compressed) {
+                static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+                size_t max = m ? m->n : (size_t)-1;
+                fz_inflate_onto(inf, pl, (size_t)len, &msg, &msg_n, max);
+                if (fin) {
+                    fz_inflate_onto(inf, tail, 4, &msg, &msg_n, max);
+                    ws_inflate_reset(inf, skeep);
+                }
+            } else
+#endif
+            {
                 unsigned char *nm = (unsigned char *)realloc(msg, msg_n + (size_t)len + 1);
                 if (!nm) abort();
                 msg = nm;
                 if (len) memcpy(msg + msg_n, pl, (size_t)len);
                 msg_n += (size_t)len;
-                {
-                    int complete;
-                    FZ_CHECK(fz_ref_utf8(msg, msg_n, &complete) == msg_n);
-                    if (fin) FZ_CHECK(complete);
-                }
+            }
+            /* what was sent, nothing lost or added */
+            if (m) {
+                FZ_CHECK(msg_n <= m->n);
+                if (msg_n > had) FZ_CHECK(memcmp(msg + had, z->sent + m->off + had, msg_n - had) == 0);
+                if (fin) FZ_CHECK(m->done && msg_n == m->n);
+            }
+            if (msg_text) {
+                int complete;
+                FZ_CHECK(fz_ref_utf8(msg, msg_n, &complete) == msg_n);
+                if (fin) FZ_CHECK(complete);
             }
             if (fin) in_msg = 0;
         }
@@ -423,7 +606,15 @@ static void fz_verify_output(fz_conn *z, int skip_hs) {
     if (z->errors == 0 && !z->ping_overflow && !(z->flags & 0x100) &&
         ws_conn_state(&z->c) != WS_STATE_CLOSED)
         FZ_CHECK(pongs == z->pings);
+out:
+#ifdef FZ_VERBOSE
+    fprintf(stderr, "verify: pmd=%d msgs written %zu of %zu sent, pongs %zu, errors %d (%d)\n",
+            z->pmd_on, nmsg, z->nmsgs, pongs, z->errors, (int)z->error);
+#endif
     free(msg);
+#if FZ_PMD
+    free(inf);
+#endif
 }
 
 /* ---- the run -------------------------------------------------------------------- */
@@ -436,7 +627,9 @@ static const char fz_canon_request[] =
 static int fz_conn_run(const uint8_t *data, size_t size) {
     fz_conn *z;
     ws_config cfg;
+    int n0 = 0;
     unsigned char *rbuf = NULL, *sbuf = NULL;
+    (void)n0;
     size_t rsize = 0, ssize = 0;
     int hs_mode, skip_hs;
     ws_result r;
@@ -448,6 +641,9 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
     {
         unsigned b1 = fz_u8(&z->in), b2 = fz_u8(&z->in), b3 = fz_u8(&z->in);
         unsigned b4 = fz_u8(&z->in), b5 = fz_u8(&z->in);
+#if FZ_PMD
+        z->p0 = fz_u8(&z->in), z->p1 = fz_u8(&z->in), z->p2 = fz_u8(&z->in);
+#endif
         fz_alloc_init(&z->a);
         ws_config_init(&cfg, FZ_ROLE);
         cfg.on_event = fz_on_event, cfg.user = z;
@@ -484,6 +680,21 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
             z->a.fail_after = b5 >> 4;
         }
         cfg.allocator = fz_allocator(&z->a);
+#if FZ_PMD
+        if (!(z->p0 & 0x40)) {
+            static const uint32_t thresholds[4] = {0, 1, 8, 200};
+            unsigned sb = z->p1 & 15, cb = z->p1 >> 4;
+            cfg.deflate.mode = skip_hs ? WS_PMD_AGREED : WS_PMD_NEGOTIATE;
+            cfg.deflate.params.server_no_context_takeover = (unsigned char)(z->p0 & 1);
+            cfg.deflate.params.client_no_context_takeover = (unsigned char)(z->p0 >> 1 & 1);
+            cfg.deflate.params.server_max_window_bits = (unsigned char)(sb >= 8 ? sb : 0);
+            cfg.deflate.params.client_max_window_bits =
+                (unsigned char)(cb >= 8 || (cb == 1 && !skip_hs) ? cb : 0);
+            cfg.deflate.level = (z->p0 & 4) ? WS_DEFLATE_FAST : WS_DEFLATE_DEFAULT;
+            cfg.deflate.threshold = thresholds[z->p0 >> 3 & 3];
+            if ((z->flags & 2) && (z->p0 & 0x20)) memset(&cfg.allocator, 0, sizeof cfg.allocator);
+        }
+#endif
         /* the limits every allocation must respect */
         z->max_message = cfg.max_message ? cfg.max_message : WS_DEFAULT_MAX_MESSAGE;
         z->max_queue = cfg.max_queue ? cfg.max_queue : WS_DEFAULT_MAX_QUEUE;
@@ -508,14 +719,37 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
                the total may reach twice that */
             z->steady_limit = in_lim + z->max_queue;
             z->a.limit_total = 2 * z->steady_limit;
+            /* caller buffers: the allocator holds permessage-deflate's state, nothing else */
+            if (z->flags & 2) z->a.limit_block = 1, z->steady_limit = z->a.limit_total = 0;
+            z->base_block = z->a.limit_block, z->base_steady = z->steady_limit;
+            z->base_total = z->a.limit_total;
         }
+#if FZ_PMD
+        if (cfg.deflate.mode) {
+            /* until the handshake says what was agreed, the largest it may agree */
+            ws_deflate_params w = cfg.deflate.params;
+            if (!skip_hs || w.server_max_window_bits < 8) w.server_max_window_bits = 15;
+            if (!skip_hs || w.client_max_window_bits < 8) w.client_max_window_bits = 15;
+            fz_pmd_limits(z, &w);
+            if ((z->flags & 2) && !(z->p0 & 0x20)) z->a.forbid = 0;
+        }
+#endif
     }
     r = ws_conn_init(&z->c, &cfg);
     if (r != WS_OK) {
-        FZ_CHECK(r == WS_ERR_ARG);
-        FZ_CHECK(z->a.calls == 0);
+        /* WS_PMD_AGREED allocates its state at once, and that may fail */
+        FZ_CHECK(r == WS_ERR_ARG || (FZ_PMD && r == WS_ERR_NOMEM && (z->flags & 128)));
+        FZ_CHECK(z->a.cur == 0 && (r == WS_ERR_NOMEM || z->a.calls == 0));
         goto done_noconn;
     }
+#if FZ_PMD
+    if (skip_hs && cfg.deflate.mode && cfg.allocator.alloc) {
+        ws_deflate_params a = cfg.deflate.params;
+        if (a.server_max_window_bits < 8) a.server_max_window_bits = 15;
+        if (a.client_max_window_bits < 8) a.client_max_window_bits = 15;
+        fz_pmd_agreed(z, &a);
+    }
+#endif
     FZ_CHECK(ws_conn_state(&z->c) == (skip_hs ? WS_STATE_OPEN : WS_STATE_CONNECTING));
     if (z->stream_mode) {
         ws_io io;
@@ -534,6 +768,28 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
         o.protocols = (z->req_action & 2) ? "chat, superchat" : NULL;
         o.origin = (z->req_action & 4) ? "http://example.com" : NULL;
         o.extra_headers = (z->req_action & 8) ? "Authorization: Basic YTpi\r\n" : NULL;
+#if FZ_PMD
+        char ext[256] = "";
+        if (cfg.deflate.mode) {
+            /* a 101 that accepts the offer, choosing where RFC 7692 §7.1 lets it */
+            const ws_deflate_params *of = &cfg.deflate.params;
+            ws_deflate_params ans;
+            unsigned sw = z->p2 & 15, cw = z->p2 >> 4;
+            memset(&ans, 0, sizeof ans);
+            ans.server_no_context_takeover = (unsigned char)(of->server_no_context_takeover || (z->p0 & 0x80));
+            ans.client_no_context_takeover = (unsigned char)(of->client_no_context_takeover || (z->p0 & 0x80));
+            if (sw >= 8) ans.server_max_window_bits = (unsigned char)(of->server_max_window_bits && sw > of->server_max_window_bits ? of->server_max_window_bits : sw);
+            else ans.server_max_window_bits = of->server_max_window_bits;
+            if (of->client_max_window_bits && cw >= 8)
+                ans.client_max_window_bits = (unsigned char)(of->client_max_window_bits >= 8 && cw > of->client_max_window_bits ? of->client_max_window_bits : cw);
+            memcpy(ext, "Sec-WebSocket-Extensions: ", 26);
+            n0 = ws_deflate_format(ext + 26, sizeof ext - 28, &ans);
+            FZ_CHECK(n0 > 0);
+            memcpy(ext + 26 + n0, "\r\n", 3);
+        }
+#else
+        const char *ext = "";
+#endif
         r = ws_client_start(&z->c, &o);
         FZ_CHECK(r == WS_OK || r == WS_ERR_RNG || r == WS_ERR_NOMEM || r == WS_ERR_TOO_BIG ||
                  r == WS_ERR_BUFFER);
@@ -542,19 +798,42 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
         fz_check_queue(z);
         if (r == WS_OK && (hs_mode & 1)) {
             /* answer it properly: the key is base64(00..0f) */
-            char acc[WS_ACCEPT_LEN + 1], resp[256];
+            char acc[WS_ACCEPT_LEN + 1], resp[512];
             int n;
             ws_accept_key("AAECAwQFBgcICQoLDA0ODw==", WS_KEY_LEN, acc);
             n = snprintf(resp, sizeof resp,
                          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-                         acc, o.protocols ? "Sec-WebSocket-Protocol: chat\r\n" : "");
+                         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s\r\n",
+                         acc, o.protocols ? "Sec-WebSocket-Protocol: chat\r\n" : "", ext);
             if (z->stream_mode) fz_pump(z);
             else fz_drain(z, 0);
             fz_feed(z, (const uint8_t *)resp, (size_t)n);
         }
 #else
-        if (hs_mode & 1) fz_feed(z, (const uint8_t *)fz_canon_request, sizeof fz_canon_request - 1);
+        if (hs_mode & 1) {
+            char req[512];
+            size_t n = sizeof fz_canon_request - 3; /* without the blank line */
+            memcpy(req, fz_canon_request, n);
+#if FZ_PMD
+            {
+                /* an offer (RFC 7692 §7.1) for the server to take or refuse */
+                ws_deflate_params of;
+                unsigned sw = z->p2 & 15, cw = z->p2 >> 4;
+                int k;
+                memset(&of, 0, sizeof of);
+                of.server_no_context_takeover = of.client_no_context_takeover = (unsigned char)(z->p0 >> 7);
+                of.server_max_window_bits = (unsigned char)(sw >= 8 ? sw : 0);
+                of.client_max_window_bits = (unsigned char)(cw >= 8 || cw == 1 ? cw : 0);
+                memcpy(req + n, "Sec-WebSocket-Extensions: ", 26), n += 26;
+                k = ws_deflate_format(req + n, sizeof req - n - 8, &of);
+                FZ_CHECK(k > 0);
+                n += (size_t)k;
+                memcpy(req + n, "\r\n", 2), n += 2;
+            }
+#endif
+            memcpy(req + n, "\r\n", 2), n += 2;
+            fz_feed(z, (const uint8_t *)req, n);
+        }
 #endif
     }
 
@@ -589,6 +868,7 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
             n = fz_take(&z->in, fz_u8(&z->in), &p);
             buf = fz_dup(p, n);
             r = op == 7 ? ws_send(&z->c, opc, buf, n) : ws_send_fragment(&z->c, opc, buf, n, fin);
+            if (r == WS_OK) fz_record(z, opc, buf, n, op == 7, fin);
             free(buf);
             if (e0 != WS_OK || st == WS_STATE_CLOSED) FZ_CHECK(r == WS_ERR_CLOSED);
             if (st == WS_STATE_CONNECTING && e0 == WS_OK) FZ_CHECK(r == WS_ERR_STATE);
@@ -629,6 +909,18 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
             z->now += (uint64_t)fz_u8(&z->in) * 50;
             ws_conn_tick(&z->c, z->now);
             fz_check_queue(z);
+#if FZ_PMD
+            /* §7.1.1: a direction without context takeover keeps nothing between
+               messages, so an idle one holds no codec state after a tick */
+            if (z->pmd_on && (z->c.ws__flags & WS__F_PMD)) {
+                const ws__pmd *pz = (const ws__pmd *)z->c.ws__aux;
+                int srv = FZ_ROLE == WS_ROLE_SERVER;
+                if (srv ? z->agreed.server_no_context_takeover : z->agreed.client_no_context_takeover)
+                    FZ_CHECK(pz->out == NULL || z->frag_open);
+                if (srv ? z->agreed.client_no_context_takeover : z->agreed.server_no_context_takeover)
+                    FZ_CHECK(pz->in == NULL || (z->c.ws__flags & WS__F_IN_MSG));
+            }
+#endif
             break;
         case 12:
             if (z->stream_mode) {
@@ -648,7 +940,12 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
             unsigned char *big = (unsigned char *)calloc(1, len ? len : 1);
             if (!big) abort();
             r = ws_send(&z->c, WS_OP_BINARY, big, len);
-            if (r != WS_ERR_CLOSED && r != WS_ERR_STATE) {
+            if (r == WS_OK) fz_record(z, WS_OP_BINARY, big, len, 1, 1);
+            if (z->pmd_on) {
+                /* compressed, the frame's size is not known beforehand */
+                FZ_CHECK(r == WS_OK || r == WS_ERR_CLOSED || r == WS_ERR_STATE || r == WS_ERR_TOO_BIG ||
+                         r == WS_WOULD_BLOCK || r == WS_ERR_NOMEM || r == WS_ERR_RNG);
+            } else if (r != WS_ERR_CLOSED && r != WS_ERR_STATE) {
                 /* all or nothing, by the frame's exact size */
                 size_t total = len + 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) +
                                (FZ_ROLE == WS_ROLE_CLIENT ? 4 : 0);
@@ -681,7 +978,7 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
     (void)ws_conn_wants(&z->c);
     ws_conn_free(&z->c);
     FZ_CHECK(z->a.cur == 0); /* everything freed */
-    if (z->flags & 2) FZ_CHECK(z->a.calls == 0);
+    if ((z->flags & 2) && !(FZ_PMD && cfg.deflate.mode && cfg.allocator.alloc)) FZ_CHECK(z->a.calls == 0);
 done_noconn:
     free(rbuf);
     free(sbuf);
@@ -692,6 +989,8 @@ done_noconn:
     free(z->ping_len);
     free(z->sbuf);
     free(z->t);
+    free(z->sent);
+    free(z->msgs);
     free(z);
     return 0;
 }

@@ -284,4 +284,76 @@ write("deflate", "repeat_300_w8", bytes([0, 9, 30, 255]) + (bytes(range(256)) + 
 write("deflate", "random", bytes([15, 1, 50, 60]) + bytes(rnd.getrandbits(8) for _ in range(1500)))
 write("deflate", "zeros_w9", bytes([1 | 8, 2, 3, 255]) + bytes(5000))
 
+# ---- permessage-deflate connections (fuzz_pmd_server.c / fuzz_pmd_client.c) ----------
+# 6 config bytes as above, then p0 p1 p2 (fuzz_conn.h). Compressed payloads are raw
+# DEFLATE with a sync flush and its 00 00 ff ff removed (RFC 7692 7.2.1).
+def z(data, wbits=15, co=None):
+    co = co or zlib.compressobj(6, zlib.DEFLATED, -wbits)
+    out = co.compress(data) + co.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def pcfg(flags=0, msg=0, queue=0, hs=0, b4=0, b5=0, p0=0x08, p1=0xFF, p2=0):
+    return cfg(flags, msg, queue, hs, b4, b5) + bytes([p0, p1, p2])
+
+
+def pmd_frames(mask, keep=True, n=3000):
+    # zlib's smallest raw window is 9 bits; n=250 keeps every distance within 8 bits
+    ctx = zlib.compressobj(6, zlib.DEFLATED, -9)
+    new = lambda: ctx if keep else zlib.compressobj(6, zlib.DEFLATED, -9)
+    return [
+        frame(1, bytes.fromhex("f248cdc9c90700"), mask=mask, rsv=4),           # 7.2.3.1 "Hello"
+        frame(1, bytes.fromhex("f248cd"), fin=False, mask=mask, rsv=4),        # 7.2.3.1 split
+        frame(9, b"p", mask=mask),
+        frame(0, bytes.fromhex("c9c90700"), mask=mask),
+        frame(2, bytes.fromhex("0005 00faff 48656c6c6f 00".replace(" ", "")), mask=mask, rsv=4),  # 7.2.3.3 stored
+        frame(1, z(TEXT[:n], co=new()), mask=mask, rsv=4),
+        frame(1, z(TEXT[:n], co=new()), mask=mask, rsv=4),                     # with the history
+        frame(2, b"plain, no RSV1", mask=mask),
+        frame(2, z(bytes(range(256)) * (n // 256), co=new()), mask=mask, rsv=4),
+    ]
+
+
+def pmd_sends():
+    return send_text(b"Hello Hello Hello Hello Hello") + send_bin(bytes(200)) + drain() + \
+        bytes([0x18, 40]) + TEXT[:40] + bytes([0x18, 0]) + bytes([0x38, 30]) + TEXT[40:70] + \
+        ping(b"x") + bytes([0x0D, 0x10, 0x00]) + drain()
+
+
+for role in ("server", "client"):
+    t = "pmd_" + role
+    mk = MASK if role == "server" else None
+    body = b"".join(feed(f) + drain() for f in pmd_frames(mk))
+    body_nct = b"".join(feed(f) + drain() for f in pmd_frames(mk, keep=False))
+    body_w8 = b"".join(feed(f) + drain() for f in pmd_frames(mk, n=250))
+    bye = feed(frame(8, b"\x03\xe8", mask=mk)) + drain()
+    seeds = {
+        "agreed_15": pcfg(flags=0x08) + body + pmd_sends() + bye,
+        "agreed_nct_w9": pcfg(flags=0x08, p0=0x0B, p1=0x99) + body_nct + pmd_sends() + tick(1) + tick(1) + bye,
+        "agreed_w8_fast_echo": pcfg(flags=0x18, p0=0x0C, p1=0x88) + body_w8 + pmd_sends() + bye,
+        "harness_hs": pcfg(flags=0x04, p1=0x1C, p2=0xAB) + drain() + body + pmd_sends() + tick(2) + bye,
+        "harness_hs_nct": pcfg(flags=0x14, p0=0x88, p1=0xF0, p2=0x1A) + drain() + body_nct + pmd_sends() + tick(2) + bye,
+        "streaming": pcfg(flags=0x09) + body + pmd_sends() + bye,
+        "fixed_buffers_alloc": pcfg(flags=0x0A, msg=12, queue=12) + body + pmd_sends() + bye,
+        "fixed_buffers_decline": pcfg(flags=0x0A, msg=10, queue=11, p0=0x28) + feed(pmd_frames(mk)[0]) + drain(),
+        "off_rsv1": pcfg(flags=0x08, p0=0x40) + feed(pmd_frames(mk)[0]) + drain(),
+        "rsv1_continuation": pcfg(flags=0x08) + feed(frame(1, b"a", fin=False, mask=mk) + frame(0, b"b", mask=mk, rsv=4)) + drain(),
+        "rsv1_ping": pcfg(flags=0x08) + feed(frame(9, b"", mask=mk, rsv=4)) + drain(),
+        "rsv2": pcfg(flags=0x08) + feed(frame(1, b"a", mask=mk, rsv=2)) + drain(),
+        "corrupt": pcfg(flags=0x08) + feed(frame(2, b"\x07\x00", mask=mk, rsv=4)) + drain(),
+        "bad_utf8_inflated": pcfg(flags=0x08) + feed(frame(1, z(b"ok \xed\xa0\x80 no"), mask=mk, rsv=4)) + drain(),
+        "bomb_past_max": pcfg(flags=0x08, msg=11) + feed(frame(2, z(bytes(100000)), mask=mk, rsv=4)) + drain(),
+        "stream_io": pcfg(flags=0x0C, msg=0x2C, queue=0x1C, hs=0xF0) + drain(2) + body + pmd_sends() + drain(15) + bye,
+        "alloc_fail": pcfg(flags=0x88, b5=0x20) + body + pmd_sends(),
+    }
+    if role == "server":
+        seeds["raw_offer"] = pcfg(p1=0x0A) + feed(REQUESTS["rfc"][:-2] + b"Sec-WebSocket-Extensions: x-foo, permessage-deflate; client_max_window_bits; server_max_window_bits=10, permessage-deflate\r\n\r\n") + drain() + body + pmd_sends() + bye
+    else:
+        seeds["raw_response"] = pcfg(b4=0) + drain() + feed(resp([b"Upgrade: websocket", b"Connection: Upgrade",
+            b"Sec-WebSocket-Accept: " + accept(FUZZ_CLIENT_KEY),
+            b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=11; client_max_window_bits=9"])) + body + pmd_sends() + bye
+    for name, b in seeds.items():
+        write(t, name, b)
+
 print("seeds written under", OUT)

@@ -6,6 +6,8 @@
 #                        per message with strace -c -f when strace is installed), into
 #                        build/bench_profile.txt
 # wslay (Debian libwslay-dev) is the baseline; it is linked only into these programs.
+# With compression (permessage-deflate) the baseline is Node ws (tests/interop's pinned
+# npm copy) run by tests/bench/node_echo_server.js.
 # tcp_echo_server is the ceiling: the same loop and I/O without any WebSocket.
 # Both servers take their loop from tests/bench/echo_loop.h.
 BENCH_BUILD  := $(BUILD)/bench
@@ -15,6 +17,8 @@ BENCH_BINS   := $(BENCH_BUILD)/bench_codec $(BENCH_BUILD)/bench_ipf $(BENCH_BUIL
 BENCH_SIZES  := $(BENCH_BUILD)/impl_O2.o $(BENCH_BUILD)/impl_Os.o $(BENCH_BUILD)/impl_Os_deflate.o
 # DEFLATE (ws_inflate/ws_deflate) against zlib (Debian zlib1g-dev), in the same run
 BENCH_BINS   += $(BENCH_BUILD)/bench_deflate
+# permessage-deflate memory per connection against zlib's for the same negotiation
+BENCH_BINS   += $(BENCH_BUILD)/bench_pmd_mem
 ARM_CC       := arm-none-eabi-gcc
 # Cortex-M4, freestanding: no libc at all (ws.h's own loops stand in for memcpy/memset).
 ARM_CFLAGS   := -std=c99 -mcpu=cortex-m4 -mthumb -Os -ffreestanding -DWS_NO_STDLIB \
@@ -23,7 +27,10 @@ ARM_CFLAGS   := -std=c99 -mcpu=cortex-m4 -mthumb -Os -ffreestanding -DWS_NO_STDL
 .PHONY: bench bench-deps bench-build bench-profile
 
 bench-deps:
-	@sh tests/deps.sh libwslay-dev valgrind zlib1g-dev
+	@sh tests/deps.sh libwslay-dev valgrind zlib1g-dev nodejs
+	@# Node ws (tests/interop's pinned copy) for the permessage-deflate rows
+	@command -v npm >/dev/null 2>&1 || sh tests/deps.sh npm
+	@$(MAKE) --no-print-directory $(INTEROP_STAMP)
 	@sh tests/deps.sh gcc-arm-none-eabi || echo "bench: no gcc-arm-none-eabi, the Thumb size is skipped"
 
 bench: bench-deps
@@ -53,7 +60,7 @@ $(BENCH_BUILD)/bench_ipf: tests/bench/bench_ipf.c tests/bench/bench_common.h ws.
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
 
 $(BENCH_BUILD)/loadgen: tests/bench/loadgen.c tests/bench/bench_common.h | $(BENCH_BUILD)
-	$(CC) $(BENCH_CFLAGS) -o $@ $<
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz
 
 $(BENCH_BUILD)/wslay_echo_server: tests/bench/wslay_echo_server.c tests/bench/echo_loop.h ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lwslay
@@ -72,6 +79,9 @@ $(BENCH_BUILD)/impl_Os.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
 
 $(BENCH_BUILD)/impl_Os_deflate.o: tests/bench/impl.c ws.h | $(BENCH_BUILD)
 	$(CC) -std=c99 -Os -c -o $@ $<
+
+$(BENCH_BUILD)/bench_pmd_mem: tests/bench/bench_pmd_mem.c ws.h | $(BENCH_BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz
 
 $(BENCH_BUILD)/bench_deflate: tests/bench/bench_deflate.c tests/deflate_corpus.h ws.h | $(BENCH_BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lz

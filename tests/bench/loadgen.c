@@ -4,6 +4,11 @@
       loadgen -p PORT -P SERVER_PID -i CONNS      (idle: RSS growth per open connection)
       loadgen -r ...      raw TCP echo (tcp_echo_server): no handshake, and the replies are
                           the masked client frames themselves, counted the same way
+      loadgen -z ...      permessage-deflate (RFC 7692): offers it (the server must accept),
+                          sends PAYLOAD-byte text messages (JSON records, compressible)
+                          pre-compressed with zlib (a fresh stream each, so valid whatever
+                          the server's window holds; RSV1 set), and counts the replies by
+                          their frame headers (compressed or not, their size is unknown)
 
    It does the opening handshake itself, then keeps DEPTH binary messages of PAYLOAD bytes
    in flight on each of CONNS connections. The masked frames are encoded once at start
@@ -30,6 +35,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "bench_common.h"
 
@@ -124,20 +131,26 @@ typedef struct conn {
     uint64_t done_frames;
     uint64_t *sent_at;        /* ring of DEPTH send times */
     int want_out;
+    /* -z: the reply being parsed (its header so far, then payload bytes left) */
+    unsigned char hdr[10];
+    unsigned hn;
+    uint64_t left;
 } conn;
 
 static unsigned char *ring; /* DEPTH prebuilt masked frames, back to back */
 static size_t ring_len, cframe_len, sframe_len, payload_len;
 static unsigned depth = 1;
 static int raw; /* -r: the server echoes bytes, not messages (no handshake either) */
+static int pmd; /* -z: permessage-deflate */
+static unsigned client_bits = 15; /* the window the server allows our compressor */
 
 static int connect_ws(unsigned port) {
     static const char req_fmt[] =
         "GET / HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n";
     struct sockaddr_in a;
     struct timeval tv = {5, 0};
-    char req[256], resp[1024];
+    char req[384], resp[1024];
     size_t have = 0;
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, n;
     if (fd < 0) die("socket");
@@ -150,7 +163,8 @@ static int connect_ws(unsigned port) {
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) die("connect");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (raw) return fd;
-    n = snprintf(req, sizeof req, req_fmt, port);
+    n = snprintf(req, sizeof req, req_fmt, port,
+                 pmd ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
     if (send(fd, req, (size_t)n, 0) != n) die("send handshake");
     for (;;) {
         ssize_t r = recv(fd, resp + have, sizeof resp - 1 - have, 0);
@@ -166,6 +180,15 @@ static int connect_ws(unsigned port) {
     if (strncmp(resp, "HTTP/1.1 101", 12) != 0 || !strstr(resp, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) {
         fprintf(stderr, "loadgen: bad handshake response:\n%s\n", resp);
         exit(1);
+    }
+    if (pmd) {
+        const char *e = strcasestr(resp, "\r\nSec-WebSocket-Extensions:"), *b;
+        if (!e || !strcasestr(e, "permessage-deflate")) {
+            fprintf(stderr, "loadgen: the server did not accept permessage-deflate:\n%s\n", resp);
+            exit(1);
+        }
+        b = strcasestr(e, "client_max_window_bits=");
+        if (b && b < strstr(e + 2, "\r\n")) client_bits = (unsigned)atoi(b + 23 + (b[23] == '"'));
     }
     if ((size_t)(strstr(resp, "\r\n\r\n") + 4 - resp) != have) {
         fprintf(stderr, "loadgen: unexpected bytes after the handshake\n");
@@ -206,6 +229,80 @@ static int conn_flush(conn *c) {
 
 static unsigned char rbuf[1 << 18];
 
+/* -z: DEPTH masked text frames, each the same message compressed on its own (RFC 7692
+   §7.2.1: a sync flush with its 00 00 ff ff removed), RSV1 set. */
+static unsigned char *make_pmd_frames(size_t len, size_t count, size_t *total, size_t *flen) {
+    unsigned char *msg = (unsigned char *)malloc(len + 64), *z = (unsigned char *)malloc(len + 1024), *buf, *p;
+    size_t n = 0, zn, i, j;
+    z_stream s;
+    unsigned id = 0;
+    if (client_bits < 9) {
+        fprintf(stderr, "loadgen: zlib cannot write for client_max_window_bits=%u\n", client_bits);
+        exit(1);
+    }
+    while (n < len) { /* JSON records, like a game's or a chat's */
+        int k = snprintf((char *)msg + n, len + 64 - n,
+                         "{\"id\":%u,\"type\":\"position\",\"user\":\"player%u\",\"x\":%u,\"y\":%u},", id,
+                         id * 7 % 100, id * 13 % 1000, id * 17 % 1000);
+        n += (size_t)k, id++;
+    }
+    memset(&s, 0, sizeof s);
+    if (deflateInit2(&s, 6, Z_DEFLATED, -(int)client_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) die("deflateInit2");
+    s.next_in = msg, s.avail_in = (uInt)len, s.next_out = z, s.avail_out = (uInt)(len + 1024);
+    if (deflate(&s, Z_SYNC_FLUSH) != Z_OK || s.avail_in) die("deflate");
+    zn = len + 1024 - s.avail_out - 4;
+    deflateEnd(&s);
+    *flen = bench_client_frame_len(zn);
+    buf = p = (unsigned char *)malloc(*flen * count + 64);
+    for (i = 0; i < count; i++) {
+        unsigned char key[4];
+        size_t h;
+        bench_fill_random(key, 4);
+        h = bench_client_header(p, 0x1, zn, key);
+        p[0] |= 0x40; /* RSV1: compressed (§6) */
+        for (j = 0; j < zn; j++) p[h + j] = z[j] ^ key[j & 3];
+        p += h + zn;
+    }
+    *total = (size_t)(p - buf);
+    free(msg), free(z);
+    return buf;
+}
+
+/* -z: whole messages in the server's frames (fin set, unmasked), counted by header. */
+static unsigned count_replies(conn *c, const unsigned char *p, size_t n) {
+    unsigned done = 0;
+    while (n) {
+        if (c->left) {
+            size_t k = c->left < n ? (size_t)c->left : n;
+            p += k, n -= k, c->left -= k;
+            if (!c->left && (c->hdr[0] & 0x80)) done++;
+            continue;
+        }
+        {
+            unsigned need = 2;
+            c->hdr[c->hn++] = *p++, n--;
+            if (c->hn >= 2) {
+                unsigned l7 = c->hdr[1] & 127;
+                if (c->hdr[1] & 0x80 || (c->hdr[0] & 0x0f) >= 8) {
+                    fprintf(stderr, "loadgen: unexpected reply frame %02x %02x\n", c->hdr[0], c->hdr[1]);
+                    exit(1);
+                }
+                need = l7 == 126 ? 4 : l7 == 127 ? 10 : 2;
+                if (c->hn == need) {
+                    uint64_t len = l7;
+                    unsigned i;
+                    if (l7 == 126) len = (uint64_t)c->hdr[2] << 8 | c->hdr[3];
+                    if (l7 == 127)
+                        for (len = 0, i = 2; i < 10; i++) len = len << 8 | c->hdr[i];
+                    c->hn = 0, c->left = len;
+                    if (!len && (c->hdr[0] & 0x80)) done++;
+                }
+            }
+        }
+    }
+    return done;
+}
+
 /* Returns how many frames completed with this read (0 when nothing was there). */
 static unsigned conn_read(conn *c, uint64_t t, int record) {
     unsigned done = 0;
@@ -220,6 +317,17 @@ static unsigned conn_read(conn *c, uint64_t t, int record) {
         if (r == 0) {
             fprintf(stderr, "loadgen: server closed a connection\n");
             exit(1);
+        }
+        if (pmd) {
+            unsigned k = count_replies(c, rbuf, (size_t)r);
+            c->recv_bytes += (uint64_t)r;
+            while (k--) {
+                if (record) hist_add(t - c->sent_at[c->done_frames % depth]);
+                c->done_frames++;
+                done++;
+            }
+            if ((size_t)r < sizeof rbuf) break;
+            continue;
         }
         /* every frame boundary inside this chunk must start with FIN+binary */
         start = c->recv_bytes, end = c->recv_bytes + (uint64_t)r;
@@ -242,7 +350,7 @@ static unsigned conn_read(conn *c, uint64_t t, int record) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen [-r] -p PORT [-P PID] [-c CONNS] [-s PAYLOAD] [-d DEPTH] [-t SECS] "
+    fprintf(stderr, "usage: loadgen [-r|-z] -p PORT [-P PID] [-c CONNS] [-s PAYLOAD] [-d DEPTH] [-t SECS] "
                     "[-w WARMUP] | -p PORT -P PID -i CONNS\n");
     exit(2);
 }
@@ -257,7 +365,7 @@ int main(int argc, char **argv) {
     double cpu0 = 0, cpu1 = 0;
     struct rlimit rl;
 
-    while ((opt = getopt(argc, argv, "p:P:c:s:d:t:w:i:r")) != -1) {
+    while ((opt = getopt(argc, argv, "p:P:c:s:d:t:w:i:rz")) != -1) {
         switch (opt) {
         case 'p': port = (unsigned)atoi(optarg); break;
         case 'P': pid = atoi(optarg); break;
@@ -268,6 +376,7 @@ int main(int argc, char **argv) {
         case 'w': warm = atof(optarg); break;
         case 'i': idle = (unsigned)atoi(optarg); break;
         case 'r': raw = 1; break;
+        case 'z': pmd = 1; break;
         default: usage();
         }
     }
@@ -301,19 +410,25 @@ int main(int argc, char **argv) {
     /* A raw echo returns the client frames as they were: 4 bytes longer (the mask key),
        and still starting with 0x82, so they are counted the same way. */
     if (raw) sframe_len = cframe_len;
-    {
+    cs = (conn *)calloc(nconn, sizeof *cs);
+    if (pmd) {
+        /* the first connection tells the window our compressor may use */
+        size_t total;
+        cs[0].fd = connect_ws(port);
+        ring = make_pmd_frames(payload_len, depth, &total, &cframe_len);
+        ring_len = total;
+    } else {
         size_t total;
         ring = bench_make_client_frames(payload_len, depth, &total);
         ring_len = total;
     }
 
-    cs = (conn *)calloc(nconn, sizeof *cs);
     evs = (struct epoll_event *)calloc(nconn, sizeof *evs);
     ep = epoll_create1(0);
     if (ep < 0) die("epoll_create1");
     for (i = 0; i < nconn; i++) {
         struct epoll_event ev;
-        cs[i].fd = connect_ws(port);
+        if (!pmd || i) cs[i].fd = connect_ws(port);
         cs[i].sent_at = (uint64_t *)calloc(depth, sizeof(uint64_t));
         set_nonblocking(cs[i].fd);
         ev.events = EPOLLIN;

@@ -47,8 +47,10 @@ def loadavg():
 
 
 def start_server(path):
-    """Start an echo server on a free port; returns (process, port)."""
-    p = subprocess.Popen([path, "-p", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    """Start an echo server on a free port; returns (process, port). path may be a list:
+    the command with its options ("-p 0" is appended)."""
+    cmd = list(path) if isinstance(path, (list, tuple)) else [path]
+    p = subprocess.Popen(cmd + ["-p", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          cwd=ROOT)
     ready, _, _ = select.select([p.stdout], [], [], 10)
     line = p.stdout.readline().decode() if ready else ""
@@ -198,6 +200,37 @@ def run_e2e(quick):
     return best
 
 
+# permessage-deflate end to end: echo_server --deflate beside Node ws with perMessageDeflate
+# (tests/bench/node_echo_server.js), both driven by loadgen -z (text of JSON records,
+# pre-compressed, RSV1), and echo_server without compression under the same load as the
+# baseline of what compression costs. (conns, bytes, depth)
+PMD_CONFIGS = [(c, s, 1) for c in (1, 10) for s in (100, 4096)]
+NODE_ECHO = os.path.join(ROOT, "tests", "bench", "node_echo_server.js")
+PMD_SERVERS = (("ws-pmd", [ECHO, "--deflate"], ["-z"]), ("node-pmd", ["node", NODE_ECHO], ["-z"]),
+               ("ws-plain", [ECHO], []))
+
+
+def run_e2e_pmd(quick):
+    reps = 1 if quick else 3
+    servers, results = {}, {}
+    try:
+        for name, cmd, _ in PMD_SERVERS:
+            servers[name] = start_server(cmd)
+        for rep in range(reps):
+            order = PMD_SERVERS[rep % len(PMD_SERVERS):] + PMD_SERVERS[:rep % len(PMD_SERVERS)]
+            for cfg in PMD_CONFIGS:
+                for name, _, extra in order:
+                    p, port = servers[name]
+                    c, sz, d = cfg
+                    r = loadgen(extra + ["-p", port, "-P", p.pid, "-c", c, "-s", sz, "-d", d, "-t", 1.0, "-w", 0.3])
+                    results.setdefault((name, cfg), []).append(r)
+            log("compression end-to-end round %d/%d done" % (rep + 1, reps))
+    finally:
+        for p, _ in servers.values():
+            stop_server(p)
+    return {k: dict(max(runs, key=lambda r: r["msgs_per_s"])) for k, runs in results.items()}
+
+
 def paired_ratio(e2e, a, b, cfg, field="all"):
     """Median over the rounds of a's figure over b's in the same round (msg/s, or p99 with
     field="p99_all"): the servers of one round ran back to back, so the machine's state
@@ -278,6 +311,14 @@ def run_deflate(quick):
         elif f[0] == "mem":
             mem[f[1]] = int(f[2])
     return rows, mem
+
+
+def run_pmd_mem():
+    """bench_pmd_mem: permessage-deflate's allocator high-water per connection vs zlib's."""
+    out = subprocess.run([os.path.join(B, "bench_pmd_mem")], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("bench_pmd_mem failed: " + out.stderr)
+    return {f[1]: int(f[2]) for f in (l.split("|") for l in out.stdout.splitlines()) if f[0] == "pmdmem"}
 
 
 # ---- 4. sizes ------------------------------------------------------------------------
@@ -492,6 +533,14 @@ def main():
     rss = run_idle_rss()
     log("DEFLATE against zlib ...")
     dfl, dmem = run_deflate(a.quick)
+    log("permessage-deflate memory per connection ...")
+    pmem = run_pmd_mem()
+    log("permessage-deflate end to end (echo_server --deflate, Node ws) ...")
+    try:
+        pe2e = run_e2e_pmd(a.quick)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        pe2e = None
+        log("permessage-deflate end to end skipped: %s" % e)
 
     T = []
     W = 118
@@ -656,6 +705,33 @@ def main():
     zi, zd = dmem.get("zlib_inflate_15", 0), dmem.get("zlib_deflate_15_8", 0)
     T.append("   memory, 15-bit windows: ws_inflate %d B + ws_deflate %d B = %d B; zlib inflate ~%d B + deflate (memLevel 8) ~%d B"
              " = ~%d B (zlib's own formula)" % (mi, md, mi + md, zi, zd, zi + zd))
+    if pe2e:
+        T.append("   permessage-deflate end to end over loopback (loadgen -z: text of JSON records, pre-compressed, RSV1;"
+                 " best of rounds, 1 s each):")
+        T.append("   %-16s %-41s %-41s %-10s %s" % ("conns/bytes/dep", "echo_server --deflate: msg/s p99 ns/m",
+                                                   "Node ws perMessageDeflate: msg/s p99 ns/m", "ws/node", "ws plain msg/s, deflate/plain"))
+        for cfg in PMD_CONFIGS:
+            w, n, pl = pe2e[("ws-pmd", cfg)], pe2e[("node-pmd", cfg)], pe2e[("ws-plain", cfg)]
+            cell = lambda r: "%9s %8.0fus %7.0f" % (fmt_rate(r["msgs_per_s"]), r["p99_us"], r["cpu_ns_per_msg"])
+            T.append("   %-16s %-41s %-41s %-10s %s" % ("%d/%d/%d" % cfg, cell(w), cell(n),
+                                                       fr(ratio(w["msgs_per_s"], n["msgs_per_s"])),
+                                                       "%9s  %s" % (fmt_rate(pl["msgs_per_s"]),
+                                                                    fr(ratio(w["msgs_per_s"], pl["msgs_per_s"])))))
+    else:
+        T.append("   permessage-deflate end to end: not measured (see the log)")
+    # measured: a ws_conn pair in memory, 24 messages (JSON, 4 KiB text) echoed, then a tick
+    pm = {r: pmem["pmd15_%s_held" % r] - pmem["plain_%s_held" % r] for r in ("server", "client")}
+    T.append("   permessage-deflate per connection, 15-bit windows both ways with context takeover, after 24 echoed"
+             " messages (allocator, measured):")
+    T.append("     ws.h held between messages: server %d B, client %d B (peak %d / %d B; without the extension"
+             " held %d B, peak %d B)" % (pmem["pmd15_server_held"], pmem["pmd15_client_held"], pmem["pmd15_server_peak"],
+                                         pmem["pmd15_client_peak"], pmem["plain_server_held"], pmem["plain_server_peak"]))
+    T.append("     zlib deflateInit2(6, -15, memLevel 8) + inflateInit2(-15) on the same messages: %d B  ->  ws.h/zlib %s"
+             % (pmem["zlib_held"], fr(ratio(pm["server"], pmem["zlib_held"]))))
+    T.append("     no context takeover both ways, idle after a ws_conn_tick: server %d B, client %d B held beyond a plain"
+             " connection (no codec state; the agreed parameters)" % (
+                 pmem["pmd_nct_server_held"] - pmem["plain_server_held"],
+                 pmem["pmd_nct_client_held"] - pmem["plain_client_held"]))
     T.append("")
     T.append("6. TARGETS (ratio = figure / target, >= 1 means met; for limits target / figure)")
     T.append("-" * W)

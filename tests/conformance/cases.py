@@ -22,7 +22,9 @@ answer pings; a server echoes the peer's close code (and reason); a client's lib
 answers a close with the code alone. After a failure the implementation sends one close
 frame with the failure code and closes the transport.
 """
+import struct
 import sys
+import zlib
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -39,7 +41,7 @@ NET = NET_SERVER | NET_CLIENT
 EXAMPLE_MAX_MESSAGE = 64 << 20   # echo_server / echo_client (and the in-process default)
 
 GROUPS = ["framing", "ping/pong", "reserved bits", "reserved opcodes", "fragmentation",
-          "utf-8", "close", "limits", "handshake"]
+          "utf-8", "close", "limits", "handshake", "permessage-deflate"]
 
 
 # ---- payloads -----------------------------------------------------------------------
@@ -119,12 +121,13 @@ class Expect:
     when the implementation fails the connection with that code), "delivered" (in-process
     only: the application received this message, whole or streamed)."""
 
-    def __init__(self, kind, op=0, payload=b"", code=None, fail=False):
+    def __init__(self, kind, op=0, payload=b"", code=None, fail=False, compressed=False):
         self.kind, self.op, self.payload, self.code, self.fail = kind, op, as_p(payload), code, fail
+        self.compressed = compressed   # "msg": must come compressed (RSV1, RFC 7692 §6)
 
 
-def MSG(op, payload):
-    return Expect("msg", op=op, payload=payload)
+def MSG(op, payload, compressed=False):
+    return Expect("msg", op=op, payload=payload, compressed=compressed)
 
 
 def PONG(payload):
@@ -147,7 +150,7 @@ class Case:
     def __init__(self, group, section, name, frames=(), expect=(), targets=ALL,
                  delivery="frames", request=None, response=None, status=101, head_has=(),
                  head_lacks=(), hs_error=None, hs_text=None, protocols=None, special=None,
-                 max_message=0, streaming=0, recv_buf=0, send_buf=0, echo=1):
+                 max_message=0, streaming=0, recv_buf=0, send_buf=0, echo=1, pmd=None):
         assert group in GROUPS, group
         self.group, self.section, self.name = group, section, name
         self.title = "%s %s" % (section, name)
@@ -159,6 +162,9 @@ class Case:
         self.special = special
         self.max_message, self.streaming = max_message, streaming
         self.recv_buf, self.send_buf, self.echo = recv_buf, send_buf, echo
+        # permessage-deflate configured in the implementation (a "permessage-deflate;
+        # ..." element: a server's limits, a client's offer); None: off
+        self.pmd = pmd
         if self.handshake_ok() and not special and (not self.expect or self.expect[-1].kind != "close"):
             # the peer closes normally; the close must be echoed and nothing else sent
             self.frames.append(CLOSE(1000))
@@ -685,6 +691,201 @@ def handshake():
     bad_resp("not HTTP", "SSH-2.0-OpenSSH_9.2\r\n\r\n", "WS_ERR_HS_MALFORMED", "malformed HTTP message")
 
 
+# ---- RFC 7692 permessage-deflate ----------------------------------------------------
+# Compressed payloads: the RFC's own examples (§7.2.3), DEFLATE stored blocks built here
+# (RFC 1951 §3.2.4), and for size only zlib's output (test data, like a recorded peer's).
+PMD = "permessage-deflate"
+PMD_EXT = "Sec-WebSocket-Extensions: %s\r\n"
+HELLO_Z = bytes.fromhex("f248cdc9c90700")           # §7.2.3.1 "Hello"
+
+
+def stored(data):
+    """Non-final stored blocks holding data (the 00 00 ff ff tail is the receiver's)."""
+    out, i = b"", 0
+    while True:
+        chunk = data[i:i + 65535]
+        out += b"\x00" + struct.pack("<HH", len(chunk), len(chunk) ^ 0xFFFF) + chunk
+        i += 65535
+        if i >= len(data):
+            return out
+
+
+def zraw(data, wbits=15):
+    co = zlib.compressobj(9, zlib.DEFLATED, -wbits)
+    out = co.compress(data) + co.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def pmd():
+    g = "permessage-deflate"
+    req = GOOD_REQ.replace("{EXTRA}", PMD_EXT % PMD)
+    resp = GOOD_RESP.replace("{EXTRA}", PMD_EXT % PMD)
+
+    # Against the examples too (echo_server --deflate, echo_client --deflate: they accept,
+    # and offer, plain permessage-deflate) unless a case needs the in-process harness's
+    # own settings (a lower max_message, streaming delivery).
+    def z(section, name, frames, expect, **kw):
+        kw.setdefault("targets", INPROC if kw.get("streaming") or kw.get("max_message") else ALL)
+        add(g, section, name, frames, expect, request=req, response=resp, pmd=PMD, **kw)
+
+    Z = lambda payload, **kw: Frame(OP_TEXT, payload, rsv=4, **kw)
+    # §6.1 RSV1 on a message's first frame: the message is compressed
+    z("§7.2.3.1", "compressed \"Hello\" -> delivered, echoed", [Z(HELLO_Z)],
+      [DELIVERED(OP_TEXT, "Hello"), MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.1", "compressed \"Hello\" in two frames, RSV1 on the first -> echoed",
+      [Z(HELLO_Z[:3], fin=0), Frame(OP_CONT, HELLO_Z[3:])], [MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.1", "compressed \"Hello\" in 7 one-byte frames -> echoed",
+      [Z(HELLO_Z[:1], fin=0)] + [Frame(OP_CONT, HELLO_Z[i:i + 1], fin=int(i == 6)) for i in range(1, 7)],
+      [MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.2", "two messages sharing the window (context takeover) -> both echoed",
+      [Z(HELLO_Z), Z(bytes.fromhex("f200110000"))], [MSG(OP_TEXT, "Hello"), MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.3", "stored block -> echoed", [Z(bytes.fromhex("000500faff48656c6c6f00"))], [MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.4", "a final (BFINAL) block -> echoed", [Z(bytes.fromhex("f348cdc9c90700"))], [MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.5", "two DEFLATE blocks in one message -> echoed",
+      [Z(bytes.fromhex("f24805000000ffffcac9c90700"))], [MSG(OP_TEXT, "Hello")])
+    z("§7.2.3.6", "an empty compressed message (00) -> empty echo", [Z(b"\x00")], [MSG(OP_TEXT, b"")])
+    z("§6.1", "binary message compressed -> echoed", [Frame(OP_BINARY, stored(P.binary(300).bytes()), rsv=4)],
+      [MSG(OP_BINARY, P.binary(300))])
+    z("§6.1", "an uncompressed message (no RSV1) after agreeing -> echoed",
+      [Frame(OP_TEXT, "plain"), Z(HELLO_Z)], [MSG(OP_TEXT, "plain"), MSG(OP_TEXT, "Hello")])
+    z("§6.1", "ping between the frames of a compressed message -> pong, echo",
+      [Z(HELLO_Z[:3], fin=0), Frame(OP_PING, "p"), Frame(OP_CONT, HELLO_Z[3:])], [PONG("p"), MSG(OP_TEXT, "Hello")])
+    z("§6.2", "4 KiB text compressed -> echoed compressed (RSV1, inflates to it)",
+      [Z(zraw(P.text(4096).bytes()))], [MSG(OP_TEXT, P.text(4096), compressed=True)])
+    z("§6.2", "64 KiB binary in stored blocks in 3 frames -> echoed",
+      [Frame(OP_BINARY, stored(P.binary(65536).bytes())[:30000], rsv=4, fin=0),
+       Frame(OP_CONT, stored(P.binary(65536).bytes())[30000:60000], fin=0),
+       Frame(OP_CONT, stored(P.binary(65536).bytes())[60000:])], [MSG(OP_BINARY, P.binary(65536))])
+    # §6.1: RSV1 anywhere else is an error
+    z("§6.1", "RSV1 on the continuation of a compressed message -> 1002",
+      [Z(HELLO_Z[:3], fin=0), Frame(OP_CONT, HELLO_Z[3:], rsv=4)], [FAIL(1002)])
+    z("§6.1", "RSV1 on the continuation of an uncompressed message -> 1002",
+      [Frame(OP_TEXT, "a", fin=0), Frame(OP_CONT, "b", rsv=4)], [FAIL(1002)])
+    z("§6.1", "RSV1 on a ping -> 1002 (no pong)", [Frame(OP_PING, "p", rsv=4)], [FAIL(1002)])
+    z("§6.1", "RSV1 on a pong -> 1002", [Frame(OP_PONG, "p", rsv=4)], [FAIL(1002)])
+    z("§6.1", "RSV1 on a close -> 1002", [CLOSE(1000, rsv=4)], [FAIL(1002)])
+    z("§6.1", "RSV2 on a text frame (only RSV1 is negotiated) -> 1002", [Frame(OP_TEXT, "a", rsv=2)], [FAIL(1002)])
+    z("§6.1", "RSV1+RSV3 on a compressed text -> 1002", [Frame(OP_TEXT, HELLO_Z, rsv=5)], [FAIL(1002)])
+    z("§6.1", "echo, then RSV1 on a ping -> echo, 1002", [Z(HELLO_Z), Frame(OP_PING, "p", rsv=4)],
+      [MSG(OP_TEXT, "Hello"), FAIL(1002)])
+    add(g, "§6.1", "offer declined (extension off), then RSV1 -> 1002", [Z(HELLO_Z)], [FAIL(1002)],
+        targets=SERVERS, request=req)
+    add(g, "§6.1", "offered, 101 without the extension, then RSV1 -> 1002", [Z(HELLO_Z)], [FAIL(1002)],
+        targets=CLIENTS, pmd=PMD)
+    # compressed data that is wrong, or too large once inflated
+    z("§7.2.2", "invalid DEFLATE data (block type 11) -> 1007", [Z(b"\x06\x00")], [FAIL(1007)])
+    z("§7.2.2", "a distance before the start of the data -> 1007", [Z(bytes.fromhex("020200"))], [FAIL(1007)])
+    z("§8.1", "compressed text that inflates to invalid UTF-8 -> 1007", [Z(stored(b"ok \xed\xa0\x80"))], [FAIL(1007)])
+    z("§8.1", "compressed text cut inside a code point -> 1007", [Z(stored(b"ok \xe2\x82"))], [FAIL(1007)])
+    z("§10.4", "inflates past max_message (a 1 MiB bomb, limit 64 KiB) -> 1009",
+      [Frame(OP_BINARY, zraw(bytes(1 << 20)), rsv=4)], [FAIL(1009)], max_message=65536)
+    z("§6.2", "64 KiB of zeros -> echoed compressed", [Frame(OP_BINARY, zraw(bytes(65536)), rsv=4)],
+      [MSG(OP_BINARY, bytes(65536), compressed=True)])
+    z("§10.4", "inflates to exactly max_message -> echoed",
+      [Frame(OP_BINARY, zraw(bytes(65536)), rsv=4)], [MSG(OP_BINARY, bytes(65536))], max_message=65536)
+    z("§10.4", "streaming: a 1 MiB bomb is delivered in pieces -> echo of nothing, then 1000",
+      [Frame(OP_BINARY, zraw(bytes(1 << 20)), rsv=4)], [DELIVERED(OP_BINARY, bytes(1 << 20))],
+      streaming=1, echo=0)
+
+    # §7.1 negotiation, server role: what the 101 states for each offer
+    def offer(name, ext, has=(), lacks=(), allow=PMD, section="§7.1"):
+        r = GOOD_REQ.replace("{EXTRA}", "".join(PMD_EXT % e for e in ext) if isinstance(ext, list) else PMD_EXT % ext)
+        h = ["Sec-WebSocket-Extensions: %s\r\n" % x for x in has] if has is not None else []
+        l = ["Sec-WebSocket-Extensions"] if has == [] else list(lacks)
+        # echo_server --deflate allows what ws.h allows by default; other limits in-process
+        add(g, section, "offer %s -> %s" % (name, "101 without the extension" if has == [] else "101 with " + " / ".join(has)),
+            targets=SERVERS if allow == PMD else IN_SERVER, request=r, pmd=allow, head_has=h, head_lacks=l)
+
+    offer("permessage-deflate", PMD, ["permessage-deflate"])
+    offer("client_max_window_bits (no value)", PMD + "; client_max_window_bits", ["permessage-deflate"], section="§7.1.2.2")
+    offer("server_no_context_takeover", PMD + "; server_no_context_takeover",
+          ["permessage-deflate; server_no_context_takeover"], section="§7.1.1.1")
+    offer("client_no_context_takeover", PMD + "; client_no_context_takeover",
+          ["permessage-deflate; client_no_context_takeover"], section="§7.1.1.2")
+    offer("server_max_window_bits=10", PMD + "; server_max_window_bits=10",
+          ["permessage-deflate; server_max_window_bits=10"], section="§7.1.2.1")
+    offer("server_max_window_bits=\"10\" (quoted)", PMD + "; server_max_window_bits=\"10\"",
+          ["permessage-deflate; server_max_window_bits=10"], section="§7.1.2.1")
+    offer("client_max_window_bits=9", PMD + "; client_max_window_bits=9",
+          ["permessage-deflate; client_max_window_bits=9"], section="§7.1.2.2")
+    offer("every parameter", PMD + "; server_no_context_takeover; client_no_context_takeover; "
+          "server_max_window_bits=8; client_max_window_bits=8",
+          ["permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+           "server_max_window_bits=8; client_max_window_bits=8"])
+    offer("in other cases (PERMESSAGE-DEFLATE; Server_No_Context_Takeover)",
+          "PERMESSAGE-DEFLATE; Server_No_Context_Takeover", ["permessage-deflate; server_no_context_takeover"])
+    for bad, sec in [("x=1", "§7.1"), ("server_max_window_bits=7", "§7.1.2.1"), ("server_max_window_bits=16", "§7.1.2.1"),
+                     ("server_max_window_bits", "§7.1.2.1"), ("server_max_window_bits=ten", "§7.1.2.1"),
+                     ("client_max_window_bits=7", "§7.1.2.2"), ("client_max_window_bits=16", "§7.1.2.2"),
+                     ("server_no_context_takeover=1", "§7.1.1.1"),
+                     ("server_no_context_takeover; server_no_context_takeover", "§7.1"),
+                     ("server_max_window_bits=10; server_max_window_bits=11", "§7.1")]:
+        offer("with %s (invalid)" % bad, PMD + "; " + bad, [], section=sec)
+    offer("a bad offer, then a good one -> the good one (§5: in order of preference)",
+          PMD + "; x=1, " + PMD + "; server_no_context_takeover", ["permessage-deflate; server_no_context_takeover"], section="§5")
+    offer("two good offers -> the first", PMD + "; server_max_window_bits=10, " + PMD,
+          ["permessage-deflate; server_max_window_bits=10"], section="§5")
+    offer("on two header lines -> the first acceptable", [PMD + "; x=1", PMD + "; client_no_context_takeover"],
+          ["permessage-deflate; client_no_context_takeover"], section="§5")
+    offer("an unknown extension, then permessage-deflate", "x-webkit-deflate-frame, " + PMD, ["permessage-deflate"],
+          lacks=["x-webkit"], section="§5")
+    offer("only an unknown extension", "x-webkit-deflate-frame", [], section="§5")
+    # what the server allows
+    offer("permessage-deflate, server limits its window to 10", PMD, ["permessage-deflate; server_max_window_bits=10"],
+          allow=PMD + "; server_max_window_bits=10", section="§7.1.2.1")
+    offer("server_max_window_bits=12, server allows 10", PMD + "; server_max_window_bits=12",
+          ["permessage-deflate; server_max_window_bits=10"], allow=PMD + "; server_max_window_bits=10", section="§7.1.2.1")
+    offer("no client_max_window_bits, server wants the client's at 10", PMD, [],
+          allow=PMD + "; client_max_window_bits=10", section="§7.1.2.2")
+    offer("client_max_window_bits, server wants it at 10", PMD + "; client_max_window_bits",
+          ["permessage-deflate; client_max_window_bits=10"], allow=PMD + "; client_max_window_bits=10", section="§7.1.2.2")
+    offer("permessage-deflate, server asks for no context takeover both ways", PMD,
+          ["permessage-deflate; server_no_context_takeover; client_no_context_takeover"],
+          allow=PMD + "; server_no_context_takeover; client_no_context_takeover", section="§7.1.1")
+
+    # §7.1 negotiation, client role: which 101 answers to an offer it accepts
+    def answer(name, ext, ok, offer_=PMD, section="§7.1"):
+        r = GOOD_RESP.replace("{EXTRA}", PMD_EXT % ext)
+        t = CLIENTS if offer_ == PMD else IN_CLIENT   # echo_client --deflate offers plain
+        if ok:
+            add(g, section, "offered %s, response %s -> open" % (offer_, ext), targets=t, response=r, pmd=offer_,
+                frames=[Z(HELLO_Z)], expect=[MSG(OP_TEXT, "Hello")])
+        else:
+            add(g, section, "offered %s, response %s -> client fails (WS_ERR_HS_EXTENSION)" % (offer_, ext),
+                targets=t, response=r, pmd=offer_, hs_error="WS_ERR_HS_EXTENSION",
+                hs_text="extension was not offered")
+
+    answer("", PMD, True)
+    answer("", PMD + "; server_no_context_takeover", True, section="§7.1.1.1")
+    answer("", PMD + "; client_no_context_takeover", True, section="§7.1.1.2")
+    answer("", PMD + "; server_max_window_bits=10", True, section="§7.1.2.1")
+    answer("", PMD + "; client_max_window_bits=10", True, section="§7.1.2.2")
+    answer("", "Permessage-Deflate; Server_Max_Window_Bits=\"15\"", True)
+    answer("", PMD + "; x=1", False)
+    answer("", PMD + "; client_max_window_bits", False, section="§7.1.2.2")
+    answer("", PMD + "; server_max_window_bits", False, section="§7.1.2.1")
+    answer("", PMD + "; server_max_window_bits=16", False, section="§7.1.2.1")
+    answer("", PMD + "; server_max_window_bits=7", False, section="§7.1.2.1")
+    answer("", PMD + "; server_no_context_takeover; server_no_context_takeover", False)
+    answer("", PMD + "; server_no_context_takeover=1", False, section="§7.1.1.1")
+    answer("", PMD + ", " + PMD, False)
+    answer("", "x-foo", False, section="§9.1")
+    answer("", "x-foo, " + PMD, False, section="§9.1")
+    so = PMD + "; server_max_window_bits=10"
+    answer(so, PMD + "; server_max_window_bits=10", True, offer_=so, section="§7.1.2.1")
+    answer(so, PMD + "; server_max_window_bits=9", True, offer_=so, section="§7.1.2.1")
+    answer(so, PMD + "; server_max_window_bits=11", False, offer_=so, section="§7.1.2.1")
+    answer(so, PMD, False, offer_=so, section="§7.1.2.1")
+    sn = PMD + "; server_no_context_takeover"
+    answer(sn, PMD + "; server_no_context_takeover", True, offer_=sn, section="§7.1.1.1")
+    answer(sn, PMD, False, offer_=sn, section="§7.1.1.1")
+    cw = PMD + "; client_max_window_bits=10"
+    answer(cw, PMD, True, offer_=cw, section="§7.1.2.2")
+    answer(cw, PMD + "; client_max_window_bits=9", True, offer_=cw, section="§7.1.2.2")
+    answer(cw, PMD + "; client_max_window_bits=12", False, offer_=cw, section="§7.1.2.2")
+
+
 framing()
 pingpong()
 rsv()
@@ -694,6 +895,7 @@ utf8()
 close()
 limits()
 handshake()
+pmd()
 
 _titles = set()
 for _c in CASES:
@@ -745,8 +947,8 @@ def emit_c(out):
             rows = []
             for e in c.expect:
                 kind = {"msg": 1, "pong": 2, "close": 3, "delivered": 4}[e.kind]
-                rows.append("{%d, %d, %d, %d, %s}" % (kind, e.op, -1 if e.code is None else e.code,
-                                                    1 if e.fail else 0, pay(e.payload)))
+                rows.append("{%d, %d, %d, %d, %s, %d}" % (kind, e.op, -1 if e.code is None else e.code,
+                                                        1 if e.fail else 0, pay(e.payload), int(e.compressed)))
             w("static const cf_expect cf_e%d[] = {%s};\n" % (i, ", ".join(rows)))
     for c in CASES:   # the heads' blobs must exist before the table refers to them
         for head in (c.request, c.response):
@@ -754,7 +956,7 @@ def emit_c(out):
                 blob(head.encode() + b"\0")
     w("static const cf_case cf_cases[] = {\n")
     for i, c in enumerate(CASES):
-        w("  {%s, %s, %d, %s, %d, %s, %d, %d, %s, %s, %d, %s, %s, %s, %s, %s, %dull, %d, %d, %d, %d},\n" % (
+        w("  {%s, %s, %d, %s, %d, %s, %d, %d, %s, %s, %d, %s, %s, %s, %s, %s, %dull, %d, %d, %d, %d, %s},\n" % (
             c_string(c.title), c_string(c.group), c.targets,
             "cf_f%d" % i if c.frames else "0", len(c.frames),
             "cf_e%d" % i if c.expect else "0", len(c.expect),
@@ -765,7 +967,8 @@ def emit_c(out):
             c_string("\n".join(c.head_lacks)) if c.head_lacks else "0",
             c.hs_error if c.hs_error else "WS_OK", c_string(c.protocols) if c.protocols else "0",
             c_string(c.special) if c.special else "0",
-            c.max_message, c.streaming, c.recv_buf, c.send_buf, c.echo))
+            c.max_message, c.streaming, c.recv_buf, c.send_buf, c.echo,
+            c_string(c.pmd) if c.pmd else "0"))
     w("};\n#define CF_NCASES %d\n" % len(CASES))
 
 

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zlib
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,10 +104,13 @@ def payload_size(case):
 class Conn:
     """A TCP connection with a receive buffer and strict frame reading."""
 
-    def __init__(self, sock, deadline):
+    def __init__(self, sock, deadline, pmd=False):
         self.s, self.buf, self.deadline = sock, bytearray(), deadline
         self.eof = False
         self.keys = []     # masking keys seen (client frames)
+        # permessage-deflate configured: RSV1 may mark a compressed message (RFC 7692
+        # §6.1), inflated here (one stream across messages: context takeover)
+        self.pmd, self.z, self.zmsg = pmd, zlib.decompressobj(-15), None
 
     def fill(self, need):
         while len(self.buf) < need:
@@ -163,8 +167,9 @@ class Conn:
         masked = b1 >> 7
         if masked != from_client:
             raise Fail("frame with mask bit %d from the %s (§5.1)" % (masked, "client" if from_client else "server"))
-        if (b0 >> 4) & 7:
-            raise Fail("frame with RSV bits %d (§5.2)" % ((b0 >> 4) & 7))
+        rsv, op = (b0 >> 4) & 7, b0 & 15
+        if rsv and not (rsv == 4 and self.pmd and op in (1, 2)):
+            raise Fail("frame with RSV bits %d (%s)" % (rsv, "RFC 7692 §6.1" if self.pmd else "§5.2"))
         if masked:
             h += 4
         if not self.fill(h + n):
@@ -174,6 +179,13 @@ class Conn:
             self.keys.append(bytes(self.buf[h - 4:h]))
             payload = mask_bytes(payload, bytes(self.buf[h - 4:h]))
         del self.buf[:h + n]
+        if op in (1, 2):
+            self.zmsg = rsv == 4
+        if self.zmsg and op < 3:
+            try:
+                payload = self.z.decompress(payload + (b"\x00\x00\xff\xff" if b0 >> 7 else b""))
+            except zlib.error as e:
+                raise Fail("a compressed frame does not inflate: %s" % e)
         return b0 >> 7, b0 & 15, payload
 
 
@@ -200,6 +212,8 @@ def check_replies(conn, case, from_client):
             raise Fail("reply %d: expected %s, got EOF" % (i + 1, what))
         fin, op, pl = fr
         if e.kind in ("msg", "pong"):
+            if e.compressed and not conn.zmsg:
+                raise Fail("reply %d: expected a compressed (RSV1) %s, got it uncompressed" % (i + 1, OPN[e.op]))
             want = e.payload.bytes()
             if op != e.op or not fin or pl != want:
                 raise Fail("reply %d: expected %s of %d bytes, got %s" % (i + 1, OPN[e.op], len(want), describe(fr)))
@@ -242,7 +256,7 @@ def run_server_case(case, port):
     s = socket.create_connection((HOST, port), timeout=STEP)
     try:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Conn(s, deadline)
+        conn = Conn(s, deadline, pmd=bool(case.pmd))
         key = base64.b64encode(os.urandom(16)).decode()
         req = (case.request or C.GOOD_REQ).replace("{HOST}", "%s:%d" % (HOST, port)) \
             .replace("{KEY}", key).replace("{EXTRA}", "").replace("{NUL}", "\0")
@@ -283,10 +297,12 @@ def run_server_case(case, port):
 
 
 # ---- against echo_client ------------------------------------------------------------
-def spawn_client(port, protocols):
+def spawn_client(port, protocols, deflate=False):
     args = [CLIENT_BIN, "ws://%s:%d/" % (HOST, port)]
     if protocols:
         args += ["--protocol", protocols]
+    if deflate:
+        args += ["--deflate"]
     err = tempfile.TemporaryFile()
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     with procs_lock:
@@ -312,14 +328,14 @@ def run_client_case(case):
         ls.bind((HOST, 0))
         ls.listen(1)
         port = ls.getsockname()[1]
-        p, err = spawn_client(port, case.protocols)
+        p, err = spawn_client(port, case.protocols, bool(case.pmd))
         ls.settimeout(STEP)
         try:
             s, _ = ls.accept()
         except socket.timeout:
             raise Fail("echo_client never connected")
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Conn(s, time.monotonic() + step_time(case))
+        conn = Conn(s, time.monotonic() + step_time(case), pmd=bool(case.pmd))
         req = conn.head().decode("latin-1")
         lines = req.split("\r\n")
         hdrs = {}
@@ -342,6 +358,9 @@ def run_client_case(case):
                 problems.append("key length")
         except Exception:
             problems.append("key %r" % key)
+        ext = hdrs.get("sec-websocket-extensions", "")
+        if bool(case.pmd) != ("permessage-deflate" in ext.lower()):
+            problems.append("extension offer %r (RFC 7692 §5)" % ext)
         if case.protocols and hdrs.get("sec-websocket-protocol") != case.protocols:
             problems.append("protocol offer %r" % hdrs.get("sec-websocket-protocol"))
         with procs_lock:   # §4.1: a new random key for every connection
@@ -431,8 +450,8 @@ def run_client_case(case):
 
 
 # ---- driver -------------------------------------------------------------------------
-def start_server():
-    p = subprocess.Popen([SERVER_BIN, "-p", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+def start_server(extra=()):
+    p = subprocess.Popen([SERVER_BIN, "-p", "0"] + list(extra), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          stdin=subprocess.DEVNULL)
     with procs_lock:
         procs.append(p)
@@ -453,7 +472,8 @@ def start_server():
 def one(case, target, port):
     try:
         if target == C.NET_SERVER:
-            run_server_case(case, port)
+            # cases with permessage-deflate configured: echo_server --deflate
+            run_server_case(case, port[1] if case.pmd else port[0])
         else:
             run_client_case(case)
         return True, ""
@@ -474,6 +494,8 @@ def main():
     t0 = time.monotonic()
 
     server, port = start_server()
+    zserver, zport = start_server(["--deflate"])
+    port = (port, zport)
     try:
         work = [(c, t) for c in sel for t in (C.NET_SERVER, C.NET_CLIENT) if c.targets & t]
         big = [w for w in work if payload_size(w[0]) > (4 << 20)]
@@ -494,12 +516,13 @@ def main():
         for c, t in big:
             results[(c.title, C.TARGET_NAMES[t])] = one(c, t, port)
     finally:
-        server.terminate()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for sv in (server, zserver):
+            sv.terminate()
+            try:
+                sv.wait(5)
+            except subprocess.TimeoutExpired:
+                sv.kill()
+                sv.wait()
         with procs_lock:
             for p in procs:
                 if p.poll() is None:

@@ -12,6 +12,9 @@
    give exactly the expected output each time: the frames are decoded here by an
    independent decoder (mask bit per role, RSV zero, minimal length, fin on echoes), so a
    wrong byte anywhere fails the case. Frames are built here too, not by ws_frame_encode.
+   With permessage-deflate agreed (RFC 7692), a reply may carry RSV1 on its first frame:
+   it is inflated here, at the sender's agreed window and with its context rule, before
+   it is compared.
 
    Prints "ok - <case> [ws_conn server|client]" / "not ok - ... # why" per case and role;
    one cmocka test per group fails when any of its cases failed. */
@@ -46,6 +49,7 @@ enum { CF_MSG = 1, CF_PONG = 2, CF_CLOSE = 3, CF_DELIVERED = 4 };
 typedef struct cf_expect {
     int kind, op, code, fail;
     cf_payload pl;
+    int compressed; /* CF_MSG: must carry RSV1 (RFC 7692 §6) */
 } cf_expect;
 
 typedef struct cf_case {
@@ -65,6 +69,7 @@ typedef struct cf_case {
     int streaming;
     size_t recv_buf, send_buf;
     int echo;
+    const char *pmd; /* permessage-deflate config (a server's limits, a client's offer) */
 } cf_case;
 
 #include "cases.h"
@@ -149,6 +154,8 @@ typedef struct app {
     const cf_payload *want; /* CF_DELIVERED: what the application must receive */
     size_t got;
     int mismatch, delivered;
+    int pmd;                /* permessage-deflate agreed, as in `agreed` */
+    ws_deflate_params agreed;
 } app;
 
 static void app_check(app *a, const void *data, size_t len, int last) {
@@ -167,7 +174,10 @@ static void app_event(ws_conn *c, const ws_event *e, void *user) {
     case WS_EV_REQUEST:
         ws_accept(c, ws_request_offers(e->request, "chat") ? "chat" : NULL, NULL);
         break;
-    case WS_EV_OPEN: a->opened++; break;
+    case WS_EV_OPEN:
+        a->opened++;
+        if (e->deflate) a->pmd = 1, a->agreed = *e->deflate;
+        break;
     case WS_EV_MESSAGE:
         a->messages++;
         app_check(a, e->data, e->len, 1);
@@ -204,6 +214,7 @@ typedef struct run {
     buf out;         /* everything the connection wrote */
     size_t hs_out;   /* client: the size of its request at the front of out */
     char why[512];
+    ws_inflater *inf; /* the replies' compressed messages, at the sender's window */
 } run;
 
 static int failf(run *r, const char *fmt, ...) {
@@ -288,6 +299,14 @@ static int run_setup(run *r, const cf_case *cs, int server) {
     cfg.max_message = cs->max_message ? (size_t)cs->max_message : EXAMPLE_MAX_MESSAGE;
     cfg.max_queue = (size_t)80 << 20;
     cfg.streaming = cs->streaming;
+    if (cs->pmd) {
+        ws_str e;
+        e.p = cs->pmd, e.n = strlen(cs->pmd);
+        if (ws_deflate_parse(e, 0, &cfg.deflate.params) != 1) return failf(r, "bad pmd config %s", cs->pmd);
+        cfg.deflate.mode = WS_PMD_NEGOTIATE;
+        if (cfg.deflate.params.client_max_window_bits == WS_PMD_NO_VALUE && !server)
+            cfg.deflate.params.client_max_window_bits = 0; /* offered without a value */
+    }
     if (cs->recv_buf) r->rbuf = malloc(cs->recv_buf), cfg.recv_buf = r->rbuf, cfg.recv_buf_size = cs->recv_buf;
     if (cs->send_buf) r->sbuf = malloc(cs->send_buf), cfg.send_buf = r->sbuf, cfg.send_buf_size = cs->send_buf;
     res = ws_conn_init(&r->conn, &cfg);
@@ -318,6 +337,24 @@ static int run_setup(run *r, const cf_case *cs, int server) {
             !head_contains(r->out.p, hn, "\r\nConnection: Upgrade\r\n") ||
             !head_contains(r->out.p, hn, "\r\nHost: 127.0.0.1:9001\r\n"))
             return failf(r, "bad client request: %.*s", (int)r->out.n, (const char *)r->out.p);
+        if (cs->pmd) {
+            /* the offer, as configured (RFC 7692 §5: an extension offer in the request) */
+            char want[256];
+            ws_deflate_params o;
+            ws_str e;
+            int n;
+            e.p = cs->pmd, e.n = strlen(cs->pmd);
+            ws_deflate_parse(e, 0, &o);
+            if (!o.client_max_window_bits) o.client_max_window_bits = WS_PMD_NO_VALUE;
+            memcpy(want, "\r\nSec-WebSocket-Extensions: ", 29);
+            n = ws_deflate_format(want + 29, sizeof want - 32, &o);
+            if (n < 0) return failf(r, "ws_deflate_format failed");
+            memcpy(want + 29 + n, "\r\n", 3);
+            if (!head_contains(r->out.p, hn, want))
+                return failf(r, "the request lacks \"%.*s\"", (int)strlen(want) - 4, want + 2);
+        } else if (head_contains(r->out.p, hn, "Sec-WebSocket-Extensions")) {
+            return failf(r, "offered an extension it was not configured for");
+        }
         for (key = r->out.p; key + 21 < r->out.p + hn && memcmp(key, "Sec-WebSocket-Key: ", 19); key++) {}
         if (key + 19 + WS_KEY_LEN > r->out.p + hn) return failf(r, "no key in the request");
         memcpy(keybuf, key + 19, WS_KEY_LEN);
@@ -341,6 +378,7 @@ static int run_setup(run *r, const cf_case *cs, int server) {
 
 static void run_free(run *r) {
     ws_conn_free(&r->conn);
+    free(r->inf);
     free(r->rbuf), free(r->sbuf), free(r->in.p), free(r->seg), free(r->out.p);
 }
 
@@ -405,6 +443,45 @@ typedef struct oframe {
     size_t len;
 } oframe;
 
+/* A compressed reply's payload (RFC 7692 §7.2.2: with 00 00 ff ff appended) replaced by
+   what it inflates to, with an inflater at the sender's window that keeps history
+   between messages only if the sender agreed to (§7.1.1). */
+static int inflate_reply(run *r, oframe *f) {
+    static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+    const ws_deflate_params *a = &r->a.agreed;
+    unsigned bits = r->server ? a->server_max_window_bits : a->client_max_window_bits;
+    int keep = !(r->server ? a->server_no_context_takeover : a->client_no_context_takeover);
+    buf o = {0, 0, 0};
+    int pass;
+    if (!r->inf) {
+        r->inf = (ws_inflater *)malloc(sizeof *r->inf + WS_INFLATE_MEM(15));
+        if (!r->inf || ws_inflate_init(r->inf, bits, r->inf + 1, WS_INFLATE_MEM(15)) != WS_OK)
+            return failf(r, "inflater setup (window bits %u)", bits);
+    }
+    for (pass = 0; pass < 2; pass++) {
+        const unsigned char *in = pass ? tail : f->pl;
+        size_t left = pass ? 4 : f->len;
+        ws_result res;
+        do {
+            unsigned char tmp[4096];
+            size_t used = 0, got = 0;
+            res = ws_inflate(r->inf, in, left, &used, tmp, sizeof tmp, &got);
+            in += used, left -= used;
+            buf_put(&o, tmp, got);
+        } while (res == WS_OUT_FULL);
+        if (res != WS_NEED_MORE) {
+            free(o.p);
+            return failf(r, "a compressed reply does not inflate at window %u: %s %s", bits,
+                         ws_strerror(res), ws_inflate_detail(r->inf));
+        }
+    }
+    ws_inflate_reset(r->inf, keep);
+    free(f->pl);
+    f->pl = o.p ? o.p : (unsigned char *)malloc(1);
+    f->len = o.n;
+    return 1;
+}
+
 /* Decode one frame the connection sent, strictly. 1: ok, 0: incomplete, -1: bad. */
 static int out_frame(run *r, const unsigned char *p, size_t n, size_t *used, oframe *f) {
     size_t h = 2, i;
@@ -425,7 +502,10 @@ static int out_frame(run *r, const unsigned char *p, size_t n, size_t *used, ofr
         if (len <= 0xffff) return failf(r, "non-minimal 64-bit length %llu", (unsigned long long)len), -1;
     }
     if (masked != !r->server) return failf(r, "sent a frame with mask bit %d", masked), -1;
-    if (f->rsv) return failf(r, "sent RSV bits %d", f->rsv), -1;
+    /* RFC 7692 §6.1: RSV1 only once agreed, only on a data message's first frame */
+    if (f->rsv && !(f->rsv == 4 && r->a.pmd && (f->op == 1 || f->op == 2)))
+        return failf(r, "sent RSV bits %d on a %s frame%s", f->rsv, f->op < 3 ? "data" : "control",
+                     r->a.pmd ? "" : " without permessage-deflate"), -1;
     if (masked) h += 4;
     if (n < h || n - h < len) return 0;
     f->pl = (unsigned char *)malloc((size_t)len + 1);
@@ -434,6 +514,8 @@ static int out_frame(run *r, const unsigned char *p, size_t n, size_t *used, ofr
         for (i = 0; i < len; i++) f->pl[i] ^= p[h - 4 + (i & 3)];
     f->len = (size_t)len;
     *used = h + (size_t)len;
+    if (f->rsv == 4 && !f->fin) return failf(r, "a compressed reply in fragments"), -1;
+    if (f->rsv == 4 && !inflate_reply(r, f)) return -1;
     return 1;
 }
 
@@ -485,6 +567,11 @@ static int check_frames(run *r, size_t off) {
         pos += used;
         describe_close(&f, got, sizeof got);
         if (e->kind == CF_MSG || e->kind == CF_PONG) {
+            if (e->compressed && f.rsv != 4) {
+                failf(r, "reply %zu: expected a compressed (RSV1) %s, got it uncompressed", i + 1, opname(e->op));
+                free(f.pl);
+                return 0;
+            }
             if (f.op != e->op || !f.fin || !pay_eq(&e->pl, f.pl, f.len)) {
                 failf(r, "reply %zu: expected %s of %zu bytes (fin), got %s (fin %d)%s", i + 1,
                       opname(e->op), e->pl.total, got,
