@@ -3184,7 +3184,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
 #define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
 #define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
-#define WS__F_PMD 0x400000u      /* permessage-deflate in use: ws__aux is its ws__pmd */
+#define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
 #define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
 #define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
@@ -3445,88 +3445,89 @@ static inline void ws__pmd_params(const ws_conn *c, ws_deflate_params *p) {
     p->client_max_window_bits = (unsigned char)(v >> 9 & 15);
 }
 
+/* Once agreed (by the handshake, or before it for skip_handshake) the parameters take
+   the config's place in ws__pmd_cfg, window bits stated (a window the response left out
+   is 15, §7.1.2): nothing is allocated until a message needs a codec. */
+static void ws__pmd_agree(ws_conn *c, const ws_deflate_params *a) {
+    unsigned sb = a->server_max_window_bits >= 8 ? a->server_max_window_bits : 15;
+    unsigned cb = a->client_max_window_bits >= 8 ? a->client_max_window_bits : 15;
+    c->ws__pmd_cfg = (uint16_t)((c->ws__pmd_cfg & 7u) | (unsigned)(a->server_no_context_takeover != 0) << 3 |
+                                (unsigned)(a->client_no_context_takeover != 0) << 4 | sb << 5 | cb << 9);
+    c->ws__flags |= WS__F_PMD;
+}
+
+/* The codecs, each allocated with its window after it when a message first needs it;
+   ws__aux holds them only while one exists. */
 typedef struct ws__pmd {
-    ws_deflate_params agreed; /* window bits explicit: 8..15 */
-    ws_inflater *in;          /* each allocated on first use, with its window after it */
+    ws_inflater *in;
     ws_deflater *out;
 } ws__pmd;
 
 /* Our receiving (0) or sending (1) direction: its window bits and whether it keeps
    context between messages (§7.1.1). The server sends with server_*, the client with
    client_*. */
-static unsigned ws__pmd_bits(const ws_conn *c, const ws__pmd *z, int sending) {
-    return (c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_max_window_bits
-                                                      : z->agreed.client_max_window_bits;
+static unsigned ws__pmd_bits(const ws_conn *c, int sending) {
+    return (unsigned)c->ws__pmd_cfg >> ((c->ws__role == WS_ROLE_SERVER) == sending ? 5 : 9) & 15;
 }
-static int ws__pmd_keep(const ws_conn *c, const ws__pmd *z, int sending) {
-    return !((c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_no_context_takeover
-                                                        : z->agreed.client_no_context_takeover);
+static int ws__pmd_keep(const ws_conn *c, int sending) {
+    return !(c->ws__pmd_cfg >> ((c->ws__role == WS_ROLE_SERVER) == sending ? 3 : 4) & 1);
 }
 
-static size_t ws__pmd_size(const ws_conn *c, const ws__pmd *z, int sending) {
-    unsigned b = ws__pmd_bits(c, z, sending);
+static size_t ws__pmd_size(const ws_conn *c, int sending) {
+    unsigned b = ws__pmd_bits(c, sending);
     return sending ? sizeof(ws_deflater) + WS_DEFLATE_MEM(b) : sizeof(ws_inflater) + WS_INFLATE_MEM(b);
 }
 
-static ws_inflater *ws__pmd_inflater(ws_conn *c, ws__pmd *z) {
-    if (!z->in) {
-        size_t n = ws__pmd_size(c, z, 0);
+static ws__pmd *ws__pmd_state(ws_conn *c) {
+    if (!c->ws__aux && (c->ws__aux = ws__alloc(c, sizeof(ws__pmd))) != 0)
+        WS_MEMSET(c->ws__aux, 0, sizeof(ws__pmd));
+    return (ws__pmd *)c->ws__aux;
+}
+
+static ws_inflater *ws__pmd_inflater(ws_conn *c) {
+    ws__pmd *z = ws__pmd_state(c);
+    if (z && !z->in) {
+        size_t n = ws__pmd_size(c, 0);
         unsigned char *m = (unsigned char *)ws__alloc(c, n);
         if (!m) return 0;
         z->in = (ws_inflater *)(void *)m;
-        ws_inflate_init(z->in, ws__pmd_bits(c, z, 0), m + sizeof(ws_inflater), n - sizeof(ws_inflater));
+        ws_inflate_init(z->in, ws__pmd_bits(c, 0), m + sizeof(ws_inflater), n - sizeof(ws_inflater));
     }
-    return z->in;
+    return z ? z->in : 0;
 }
 
-static ws_deflater *ws__pmd_deflater(ws_conn *c, ws__pmd *z) {
-    if (!z->out) {
-        size_t n = ws__pmd_size(c, z, 1);
+static ws_deflater *ws__pmd_deflater(ws_conn *c) {
+    ws__pmd *z = ws__pmd_state(c);
+    if (z && !z->out) {
+        size_t n = ws__pmd_size(c, 1);
         unsigned char *m = (unsigned char *)ws__alloc(c, n);
         if (!m) return 0;
         z->out = (ws_deflater *)(void *)m;
-        ws_deflate_init(z->out, ws__pmd_bits(c, z, 1),
+        ws_deflate_init(z->out, ws__pmd_bits(c, 1),
                         c->ws__pmd_cfg & 4 ? WS_DEFLATE_FAST : WS_DEFLATE_DEFAULT,
                         m + sizeof(ws_deflater), n - sizeof(ws_deflater));
     }
-    return z->out;
+    return z ? z->out : 0;
 }
 
-/* A direction without context takeover holds nothing between messages (`all`: and
-   the state goes too, at ws_conn_free). */
+/* A direction without context takeover holds nothing between messages, and a
+   connection with no codec holds nothing at all (`all`: everything goes, for
+   ws_conn_free). */
 static void ws__pmd_release(ws_conn *c, int all) {
     ws__pmd *z = (ws__pmd *)c->ws__aux;
-    if (!(c->ws__flags & WS__F_PMD)) return;
-    if (z->in && (all || (!ws__pmd_keep(c, z, 0) && !(c->ws__flags & WS__F_IN_DEFLATE)))) {
-        ws__free(c, z->in, ws__pmd_size(c, z, 0));
+    if (!(c->ws__flags & WS__F_PMD) || !z) return;
+    if (z->in && (all || (!ws__pmd_keep(c, 0) && !(c->ws__flags & WS__F_IN_DEFLATE)))) {
+        ws__free(c, z->in, ws__pmd_size(c, 0));
         z->in = 0;
     }
-    if (z->out && (all || (!ws__pmd_keep(c, z, 1) && !(c->ws__flags & WS__F_OUT_DEFLATE)))) {
-        ws__free(c, z->out, ws__pmd_size(c, z, 1));
+    if (z->out && (all || (!ws__pmd_keep(c, 1) && !(c->ws__flags & WS__F_OUT_DEFLATE)))) {
+        ws__free(c, z->out, ws__pmd_size(c, 1));
         z->out = 0;
     }
-    if (all) {
+    if (!z->in && !z->out) {
         ws__free(c, z, sizeof *z);
         c->ws__aux = 0;
-        c->ws__flags &= ~WS__F_PMD;
     }
-}
-
-/* Once agreed (by the handshake, or before it for skip_handshake), with window bits
-   stated: a window the response left out is 15 (§7.1.2). */
-static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_params *agreed) {
-    ws__pmd *z = (ws__pmd *)ws__alloc(c, sizeof *z);
-    if (!z) return 0;
-    WS_MEMSET(z, 0, sizeof *z);
-    z->agreed = *agreed;
-    if (z->agreed.server_max_window_bits < 8) z->agreed.server_max_window_bits = 15;
-    if (z->agreed.client_max_window_bits < 8) z->agreed.client_max_window_bits = 15;
-    return z;
-}
-
-static void ws__pmd_install(ws_conn *c, ws__pmd *z) {
-    c->ws__aux = z;
-    c->ws__flags |= WS__F_PMD;
 }
 #endif /* WS_NO_DEFLATE */
 
@@ -3599,11 +3600,8 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
 #endif
 #ifndef WS_NO_DEFLATE
-    if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED) {
-        ws__pmd *z = ws__pmd_new(c, &cfg->deflate.params);
-        if (!z) return WS_ERR_NOMEM;
-        ws__pmd_install(c, z);
-    }
+    if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED)
+        ws__pmd_agree(c, &cfg->deflate.params);
 #endif
 #ifndef WS_NO_HANDSHAKE
     /* A peer that never finishes the handshake must not hold the connection forever. */
@@ -3685,17 +3683,13 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
-    ws_deflate_params offer;
+    ws_deflate_params offer, agreed;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
                            c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
                            ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
-    if (r == WS_OK && res.deflate) {
-        ws__pmd *z = ws__pmd_new(c, &res.agreed);
-        if (z) ws__pmd_install(c, z);
-        else r = WS_ERR_NOMEM; /* the server will compress: we cannot go on without it */
-    }
+    if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
 #endif
     if (r != WS_OK) {
         ws__hang_up(c);
@@ -3707,7 +3701,9 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ev.protocol = res.protocol;
     if (!ev.protocol.n) ev.protocol.p = "";
 #ifndef WS_NO_DEFLATE
-    if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+    if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
+#else
+    (void)agreed;
 #endif
     ws__emit(c, &ev);
     c->ws__hs_prefix = 0;
@@ -3723,7 +3719,8 @@ typedef struct ws__hs_server {
     ws_str protocol; /* the accepted subprotocol, where the request offered it */
     ws_result error; /* why the last ws_accept or ws_reject did not do as asked */
     int status;      /* the refusal's HTTP status */
-    void *pmd;       /* the permessage-deflate state the 101 agreed to, until OPEN */
+    int pmd;         /* the 101 agreed to permessage-deflate, as in `agreed` */
+    ws_deflate_params agreed;
 } ws__hs_server;
 
 /* Refuse the request with *status and extra header lines; when those cannot go out
@@ -3764,25 +3761,24 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     unsigned char *dst;
     ws_result r;
     int n = 0;
-    ws_deflate_params agreed, allow, *pmd = 0;
+    ws_deflate_params allow;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
 #ifndef WS_NO_DEFLATE
     /* the first acceptable permessage-deflate offer, if the config asks for one */
     if ((c->ws__pmd_cfg & 3) == WS_PMD_NEGOTIATE) {
         ws__pmd_params(c, &allow);
-        if (ws_deflate_accept(hs->req, &allow, &agreed) &&
-            (hs->pmd || (hs->pmd = ws__pmd_new(c, &agreed)) != 0))
-            pmd = &agreed; /* no memory for it: declined */
+        hs->pmd = ws_deflate_accept(hs->req, &allow, &hs->agreed);
     }
 #else
-    (void)agreed, (void)allow;
+    (void)allow;
 #endif
     /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
-    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (pmd ? 160u : 0u), plen),
+    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (hs->pmd ? 160u : 0u), plen),
                       ws__strlen(extra_headers));
     r = ws__reserve(c, est, &dst);
-    if (r == WS_OK) n = ws__response_build((char *)dst, est, hs->req, protocol, pmd, extra_headers);
+    if (r == WS_OK)
+        n = ws__response_build((char *)dst, est, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
     else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
     if (n < 0) {
         hs->error = (ws_result)n; /* nothing queued; still undecided */
@@ -3813,6 +3809,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
+    ws_deflate_params agreed;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws_request_parse(head, n, &lim, &req);
     if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
@@ -3828,10 +3825,8 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
     c->ws__aux = 0;
 #ifndef WS_NO_DEFLATE
-    /* The 101 agreed to permessage-deflate: from here on it is the connection's. */
-    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error)
-        ws__pmd_install(c, (ws__pmd *)hs.pmd), hs.pmd = 0;
-    if (hs.pmd) ws__free(c, hs.pmd, sizeof(ws__pmd));
+    /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
+    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
 #endif
     /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
        request it was reading is gone. */
@@ -3843,7 +3838,9 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
         ev.protocol = hs.protocol;
         if (!ev.protocol.n) ev.protocol.p = "";
 #ifndef WS_NO_DEFLATE
-        if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+        if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
+#else
+        (void)agreed;
 #endif
         ws__emit(c, &ev);
     }
@@ -3984,8 +3981,7 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
    tail would complete) is not part of the message and is skipped. */
 static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t n, int last) {
     static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
-    ws__pmd *z = (ws__pmd *)c->ws__aux;
-    ws_inflater *inf = ws__pmd_inflater(c, z);
+    ws_inflater *inf = ws__pmd_inflater(c);
     int streaming = (c->ws__flags & WS__F_STREAMING) != 0, pass;
     size_t piece = c->ws__flags & WS__F_IN_FIXED ? c->ws__in_cap : 4096;
     if (!inf) return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
@@ -4031,7 +4027,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
     if (c->ws__msg_op == WS_OP_TEXT && c->ws__utf8 != 0)
         return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
-    ws_inflate_reset(inf, ws__pmd_keep(c, z, 0));
+    ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
     if (streaming) ws__deliver(c, c->ws__msg_op, tail, 0, 1);
     else ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
@@ -4295,9 +4291,8 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
    form (with context takeover the deflater has already taken it in, so it must go). */
 static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
                                     const unsigned char *data, size_t len, int *plain) {
-    ws__pmd *z = (ws__pmd *)c->ws__aux;
     size_t bound = len > (size_t)-1 / 2 ? (size_t)-1 : WS_DEFLATE_BOUND(len), n = 0, used = 0, h;
-    int keep = ws__pmd_keep(c, z, 1);
+    int keep = ws__pmd_keep(c, 1);
     unsigned char *dst;
     ws_deflater *d;
     ws_frame f;
@@ -4307,7 +4302,7 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
     if (r != WS_OK) return r;
     f.masked = c->ws__role == WS_ROLE_CLIENT;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
-    if (!(d = ws__pmd_deflater(c, z))) return WS_ERR_NOMEM;
+    if (!(d = ws__pmd_deflater(c))) return WS_ERR_NOMEM;
     r = ws_deflate(d, data, len, &used, dst + WS_MAX_HEADER, bound, &n, WS_DEFLATE_SYNC);
     if (r != WS_OK || n < 4) /* the bound held in every test: say so loudly if not */
         return ws__fail(c, WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);

@@ -911,10 +911,12 @@ static int fz_conn_run(const uint8_t *data, size_t size) {
             fz_check_queue(z);
 #if FZ_PMD
             /* §7.1.1: a direction without context takeover keeps nothing between
-               messages, so an idle one holds no codec state after a tick */
-            if (z->pmd_on && (z->c.ws__flags & WS__F_PMD)) {
+               messages, so an idle one holds no codec state after a tick, and a
+               connection with neither codec holds nothing at all (ws__aux NULL) */
+            if (z->pmd_on && (z->c.ws__flags & WS__F_PMD) && z->c.ws__aux) {
                 const ws__pmd *pz = (const ws__pmd *)z->c.ws__aux;
                 int srv = FZ_ROLE == WS_ROLE_SERVER;
+                FZ_CHECK(pz->in || pz->out);
                 if (srv ? z->agreed.server_no_context_takeover : z->agreed.client_no_context_takeover)
                     FZ_CHECK(pz->out == NULL || z->frag_open);
                 if (srv ? z->agreed.client_no_context_takeover : z->agreed.server_no_context_takeover)

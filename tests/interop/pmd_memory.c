@@ -10,9 +10,9 @@
 
 int main(void) {
     unsigned b;
-    /* ws__pmd is private: the record every connection that agreed holds (allocated at
-       the handshake), the two directions' states hang off it. */
-    printf("sizeof(ws_conn) %zu, the agreed record %zu, sizeof(ws_inflater) %zu, sizeof(ws_deflater) %zu\n",
+    /* ws__pmd is private: the record that holds the two directions' states while
+       either exists (what was agreed lives in ws_conn itself). */
+    printf("sizeof(ws_conn) %zu, the codecs' record %zu, sizeof(ws_inflater) %zu, sizeof(ws_deflater) %zu\n",
            sizeof(ws_conn), sizeof(ws__pmd), sizeof(ws_inflater), sizeof(ws_deflater));
     printf("window bits  inflate (receive)  deflate (send)  both\n");
     for (b = 8; b <= 15; b++) {
