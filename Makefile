@@ -27,6 +27,7 @@ TEST_TARGETS :=
 -include tests/interop/interop.mk
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
+-include tests/portable/portable.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
