@@ -1137,8 +1137,12 @@ WSDEF int ws_token_next(ws_str *list, ws_str *token) {
 }
 
 WSDEF int ws_token_has(ws_str list, const char *token) {
-    ws_str t;
-    while (ws_token_next(&list, &t))
+    /* A copy made field by field: walking `list` itself through a pointer makes GCC copy
+       the argument with memcpy once this is inlined on Cortex-M0 (-O2), and a
+       WS_NO_STDLIB build has no memcpy. */
+    ws_str l, t;
+    l.p = list.p, l.n = list.n;
+    while (ws_token_next(&l, &t))
         if (ws__ieq(t.p, t.n, token)) return 1;
     return 0;
 }
@@ -1464,7 +1468,9 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
         if (++count > max_headers) return WS_ERR_HS_TOO_LARGE;
-        if (ws__ieq(name.p, name.n, "upgrade")) upgrade = value;
+        /* Field by field: GCC makes this struct copy a memcpy call on Cortex-M0 (-Os),
+           which a WS_NO_STDLIB build has no libc for. */
+        if (ws__ieq(name.p, name.n, "upgrade")) upgrade.p = value.p, upgrade.n = value.n;
         else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
         else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept++, accept = value;
         else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto++, res->protocol = value;

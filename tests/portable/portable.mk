@@ -47,3 +47,46 @@ PORT_BINS := $(foreach a,$(PORT_ARCHS),$(PORT_OUT)/$(a)/probe $(addprefix $(PORT
 
 portable: $(PORT_BINS)
 	@sh tests/portable/run.sh $(PORT_OUT) $(PORT_ARCHS)
+
+# --- firmware: examples/firmware on emulated Cortex-M boards (`make firmware`) ---------
+# The same session image for a Cortex-M3 (qemu's mps2-an385) and a Cortex-M0 (qemu's
+# microbit, 16 KiB of RAM), arm-none-eabi-gcc -nostdlib with WS_NO_STDLIB and no heap,
+# each run under qemu-system-arm and checked against tests/portable/firmware.expected
+# (tests/portable/firmware.sh); then flash, RAM and worst-case stack (fw_figures.sh).
+# m0_link: the whole library linked for Cortex-M0 with -nostdlib at -Os and -O2, where
+# GCC once turned struct copies into memcpy calls.
+FW_OUT    := $(BUILD)/firmware
+FW_DIR    := examples/firmware
+FW_CFLAGS := -mthumb -Os -g -std=c99 $(WARN) -ffreestanding -nostdlib -ffunction-sections \
+             -fdata-sections -fstack-usage -fcallgraph-info=su
+FW_CPU_m3 := cortex-m3
+FW_CPU_m0 := cortex-m0
+FW_BOARD_m3 := mps2-an385
+FW_BOARD_m0 := microbit
+PORT_DEBS += gcc-arm-none-eabi qemu-system-arm
+
+TEST_TARGETS += firmware
+.PHONY: firmware
+
+define FW_RULES
+$(FW_OUT)/$(1)/%.o: $(FW_DIR)/%.c $(FW_DIR)/semihost.h ws.h
+	@mkdir -p $$(@D)
+	arm-none-eabi-gcc -mcpu=$(FW_CPU_$(1)) $(FW_CFLAGS) -c -o $$@ $$<
+$(FW_OUT)/$(1)/session.elf: $(FW_OUT)/$(1)/startup.o $(FW_OUT)/$(1)/session.o $(FW_DIR)/fw.ld
+	arm-none-eabi-gcc -mcpu=$(FW_CPU_$(1)) -mthumb -nostdlib -Wl,--gc-sections -T $(FW_DIR)/fw.ld \
+	  -Wl,-Map=$(FW_OUT)/$(1)/session.map -o $$@ $(FW_OUT)/$(1)/startup.o $(FW_OUT)/$(1)/session.o -lgcc
+endef
+$(foreach c,m3 m0,$(eval $(call FW_RULES,$(c))))
+
+$(FW_OUT)/m0_link%.elf: tests/portable/m0_link.c ws.h
+	@mkdir -p $(@D)
+	arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -$* -std=c99 $(WARN) -ffreestanding -nostdlib -o $@ $< -lgcc
+
+firmware: $(FW_OUT)/m3/session.elf $(FW_OUT)/m0/session.elf $(FW_OUT)/m0_linkOs.elf $(FW_OUT)/m0_linkO2.elf
+	@echo "ok - Cortex-M0 -nostdlib link of all of ws.h at -Os and -O2 (no libc calls)"
+	@set -e; for c in m3 m0; do \
+	  sh tests/portable/firmware.sh $$(case $$c in m3) echo $(FW_BOARD_m3);; m0) echo $(FW_BOARD_m0);; esac) \
+	    $(FW_OUT)/$$c/session.elf $(FW_OUT)/$$c/session.log; done
+	@sh tests/portable/fw_figures.sh $(FW_OUT)/m3 cortex-m3
+	@sh tests/portable/fw_figures.sh $(FW_OUT)/m0 cortex-m0
+	@echo "firmware: 4 passed, 0 failed"
