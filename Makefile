@@ -2,6 +2,8 @@
 #   make          examples into build/
 #   make test     installs what it needs (tests/deps.sh), then every test
 #   make run      the demo: chat page on http://127.0.0.1:8080/ (WebSocket at /ws)
+#   make install  ws.h into $(PREFIX)/include, ws.pc into $(PREFIX)/share/pkgconfig
+#                 (PREFIX=/usr/local, DESTDIR honoured; CMake's install adds its package config)
 CC      ?= cc
 CXX     ?= c++
 BUILD   := build
@@ -28,13 +30,14 @@ TEST_TARGETS :=
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
 -include tests/portable/portable.mk
+-include tests/buildsys/buildsys.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)
 
-.PHONY: test run deps unit compile-tests integration clean
+.PHONY: test run deps unit compile-tests integration clean install
 
 $(BUILD):
 	@mkdir -p $@
@@ -86,6 +89,15 @@ test: deps $(TEST_DEPS)
 	@set -e; for t in unit compile-tests integration $(TEST_TARGETS); do \
 	  echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all passed"
+
+# A header needs no build. ws.pc.in is shared with CMake (same @...@ names).
+PREFIX ?= /usr/local
+WS_VERSION = $(shell sed -n 's/^\#define WS_VERSION_STRING "\(.*\)"/\1/p' ws.h)
+install:
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/pkgconfig
+	install -m 644 ws.h $(DESTDIR)$(PREFIX)/include/ws.h
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@includedir@|$${prefix}/include|' \
+	  -e 's|@version@|$(WS_VERSION)|' ws.pc.in > $(DESTDIR)$(PREFIX)/share/pkgconfig/ws.pc
 
 clean:
 	rm -rf $(BUILD)
