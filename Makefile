@@ -31,6 +31,7 @@ TEST_TARGETS :=
 -include tests/memory/memory.mk
 -include tests/portable/portable.mk
 -include tests/buildsys/buildsys.mk
+-include tests/gameloop/gameloop.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
