@@ -39,7 +39,7 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 # (an older base group, or a machine set up by hand). Remove them on purpose, keeping the
 # -m32 compilers they stood for (gcc-12-multilib and g++-12-multilib, marked manual).
 case " $need " in
-  *-linux-gnu*)
+  *" gcc-"*-linux-gnu*|*" g++-"*-linux-gnu*)
     for m in gcc-multilib g++-multilib; do
       if have_pkg "$m"; then
         echo "deps.sh: removing $m (conflicts with the cross compilers; gcc-12-multilib keeps -m32)"

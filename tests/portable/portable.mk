@@ -1,29 +1,42 @@
 # Portability (included by the main Makefile): `make portable`
 # The unit tests (tests/test_*.c), the in-process conformance table
 # (tests/conformance/test_conformance.c) and tests/memory/test_memory.c, cross-built for
-#   i386   32-bit little-endian   gcc -m32 (gcc-12-multilib)      run by qemu-i386
-#   armhf  32-bit little-endian   arm-linux-gnueabihf-gcc          run by qemu-arm
-#   s390x  64-bit big-endian      s390x-linux-gnu-gcc              run by qemu-s390x
+#   i386   32-bit little-endian   gcc -m32 (gcc-12-multilib)        run by qemu-i386
+#   armhf  32-bit little-endian   clang --target=arm-linux-gnueabihf  run by qemu-arm
+#   s390x  64-bit big-endian      clang --target=s390x-linux-gnu      run by qemu-s390x
 # against Debian's multiarch cmocka (libcmocka-dev:ARCH), and run under qemu-user with
 # the same assertions as the native run. No sanitizers here (they are unreliable under
 # qemu-user; the native `make unit` keeps them). tests/portable/run.sh first checks that
 # each target really has the byte order and word size it stands for.
+# Clang, with Debian's cross binutils, libc and libgcc, rather than gcc-12-s390x-linux-gnu
+# and friends: those conflict with the gcc-multilib meta package, so any checkout whose
+# deps step still installs gcc-multilib would remove them under a running test.
+# `make portable PORT_COMPILER=gcc` uses the gcc cross compilers instead (deps.sh then
+# removes gcc-multilib on purpose; gcc-12-multilib keeps -m32).
+PORT_COMPILER ?= clang
 PORT_OUT    := $(BUILD)/portable
 PORT_ARCHS  := i386 armhf s390x
 PORT_CFLAGS := -std=c99 -O1 -g $(WARN) -D_POSIX_C_SOURCE=200809L
 PORT_CC_i386  := gcc -m32
+ifeq ($(PORT_COMPILER),gcc)
 PORT_CC_armhf := arm-linux-gnueabihf-gcc
 PORT_CC_s390x := s390x-linux-gnu-gcc
+PORT_TOOLS  := gcc-arm-linux-gnueabihf gcc-s390x-linux-gnu
+else
+# Debian's armhf ABI: ARMv7-A, VFPv3-D16, hard float, Thumb-2.
+PORT_CC_armhf := clang --target=arm-linux-gnueabihf -march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard -mthumb
+PORT_CC_s390x := clang --target=s390x-linux-gnu
+PORT_TOOLS  := clang binutils-arm-linux-gnueabihf libgcc-12-dev-armhf-cross \
+               binutils-s390x-linux-gnu libgcc-12-dev-s390x-cross
+endif
 PORT_TESTS  := $(basename $(notdir $(wildcard tests/test_*.c))) test_conformance test_memory
-PORT_DEBS   := gcc-12-multilib gcc-arm-linux-gnueabihf libc6-dev-armhf-cross \
-               gcc-s390x-linux-gnu libc6-dev-s390x-cross \
+PORT_DEBS   := gcc-12-multilib $(PORT_TOOLS) libc6-dev-armhf-cross libc6-dev-s390x-cross \
                libcmocka-dev:i386 libcmocka-dev:armhf libcmocka-dev:s390x qemu-user
 
 TEST_DEPS    += portable-deps
 TEST_TARGETS += portable
 .PHONY: portable portable-deps
 
-# The cross compilers make apt remove the gcc-multilib meta package (deps.sh says so).
 portable-deps:
 	@sh tests/deps.sh --no-recommends $(PORT_DEBS)
 

@@ -21,12 +21,13 @@ expect() {
 one_arch() {
   a=$1; res="$out/$a/results"; : > "$res"
   q=$(runner "$a") || { echo "not ok - $a: no qemu runner" >> "$res"; exit 0; }
-  got=$("$q" "$out/$a/probe" 2>&1)
+  got=$("$q" "$out/$a/probe" 2>&1 | head -1)
+  cc=$("$q" "$out/$a/probe" 2>&1 | sed -n 2p)
   if [ "$got" != "$(expect "$a")" ]; then
     echo "not ok - $a probe: expected '$(expect "$a")', got '$got'" | tee -a "$res"
     exit 0
   fi
-  echo "ok - $a probe: $got" >> "$res"
+  echo "ok - $a probe: $got (built by $cc)" >> "$res"
   for b in "$out/$a"/test_*; do
     [ -x "$b" ] || continue
     n=$(basename "$b"); t0=$(date +%s)
