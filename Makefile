@@ -27,6 +27,7 @@ TEST_DEPS    :=
 TEST_TARGETS :=
 -include tests/browser/browser.mk
 -include tests/interop/interop.mk
+-include tests/socketio/socketio.mk
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
 -include tests/portable/portable.mk
@@ -34,6 +35,7 @@ TEST_TARGETS :=
 -include tests/gameloop/gameloop.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
+-include tests/deflate/deflate.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -38,6 +38,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_NO_CLIENT              leave out the client handshake, client role and ws_url_parse
       WS_NO_SERVER              leave out the server handshake and server role
       WS_NO_HANDSHAKE           leave out layer 4; connections start in OPEN
+      WS_NO_DEFLATE             leave out DEFLATE (ws_inflate, ws_deflate; permessage-deflate)
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_ASSERT(x)              default assert(x)
@@ -52,7 +53,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_DEFAULT_HANDSHAKE_TIMEOUT  ms for the opening handshake          (10000)
 
 LAYERS (one section each, bottom up; each usable alone)
-   1. config and platform   2. primitives (SHA-1, base64, UTF-8, masking)
+   1. config and platform   2. primitives (SHA-1, base64, UTF-8, masking, DEFLATE)
    3. frame codec           4. handshake (HTTP Upgrade, URLs)
    5. connection (sans-I/O state machine)   6. I/O driver over read/write callbacks
 
@@ -114,7 +115,8 @@ extern "C" {
 
 /* Results. 0 is success; every other value is negative. WS_NEED_MORE and WS_WOULD_BLOCK
    are not failures: the first says a decoder has consumed everything and wants more
-   bytes, the second that an output queue (or a socket) has no room right now. */
+   bytes, the second that an output queue (or a socket) has no room right now. Nor is
+   WS_OUT_FULL: ws_inflate/ws_deflate filled the caller's buffer and have more to give. */
 #define WS__RESULTS(X)                                                                   \
     X(WS_OK, 0, "ok")                                                                    \
     X(WS_NEED_MORE, -1, "need more input")                                               \
@@ -147,13 +149,15 @@ extern "C" {
     X(WS_ERR_HS_ACCEPT, -28, "handshake: Sec-WebSocket-Accept does not match")           \
     X(WS_ERR_HS_PROTOCOL, -29, "handshake: subprotocol was not offered")                 \
     X(WS_ERR_HS_EXTENSION, -30, "handshake: extension was not offered")                  \
-    X(WS_ERR_HS_REJECTED, -31, "handshake: refused by the application")
+    X(WS_ERR_HS_REJECTED, -31, "handshake: refused by the application")                 \
+    X(WS_OUT_FULL, -32, "output buffer full: call again")                               \
+    X(WS_ERR_DEFLATE, -33, "compressed data is invalid")
 
 typedef enum ws_result {
 #define WS__RESULT_ENUM(name, value, text) name = value,
     WS__RESULTS(WS__RESULT_ENUM)
 #undef WS__RESULT_ENUM
-    WS__RESULT_LAST = -32
+    WS__RESULT_LAST = -34
 } ws_result;
 
 /* A short English description of r; never NULL ("unknown result" for foreign values). */
@@ -222,6 +226,146 @@ WSDEF ws_result ws_utf8_check(const void *data, size_t len); /* one whole string
    `phase` (0..3) - so a payload may be unmasked in pieces (RFC 6455 §5.3). Returns the
    phase for the next piece. Works a machine word at a time at any alignment. */
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase);
+
+#ifndef WS_NO_DEFLATE
+/* DEFLATE (RFC 1951), the compression of permessage-deflate (RFC 7692), usable alone.
+   Raw DEFLATE only: no zlib or gzip wrapper. Nothing here allocates: the state structs
+   live wherever you put them and their windows in memory you hand over at init, sized by
+   the macros below (for window bits 8..15, RFC 7692 §7.1.2):
+
+       window bits        8      9      10     11     12     13     14     15
+       inflate (bytes)    sizeof(ws_inflater) + WS_INFLATE_MEM(b)  =  ~3.6 KB + 2^b
+       deflate (bytes)    sizeof(ws_deflater) + WS_DEFLATE_MEM(b)  =  ~2.9 KB + 3*2^b + 36 KB
+
+   so 15-bit windows both ways take about 143 KB (zlib: ~256 KB to deflate at memLevel 8
+   plus ~44 KB to inflate). The memory may have any alignment. */
+
+/* Inflater.
+
+       ws_inflater z;
+       static unsigned char win[WS_INFLATE_MEM(15)];
+       ws_inflate_init(&z, 15, win, sizeof win);
+       for each piece of a message's payload (then the 4 bytes 00 00 ff ff that
+       permessage-deflate strips, RFC 7692 §7.2.2):
+           do r = ws_inflate(&z, in, n, &used, out, cap, &got), in += used, n -= used,
+              consume(out, got);
+           while (r == WS_OUT_FULL);
+           r is now WS_NEED_MORE (all of the piece used: give the next one), WS_OK (the
+           final block, BFINAL, ended), or an error
+       ws_inflate_reset(&z, keep_history) before the next message.
+
+   ws_inflate returns
+       WS_NEED_MORE    every input byte was used and the stream has not ended
+       WS_OUT_FULL     the output buffer is full and more output is ready: call again with
+                       the rest of the input (any buffer size works, 1 byte included)
+       WS_OK           the end of a block with BFINAL set; *in_used stops at the byte after
+                       it where it can. Call ws_inflate_reset before inflating more.
+       WS_ERR_TOO_BIG  the output since the last reset would pass the limit
+                       (ws_inflate_set_limit): stopped having written exactly the limit
+       WS_ERR_DEFLATE  invalid data; ws_inflate_detail says what (an invalid block type,
+                       an over-subscribed or incomplete Huffman code, code-length repeats
+                       past the end, an invalid length or distance code, a stored block's
+                       LEN/NLEN mismatch, a distance past the window or before the start
+                       of the data seen)
+       WS_ERR_ARG      a NULL pointer with a non-zero size
+   Errors are sticky until the next reset. The window: a stream inflated with window bits
+   N may refer back at most 2^N bytes (RFC 7692 §7.1.2.2: the peer's max_window_bits);
+   anything further fails, even if this side could have remembered it. */
+#define WS_INFLATE_MEM(window_bits) ((size_t)1 << (window_bits))
+
+typedef struct ws_inflater {
+    /* private: ws__ fields, here so you can place the struct */
+    uint64_t ws__bits;           /* bit buffer, first bit lowest (RFC 1951 §3.1.1) */
+    unsigned ws__nbits, ws__state, ws__final, ws__why, ws__fixed;
+    int ws__err;
+    unsigned char *ws__win;      /* ring of the last ws__whave output bytes */
+    uint32_t ws__wsize, ws__whave, ws__wnext;
+    uint32_t ws__copy, ws__dist; /* match or stored bytes still to write */
+    size_t ws__limit, ws__total;
+    unsigned ws__hlit, ws__hdist, ws__hclen, ws__i;
+    unsigned char ws__lens[288 + 32];
+    uint16_t ws__lcount[16], ws__dcount[16];
+    uint16_t ws__lsym[288], ws__dsym[32];
+    uint16_t ws__lfast[1 << 10], ws__dfast[1 << 8];
+} ws_inflater;
+
+/* window_bits 8..15; mem at least WS_INFLATE_MEM(window_bits) bytes, kept until you stop
+   using z. No output limit until ws_inflate_set_limit. Returns WS_OK or WS_ERR_ARG. */
+WSDEF ws_result ws_inflate_init(ws_inflater *z, unsigned window_bits, void *mem, size_t mem_size);
+/* A new stream (message). keep_history 1: its matches may refer into what earlier ones
+   produced (context takeover, RFC 7692 §7.2.3.2); 0: they may not (no_context_takeover).
+   Also clears a sticky error and the output count of the limit. */
+WSDEF void ws_inflate_reset(ws_inflater *z, int keep_history);
+/* Most bytes ws_inflate may produce between resets (0: no limit; a decompression bomb
+   stops after exactly this many bytes with WS_ERR_TOO_BIG). */
+WSDEF void ws_inflate_set_limit(ws_inflater *z, size_t max_output);
+WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len);
+/* What was wrong after WS_ERR_DEFLATE, in English (citing RFC 1951); "" otherwise. */
+WSDEF const char *ws_inflate_detail(const ws_inflater *z);
+
+/* Deflater.
+
+       ws_deflater d;
+       static unsigned char mem[WS_DEFLATE_MEM(15)];
+       ws_deflate_init(&d, 15, WS_DEFLATE_DEFAULT, mem, sizeof mem);
+       per message: give the payload in any pieces with WS_DEFLATE_NO_FLUSH, the last one
+       (maybe empty) with WS_DEFLATE_SYNC, each until it returns WS_OK:
+           do r = ws_deflate(&d, in, n, &used, out, cap, &got, flush), in += used,
+              n -= used, send(out, got);
+           while (r == WS_OUT_FULL);
+       After WS_DEFLATE_SYNC the output ends with an empty stored block, 00 00 ff ff, which
+       permessage-deflate removes (RFC 7692 §7.2.1). ws_deflate_reset(&d, 0) between
+       messages for no_context_takeover.
+
+   ws_deflate returns WS_OK when it took all the input (and, when flushing, wrote all of
+   the flush), WS_OUT_FULL when the output buffer filled first (call again with the rest
+   of the input and the same flush), WS_ERR_ARG for bad arguments. WS_DEFLATE_FINISH ends
+   the stream with a BFINAL block instead (a new stream needs ws_deflate_reset).
+   Output never refers back more than 2^window_bits bytes, 8 bits included, so a peer
+   that asked for client/server_max_window_bits=N can inflate it (RFC 7692 §7.1.2). */
+#define WS_DEFLATE_FAST 1    /* greedy parse: about zlib level 1's size, faster */
+#define WS_DEFLATE_DEFAULT 2 /* lazy parse: about zlib level 6's size, faster */
+#define WS_DEFLATE_NO_FLUSH 0
+#define WS_DEFLATE_SYNC 1   /* end at a byte boundary: output so far is a decodable prefix */
+#define WS_DEFLATE_FINISH 2 /* end the stream: last block with BFINAL */
+
+/* Window 2^b + hash chains 2^b bytes (one 16-bit link per position of the last half
+   window: links farther back are rarely worth their memory) + lookahead + hash heads +
+   the symbols of one block + alignment slack. */
+#define WS__DEFLATE_LOOK 8192
+#define WS__DEFLATE_HASH_BITS 13
+#define WS__DEFLATE_SYMS 8192
+#define WS__DEFLATE_PREV_SHIFT 1
+#define WS_DEFLATE_MEM(window_bits)                                                       \
+    (((size_t)1 << (window_bits)) + ((size_t)2 << ((window_bits) - WS__DEFLATE_PREV_SHIFT)) + \
+     WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + 2 * (size_t)WS__DEFLATE_SYMS + 16)
+
+typedef struct ws_deflater {
+    /* private: ws__ fields, here so you can place the struct */
+    unsigned char *ws__buf;            /* history (up to 2^b) + lookahead */
+    uint16_t *ws__head, *ws__prev, *ws__sym;
+    uint32_t ws__wsize, ws__bsize;
+    uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss;
+    uint64_t ws__bits;
+    unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
+    unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
+    uint16_t ws__fl[288], ws__fd[32], ws__cl[288], ws__cd[32], ws__cc[19];
+    unsigned char ws__ll[288], ws__ld[32], ws__lc[19];
+    unsigned char ws__rle[288 + 32], ws__rlex[288 + 32];
+} ws_deflater;
+
+/* window_bits 8..15, level WS_DEFLATE_FAST or WS_DEFLATE_DEFAULT, mem at least
+   WS_DEFLATE_MEM(window_bits) bytes. Returns WS_OK or WS_ERR_ARG. */
+WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,
+                                size_t mem_size);
+/* A new message: keep_history 1 lets it refer back into earlier ones (context
+   takeover), 0 starts afresh. Call it after a completed flush, not in the middle of one. */
+WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history);
+WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len, int flush);
+#endif /* WS_NO_DEFLATE */
 
 /* ===================================================================================
    3. Frame codec (RFC 6455 §5.2): pure functions
@@ -308,6 +452,39 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 WSDEF int ws_token_next(ws_str *list, ws_str *token);
 WSDEF int ws_token_has(ws_str list, const char *token);
 
+/* A list header may come on several lines, which means the same as one line holding all
+   their elements in order (RFC 7230 §3.2.2; RFC 6455 §11.3.2 Sec-WebSocket-Extensions,
+   §11.3.4 Sec-WebSocket-Protocol). This walks every element of every line named `name`
+   (case-insensitive): start with *at = 0; each call gives the next non-empty element,
+   trimmed, and returns 1, or returns 0 at the end. A comma inside a quoted-string does
+   not end an element ("a; x=\"1,2\"" is one). */
+WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
+                              ws_str *element);
+
+#endif
+
+/* permessage-deflate (RFC 7692 §7.1) parameters: an offer's, a response's, or what a
+   connection agreed. Window bits are 0 when absent (15 is then the limit), else 8..15;
+   an offer's client_max_window_bits may also be WS_PMD_NO_VALUE (the parameter without
+   a value: "I can limit my window if you ask", §7.1.2.2). */
+#define WS_PMD_NO_VALUE 1
+typedef struct ws_deflate_params {
+    unsigned char server_no_context_takeover; /* §7.1.1.1 */
+    unsigned char client_no_context_takeover; /* §7.1.1.2 */
+    unsigned char server_max_window_bits;     /* §7.1.2.1 */
+    unsigned char client_max_window_bits;     /* §7.1.2.2 */
+} ws_deflate_params;
+
+#if !defined(WS_NO_HANDSHAKE) && !defined(WS_NO_DEFLATE)
+/* One element of a Sec-WebSocket-Extensions list (ws_header_list_next walks them):
+   1 and *p filled for a well-formed permessage-deflate element, 0 for another
+   extension, WS_ERR_HS_EXTENSION for permessage-deflate with an unknown, repeated or
+   out-of-range parameter (and, in a response, client_max_window_bits without a value).
+   Values may be quoted ("10"). */
+WSDEF int ws_deflate_parse(ws_str element, int is_response, ws_deflate_params *p);
+/* The element stating p ("permessage-deflate; client_max_window_bits=10"); returns its
+   length or WS_ERR_BUFFER. */
+WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p);
 #endif
 
 /* ws:// and wss:// URLs (§3). host is without the brackets of an IPv6 literal; port is
@@ -343,8 +520,11 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
 typedef struct ws_request {
     ws_str method, target;      /* "GET", "/chat?x=1" */
     ws_str host, origin, key, version;
-    ws_str protocols;           /* Sec-WebSocket-Protocol: comma list, maybe empty */
-    ws_str extensions;          /* Sec-WebSocket-Extensions, maybe empty */
+    /* The first Sec-WebSocket-Protocol and Sec-WebSocket-Extensions lines, maybe empty.
+       A client may send either header on several lines (§11.3.2, §11.3.4): walk every
+       line with ws_header_list_next(head, head_len, name, ...); ws_request_offers does. */
+    ws_str protocols;
+    ws_str extensions;
     const char *head;           /* the whole head, for ws_header_find */
     size_t head_len;
     unsigned header_count;
@@ -370,6 +550,18 @@ WSDEF int ws_request_offers(const ws_request *req, const char *protocol);
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
                             const char *extra_headers);
 
+#ifndef WS_NO_DEFLATE
+/* The first acceptable permessage-deflate offer of req (all its Sec-WebSocket-Extensions
+   lines, in the client's order of preference, RFC 7692 §5) under what this server
+   allows: in `allow` a no_context_takeover flag set means "always ask for it", window
+   bits are the most each side may use (0: 15). An offer with a bad parameter, or one
+   that cannot meet `allow` (a client window limit the client did not offer to honour),
+   is passed over. Returns 1 with *agreed, exactly what the response must state
+   (ws_deflate_format), or 0. */
+WSDEF int ws_deflate_accept(const ws_request *req, const ws_deflate_params *allow,
+                            ws_deflate_params *agreed);
+#endif
+
 /* A refusal: "HTTP/1.1 <status> <reason>", Connection: close, Content-Length: 0, and for
    426 the Sec-WebSocket-Version: 13 the RFC asks for (§4.4). */
 WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_headers);
@@ -386,7 +578,9 @@ typedef struct ws_client_options {
     const char *url;            /* ws://host[:port]/path?query, wss:// or ws://[::1]:9001/ */
     const char *protocols;      /* "chat, superchat" or NULL */
     const char *origin;         /* NULL: no Origin header */
-    const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL */
+    const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL; a
+                                   permessage-deflate offer made by hand goes here, as
+                                   "Sec-WebSocket-Extensions: " + ws_deflate_format() */
 } ws_client_options;
 
 /* A server's response head, parsed and verified against what the client sent (§4.1
@@ -397,6 +591,8 @@ typedef struct ws_response {
     ws_str protocol;            /* the subprotocol chosen, maybe empty */
     const char *head;
     size_t head_len;
+    int deflate;                /* 1: permessage-deflate was accepted, as in `agreed` */
+    ws_deflate_params agreed;   /* window bits made explicit: 8..15 */
 } ws_response;
 
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
@@ -407,6 +603,17 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
 WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                   const char *key, const char *offered_protocols,
                                   ws_response *res);
+#ifndef WS_NO_DEFLATE
+/* The same for a client that offered permessage-deflate (`offered`, as
+   ws_deflate_format wrote it into the request). The response may accept it, once; it is checked as RFC 7692
+   §7.1 asks (no extension or parameter that was not offered, none repeated or unknown,
+   server_max_window_bits stated and no larger than offered, client_max_window_bits only
+   if offered and no larger, server_no_context_takeover stated if asked for; a server
+   may add either no_context_takeover unasked). Anything else: WS_ERR_HS_EXTENSION. */
+WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws_hs_limits *lim,
+                                          const char *key, const char *offered_protocols,
+                                          const ws_deflate_params *offered, ws_response *res);
+#endif
 #endif
 
 /* ===================================================================================
@@ -431,9 +638,10 @@ typedef enum ws_event_type {
     WS_EV_PONG,
     WS_EV_CLOSE,        /* peer's close frame: code (1005 when it had none) and reason */
     WS_EV_ERROR         /* failed: error; code is the close code sent (1002, 1007, 1009,
-                           1011), 1006 when none could be (EOF, timeout, I/O), or for a
-                           failed handshake the HTTP status (the server's refusal, or
-                           what a client got; data/len then hold its status line) */
+                           1011), 1006 when none was (EOF, timeout, I/O, or no queue room
+                           for the close frame), or for a failed handshake the HTTP
+                           status (the server's refusal, or what a client got; data/len
+                           then hold its status line). Always the last event. */
 } ws_event_type;
 
 typedef struct ws_event {
@@ -446,13 +654,40 @@ typedef struct ws_event {
     ws_result error;            /* ERROR */
     const ws_request *request;  /* REQUEST (server) */
     ws_str protocol;            /* OPEN */
+    const ws_deflate_params *deflate; /* OPEN: what permessage-deflate agreed (window bits
+                                         explicit, 8..15), or NULL: not in use */
 } ws_event;
 
 typedef struct ws_conn ws_conn;
 
-/* Events come out of ws_conn_feed and ws_conn_tick through this callback. It may send,
-   ping or close on c; it must not free c. Data pointers are valid only during the call. */
+/* Events come out of ws_conn_feed, ws_conn_tick and ws_conn_eof through this callback.
+   It may call anything on c except ws_conn_free: send, ping, close, accept, reject,
+   tick, eof, output and consume (ws_conn_feed and ws_stream_pump refuse with
+   WS_ERR_STATE: the input being read is not done). Whatever it calls, ev and what it
+   points to stay valid until the callback returns, and not after. A connection that
+   fails inside it (a deadline in ws_conn_tick, ws_conn_eof) stays failed: no 101 and
+   no WS_EV_OPEN follow a WS_EV_ERROR. */
 typedef void (*ws_event_fn)(ws_conn *c, const ws_event *ev, void *user);
+
+/* permessage-deflate (RFC 7692) for one connection. Compressed messages carry RSV1
+   (§6); whole messages and streaming both work, max_message limits the inflated size,
+   and text is checked on the inflated bytes. A connection that cannot allocate (no
+   allocator: the zero-allocation mode) never negotiates it. Memory, allocated on first
+   use: about 3.6 KB + 2^bits to inflate and 2.9 KB + WS_DEFLATE_MEM(bits) to deflate,
+   bits being each direction's agreed window; with no context takeover that direction
+   holds nothing once a ws_conn_tick finds no message in progress. */
+#define WS_PMD_OFF 0
+#define WS_PMD_NEGOTIATE 1 /* client: offer `params`; server: accept an offer within them */
+#define WS_PMD_AGREED 2    /* with skip_handshake: the handshake elsewhere agreed `params`
+                              (ws_deflate_accept, or a response's `agreed`) */
+typedef struct ws_deflate_config {
+    int mode;                   /* WS_PMD_OFF, WS_PMD_NEGOTIATE or WS_PMD_AGREED */
+    ws_deflate_params params;   /* client: the offer (client_max_window_bits 0 offers it
+                                   without a value); server: what it allows, see
+                                   ws_deflate_accept */
+    int level;                  /* 0 or WS_DEFLATE_DEFAULT; WS_DEFLATE_FAST */
+    uint32_t threshold;         /* shorter messages go uncompressed; 0: 32 bytes */
+} ws_deflate_config;
 
 typedef struct ws_config {
     ws_role role;
@@ -475,10 +710,14 @@ typedef struct ws_config {
     unsigned max_headers;       /* 0: WS_DEFAULT_MAX_HEADERS */
     int streaming;              /* 1: WS_EV_FRAGMENT pieces instead of WS_EV_MESSAGE */
     int skip_handshake;         /* 1: start OPEN (the handshake was done elsewhere) */
-    uint32_t ping_interval_ms;  /* 0: no keep-alive pings */
-    uint32_t pong_timeout_ms;   /* 0: ping_interval_ms */
-    uint32_t close_timeout_ms;  /* 0: WS_DEFAULT_CLOSE_TIMEOUT */
+    uint32_t ping_interval_ms;  /* 0: no keep-alive pings, and no deadline while OPEN */
+    uint32_t pong_timeout_ms;   /* 0: ping_interval_ms. With pings on, also how long
+                                   queued output may wait for a peer that stopped reading */
+    uint32_t close_timeout_ms;  /* 0: WS_DEFAULT_CLOSE_TIMEOUT: the peer's close, the
+                                   server's EOF, the last bytes read after a close,
+                                   a failure or a refusal */
     uint32_t handshake_timeout_ms; /* 0: WS_DEFAULT_HANDSHAKE_TIMEOUT; counted by ticks */
+    ws_deflate_config deflate;  /* permessage-deflate; zero: off */
 } ws_config;
 
 /* The connection. Its fields are private (ws__ names) but public so you can place it
@@ -494,7 +733,8 @@ struct ws_conn {
     unsigned char *ws__in;           /* handshake head, then message assembly, then a
                                         control payload split between reads */
     size_t ws__in_cap, ws__in_len, ws__max_message, ws__max_handshake;
-    void *ws__hs;                    /* server, during WS_EV_REQUEST: the request */
+    void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
+                                        open, the permessage-deflate state */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint64_t ws__now, ws__ping_at, ws__close_at;
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
@@ -507,6 +747,8 @@ struct ws_conn {
     unsigned char ws__held;          /* queue room held for that frame's reply */
     unsigned char ws__key[4];
     unsigned char ws__hdr[WS_MAX_HEADER];
+    uint16_t ws__pmd_cfg;            /* cfg.deflate packed (ws__pmd_pack), in the padding */
+    uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
 };
 
 /* Defaults for role: every limit at its WS_DEFAULT_, no buffers, no callback. */
@@ -521,14 +763,26 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg);
 WSDEF void ws_conn_free(ws_conn *c);
 
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
-/* Queue the client's request (§4.1) with a fresh key. The response arrives via feed. */
+/* Queue the client's request (§4.1) with a fresh key. The response arrives via feed.
+   When it fails (WS_ERR_URL, WS_ERR_ARG for a value with CR/LF or extra headers that are
+   not CRLF-terminated lines, WS_ERR_TOO_BIG, WS_ERR_RNG, ...) c holds no memory. */
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o);
 #endif
 
 #if !defined(WS_NO_SERVER) && !defined(WS_NO_HANDSHAKE)
 /* In WS_EV_REQUEST only: accept with one of the offered subprotocols (or NULL) and extra
-   header lines, or refuse with an HTTP status (403, 404...). Not calling either accepts
-   without a subprotocol. */
+   header lines, or refuse with an HTTP status (300-599: 403, 404...). Not calling either
+   accepts without a subprotocol. The strings are read during the call only.
+   A ws_accept that fails (a protocol the client did not offer: WS_ERR_ARG; extra lines
+   that are not CRLF-terminated: WS_ERR_ARG; no room: WS_ERR_BUFFER, WS_ERR_TOO_BIG,
+   WS_ERR_NOMEM) queues nothing and leaves the decision open: call ws_accept again or
+   ws_reject. If the callback returns without a decision after such a failure, the
+   request is refused with 500 and WS_EV_ERROR reports that failure: a connection never
+   opens with another subprotocol or other headers than the ones asked for.
+   A ws_reject that cannot refuse as asked (status outside 300-599, bad lines, no room)
+   still refuses: with the status alone (500 for a bad one) or, with no room even for
+   that, by closing the transport (ws_conn_wants 0). It returns the error, and
+   WS_EV_ERROR reports it after the callback. A refusal is never turned into a 101. */
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers);
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers);
 #endif
@@ -539,7 +793,8 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers);
    (that frame is left unread; send some output, then feed the rest again); otherwise the
    connection's error, which sticks: every later call returns it. Events are delivered
    during the call. From a ping's or close's header until its reply is queued, room for
-   the reply is held: sends that would take it get WS_WOULD_BLOCK. */
+   the reply is held: sends that would take it get WS_WOULD_BLOCK. From the event
+   callback it takes nothing and returns WS_ERR_STATE. */
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed);
 
 /* The transport reached end of file. Before the close handshake that is an abnormal
@@ -547,7 +802,12 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
 WSDEF void ws_conn_eof(ws_conn *c);
 
 /* Bytes waiting to be written: *data points at them, the count is returned (0: none).
-   After writing n of them, ws_conn_consume(c, n). */
+   After writing n of them, ws_conn_consume(c, n). The bytes not yet consumed never
+   change and stay first in line, and the count only grows until you consume; but the
+   pointer may move when a later call queues more (the queue compacts or grows) and dies
+   when the connection hangs up, so call ws_conn_output again before each write. A TLS
+   stack that must see a retried write at the same address needs to be told it may move
+   (OpenSSL: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; mbedTLS only needs the same bytes). */
 WSDEF size_t ws_conn_output(ws_conn *c, const void **data);
 WSDEF void ws_conn_consume(ws_conn *c, size_t n);
 
@@ -563,13 +823,17 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
 WSDEF ws_result ws_ping(ws_conn *c, const void *data, size_t len);
 WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len);
 /* Start the close handshake (§7.1.2): code 0 sends an empty close, otherwise a valid
-   code (ws_close_code_valid) with a UTF-8 reason of at most 123 bytes. Nothing is sent
-   after it. */
+   code (ws_close_code_valid) with a UTF-8 reason of at most 123 bytes. No data or close
+   frame is sent after it (§5.5.1); pings that arrive before the peer's close are still
+   answered (§5.5.2). The close timeout counts from the first ws_conn_tick after it. */
 WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len);
 
 /* Time, only from here: now_ms from any monotonic clock. Sends keep-alive pings, fails
-   the connection (WS_ERR_TIMEOUT) when a pong or a close reply is late, and ends a
-   client's wait for the server to close the transport. Call it every few hundred ms. */
+   the connection (WS_ERR_TIMEOUT) when a pong or a close reply is late or, with pings
+   on, when queued output has not moved for the pong timeout (a peer that stopped
+   reading), and after a close, a failure or a refusal hangs up once the close timeout
+   has passed (a server that never closes, a peer that never reads our last bytes).
+   Every wait counts from the first tick after it began. Call it every few hundred ms. */
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms);
 
 WSDEF ws_state ws_conn_state(const ws_conn *c);
@@ -620,7 +884,8 @@ WSDEF void ws_stream_free(ws_stream *s);
    until nothing moves. At most one read per call, so a blocking transport blocks at most
    once; with poll/epoll use level-triggered readiness. Returns WS_OK or the connection's
    sticky error (already reported as WS_EV_ERROR; a failed read or write is WS_ERR_IO).
-   Either way ws_stream_wants says what comes next, and 0 means close the transport. */
+   Either way ws_stream_wants says what comes next, and 0 means close the transport.
+   Not from the event callback (WS_ERR_STATE). */
 WSDEF ws_result ws_stream_pump(ws_stream *s);
 
 /* Like ws_conn_wants, but knows about input still waiting in the read buffer. */
@@ -761,14 +1026,16 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
-    size_t out = WS_BASE64_LEN(len), i, o = 0;
+    size_t i, o = 0;
     int k;
-    if (cap < out + 1 || out > 0x7fffffff) return WS_ERR_BUFFER;
+    /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
+       32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
+    if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
     for (i = 0; i < len; i += 3, o += 4) { /* 3 bytes, zero-padded, make 4 characters */
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
         if (i + 2 < len) v |= s[i + 2];
-        for (k = 0; k < 4; k++) dst[o + k] = ws__b64[(v >> (18 - 6 * k)) & 63];
+        for (k = 0; k < 4; k++) dst[o + (size_t)k] = ws__b64[(v >> (18 - 6 * k)) & 63];
         if (i + 1 >= len) dst[o + 2] = '=';
         if (i + 2 >= len) dst[o + 3] = '=';
     }
@@ -927,6 +1194,1094 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
     return ws__mask(data, len, key, phase);
 }
 
+#ifndef WS_NO_DEFLATE
+/* ---- 2b. DEFLATE (RFC 1951) --------------------------------------------------------- */
+
+/* Length and distance codes, RFC 1951 §3.2.5: base value and count of extra bits. */
+static const uint16_t ws__lbase[29] = {3,  4,  5,  6,  7,  8,  9,  10,  11,  13,  15,  17,  19,  23, 27,
+                                       31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const unsigned char ws__lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t ws__dbase[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
+                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
+                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const unsigned char ws__dext[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                           6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+/* The order in which code-length code lengths are sent (§3.2.7). */
+static const unsigned char ws__clorder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
+                                              11, 4,  12, 3, 13, 2, 14, 1, 15};
+
+/* Little-endian loads from bytes: one move on little-endian machines, no alignment or
+   aliasing assumptions anywhere. */
+static inline uint64_t ws__le64(const unsigned char *p) {
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+static unsigned ws__bitrev(unsigned code, unsigned len) {
+    unsigned r = 0;
+    while (len--) r = (r << 1) | (code & 1), code >>= 1;
+    return r;
+}
+
+enum { /* inflater states */
+    WS__I_HEADER, WS__I_STORED_LEN, WS__I_STORED, WS__I_TABLE, WS__I_CLENS, WS__I_LENS,
+    WS__I_CODES, WS__I_COPY, WS__I_DONE
+};
+enum { /* what was wrong, for ws_inflate_detail */
+    WS__W_NONE, WS__W_BTYPE, WS__W_STORED, WS__W_COUNTS, WS__W_CL_SET, WS__W_LL_SET,
+    WS__W_D_SET, WS__W_REPEAT_FIRST, WS__W_REPEAT_PAST, WS__W_NO_EOB, WS__W_BAD_LL,
+    WS__W_BAD_D, WS__W_WINDOW, WS__W_BEFORE
+};
+static const char *const ws__inflate_why[] = {
+    "",
+    "invalid block type 3 (RFC 1951 3.2.3)",
+    "stored block LEN is not the complement of NLEN (RFC 1951 3.2.4)",
+    "more than 286 length or 30 distance codes (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete code-length code (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete literal/length code (RFC 1951 3.2.7)",
+    "over-subscribed or incomplete distance code (RFC 1951 3.2.7)",
+    "code length repeat (16) with no previous length (RFC 1951 3.2.7)",
+    "code length repeats past HLIT + HDIST (RFC 1951 3.2.7)",
+    "no end-of-block code (RFC 1951 3.2.7)",
+    "invalid literal/length code 286-287 or unused code (RFC 1951 3.2.6)",
+    "invalid distance code 30-31 or unused code (RFC 1951 3.2.6)",
+    "distance farther back than the window (RFC 7692 7.1.2)",
+    "distance before the start of the data (RFC 1951 3.2.5)"};
+
+/* Canonical Huffman code from lengths (§3.2.2), for decoding: count per length and the
+   symbols sorted by (length, value), which is all a bit-at-a-time decode needs, plus a
+   table indexed by the next `fastbits` input bits for codes that short (their entries:
+   symbol | length << 9; 0 means "longer code or none: decode the slow way").
+   Returns 0, or 1 for an over-subscribed set or an incomplete one. An incomplete set is
+   allowed only when `single_ok` and it is one code of one bit (§3.2.7 allows that for
+   distances; zlib accepts it for literal/lengths too), and a set with no codes at all
+   only for distances (`single_ok` == 2): such a code fails when it is used. */
+static int ws__huff_build(const unsigned char *lens, unsigned n, uint16_t *count, uint16_t *sym,
+                          uint16_t *fast, unsigned fastbits, int single_ok) {
+    uint16_t offs[16];
+    int left = 1;
+    unsigned len, i, code = 0, k = 0;
+    for (len = 0; len < 16; len++) count[len] = 0;
+    for (i = 0; i < n; i++) count[lens[i]]++;
+    for (len = 1; len < 16; len++) {
+        left = (left << 1) - count[len];
+        if (left < 0) return 1;
+    }
+    if (left > 0) {
+        unsigned used = n - count[0];
+        if (!((single_ok && used == 1 && count[1] == 1) || (single_ok == 2 && used == 0)))
+            return 1;
+    }
+    offs[1] = 0;
+    for (len = 1; len < 15; len++) offs[len + 1] = (uint16_t)(offs[len] + count[len]);
+    for (i = 0; i < n; i++)
+        if (lens[i]) sym[offs[lens[i]]++] = (uint16_t)i;
+    WS_MEMSET(fast, 0, sizeof(uint16_t) << fastbits);
+    for (len = 1; len <= fastbits; len++, code <<= 1) {
+        unsigned j;
+        for (j = 0; j < count[len]; j++, k++, code++) {
+            unsigned e;
+            for (e = ws__bitrev(code, len); e < (1u << fastbits); e += 1u << len)
+                fast[e] = (uint16_t)(sym[k] | len << 9);
+        }
+    }
+    return 0;
+}
+
+/* Decode one symbol from the low `avail` bits of `bits` without consuming them: the
+   symbol, -1 if `avail` bits are too few to tell, -2 for a code not in the set. Codes are
+   sent first bit first, most significant bit of the code first (§3.1.1). Bits above
+   `avail` must be zero. */
+static inline int ws__huff_decode(uint64_t bits, unsigned avail, const uint16_t *fast,
+                                  unsigned fastbits, const uint16_t *count, const uint16_t *sym,
+                                  unsigned *used) {
+    unsigned e = fast[bits & ((1u << fastbits) - 1)], len;
+    int code = 0, first = 0, index = 0;
+    if (e) {
+        *used = e >> 9;
+        return *used <= avail ? (int)(e & 511) : -1;
+    }
+    for (len = 1; len < 16; len++) { /* the long way, one bit at a time */
+        int c = count[len];
+        if (len > avail) return -1;
+        code |= (int)((bits >> (len - 1)) & 1);
+        if (code - c < first) {
+            *used = len;
+            return sym[index + (code - first)];
+        }
+        index += c, first += c;
+        first <<= 1, code <<= 1;
+    }
+    return -2;
+}
+
+WSDEF ws_result ws_inflate_init(ws_inflater *z, unsigned window_bits, void *mem, size_t mem_size) {
+    if (!z || window_bits < 8 || window_bits > 15 || !mem ||
+        mem_size < WS_INFLATE_MEM(window_bits))
+        return WS_ERR_ARG;
+    WS_MEMSET(z, 0, sizeof *z);
+    z->ws__win = (unsigned char *)mem;
+    z->ws__wsize = (uint32_t)1 << window_bits;
+    z->ws__fixed = 2; /* neither table holds the fixed code yet */
+    ws_inflate_reset(z, 0);
+    return WS_OK;
+}
+
+WSDEF void ws_inflate_reset(ws_inflater *z, int keep_history) {
+    z->ws__bits = 0, z->ws__nbits = 0;
+    z->ws__state = WS__I_HEADER, z->ws__final = 0;
+    z->ws__err = WS_OK, z->ws__why = WS__W_NONE;
+    z->ws__copy = 0, z->ws__total = 0;
+    if (!keep_history) z->ws__whave = 0, z->ws__wnext = 0;
+}
+
+WSDEF void ws_inflate_set_limit(ws_inflater *z, size_t max_output) { z->ws__limit = max_output; }
+
+WSDEF const char *ws_inflate_detail(const ws_inflater *z) {
+    return z->ws__err == WS_ERR_DEFLATE ? ws__inflate_why[z->ws__why] : "";
+}
+
+/* Copy a match of `len` bytes from `dist` back to op. The bytes written in this call are
+   in out[0..op), the ones before in the window ring; the caller checked that dist reaches
+   neither past the window nor before the start of the data. */
+static inline unsigned char *ws__inflate_copy(const ws_inflater *z, unsigned char *op,
+                                              const unsigned char *ostart, uint32_t dist,
+                                              uint32_t len) {
+    size_t here = (size_t)(op - ostart);
+    if (dist > here) { /* starts in the window ring */
+        uint32_t back = dist - (uint32_t)here; /* <= whave */
+        uint32_t from = (z->ws__wnext - back) & (z->ws__wsize - 1);
+        while (len && back) {
+            uint32_t n = z->ws__wsize - from;
+            if (n > back) n = back;
+            if (n > len) n = len;
+            WS_MEMCPY(op, z->ws__win + from, n);
+            op += n, len -= n, back -= n;
+            from = (from + n) & (z->ws__wsize - 1);
+        }
+    }
+    if (len) {
+        const unsigned char *src = op - dist;
+        if (dist >= 8) { /* 8 bytes at a time: never overlapping, never past len */
+            while (len > 8) {
+                WS_MEMCPY(op, src, 8);
+                op += 8, src += 8, len -= 8;
+            }
+        }
+        while (len--) *op++ = *src++; /* overlapping runs repeat the pattern (§3.2.3) */
+    }
+    return op;
+}
+
+/* Remember the output of this call in the window ring: the last wsize bytes at most. */
+static void ws__inflate_keep(ws_inflater *z, const unsigned char *out, size_t n) {
+    uint32_t ws = z->ws__wsize;
+    if (n >= ws) {
+        WS_MEMCPY(z->ws__win, out + n - ws, ws);
+        z->ws__wnext = 0, z->ws__whave = ws;
+        return;
+    }
+    while (n) {
+        uint32_t k = ws - z->ws__wnext;
+        if (k > n) k = (uint32_t)n;
+        WS_MEMCPY(z->ws__win + z->ws__wnext, out, k);
+        out += k, n -= k;
+        z->ws__wnext = (z->ws__wnext + k) & (ws - 1);
+        z->ws__whave = z->ws__whave + k > ws ? ws : z->ws__whave + k;
+    }
+}
+
+/* The fixed code (§3.2.6) in the literal/length and distance tables. */
+static void ws__inflate_fixed(ws_inflater *z) {
+    unsigned i;
+    for (i = 0; i < 144; i++) z->ws__lens[i] = 8;
+    for (; i < 256; i++) z->ws__lens[i] = 9;
+    for (; i < 280; i++) z->ws__lens[i] = 7;
+    for (; i < 288; i++) z->ws__lens[i] = 8;
+    for (i = 0; i < 32; i++) z->ws__lens[288 + i] = 5;
+    ws__huff_build(z->ws__lens, 288, z->ws__lcount, z->ws__lsym, z->ws__lfast, 10, 0);
+    ws__huff_build(z->ws__lens + 288, 32, z->ws__dcount, z->ws__dsym, z->ws__dfast, 8, 0);
+    z->ws__fixed = 1;
+}
+
+#define WS__LF(z) (z)->ws__lfast, 10, (z)->ws__lcount, (z)->ws__lsym
+#define WS__DF(z) (z)->ws__dfast, 8, (z)->ws__dcount, (z)->ws__dsym
+
+WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len) {
+    static const unsigned char none[1] = {0};
+    unsigned char spare[1];
+    const unsigned char *ip = in_len ? (const unsigned char *)in : none, *ibegin = ip, *iend;
+    unsigned char *op = out_cap ? (unsigned char *)out : spare, *ostart = op, *oend;
+    uint64_t bits;
+    unsigned nbits, capped = 0, used;
+    ws_result r;
+    int s;
+    if (in_used) *in_used = 0;
+    if (out_len) *out_len = 0;
+    if (!z || (!in && in_len) || (!out && out_cap)) return WS_ERR_ARG;
+    if (z->ws__err != WS_OK) return (ws_result)z->ws__err;
+    iend = ip + in_len;
+    /* the limit: never write past it, and passing it is an error, not "output full" */
+    if (z->ws__limit && out_cap > z->ws__limit - z->ws__total)
+        out_cap = z->ws__limit - z->ws__total, capped = 1;
+    oend = op + out_cap;
+    bits = z->ws__bits, nbits = z->ws__nbits;
+
+/* Make at least n bits available or stop for more input. */
+#define WS__NEED(n)                                                  \
+    while (nbits < (n)) {                                            \
+        if (ip == iend) goto need_more;                              \
+        bits |= (uint64_t)*ip++ << nbits, nbits += 8;               \
+    }
+#define WS__DROP(n) (bits >>= (n), nbits -= (n))
+#define WS__FAIL(w) do { z->ws__why = (w); r = WS_ERR_DEFLATE; goto fail; } while (0)
+
+    for (;;) {
+        switch (z->ws__state) {
+        case WS__I_HEADER: /* §3.2.3: BFINAL, then BTYPE */
+            WS__NEED(3);
+            z->ws__final = (unsigned)bits & 1;
+            switch ((bits >> 1) & 3) {
+            case 0: /* stored (§3.2.4): skip to the byte boundary */
+                WS__DROP(3);
+                WS__DROP(nbits & 7);
+                z->ws__state = WS__I_STORED_LEN;
+                break;
+            case 1:
+                WS__DROP(3);
+                if (z->ws__fixed != 1) ws__inflate_fixed(z);
+                z->ws__state = WS__I_CODES;
+                break;
+            case 2:
+                WS__DROP(3);
+                z->ws__state = WS__I_TABLE;
+                break;
+            default: WS__FAIL(WS__W_BTYPE);
+            }
+            break;
+        case WS__I_STORED_LEN:
+            WS__NEED(32);
+            if (((bits ^ (bits >> 16)) & 0xffff) != 0xffff) WS__FAIL(WS__W_STORED);
+            z->ws__copy = (uint32_t)(bits & 0xffff);
+            WS__DROP(32);
+            z->ws__state = WS__I_STORED;
+            /* fall through */
+        case WS__I_STORED:
+            while (z->ws__copy) {
+                if (op == oend) goto out_full;
+                if (nbits) { /* whole bytes already taken into the bit buffer */
+                    *op++ = (unsigned char)bits;
+                    WS__DROP(8);
+                    z->ws__copy--;
+                } else {
+                    size_t n = z->ws__copy;
+                    if (ip == iend) goto need_more;
+                    if (n > (size_t)(iend - ip)) n = (size_t)(iend - ip);
+                    if (n > (size_t)(oend - op)) n = (size_t)(oend - op);
+                    WS_MEMCPY(op, ip, n);
+                    op += n, ip += n, z->ws__copy -= (uint32_t)n;
+                }
+            }
+            z->ws__state = z->ws__final ? WS__I_DONE : WS__I_HEADER;
+            break;
+        case WS__I_TABLE: /* §3.2.7: HLIT, HDIST, HCLEN */
+            WS__NEED(14);
+            z->ws__hlit = 257 + ((unsigned)bits & 31);
+            z->ws__hdist = 1 + ((unsigned)(bits >> 5) & 31);
+            z->ws__hclen = 4 + ((unsigned)(bits >> 10) & 15);
+            WS__DROP(14);
+            if (z->ws__hlit > 286 || z->ws__hdist > 30) WS__FAIL(WS__W_COUNTS);
+            WS_MEMSET(z->ws__lens, 0, 19);
+            z->ws__i = 0;
+            z->ws__state = WS__I_CLENS;
+            /* fall through */
+        case WS__I_CLENS:
+            while (z->ws__i < z->ws__hclen) {
+                WS__NEED(3);
+                z->ws__lens[ws__clorder[z->ws__i++]] = (unsigned char)(bits & 7);
+                WS__DROP(3);
+            }
+            /* the code-length code goes in the literal/length tables for a moment */
+            z->ws__fixed = 0;
+            if (ws__huff_build(z->ws__lens, 19, z->ws__lcount, z->ws__lsym, z->ws__lfast, 10, 0))
+                WS__FAIL(WS__W_CL_SET);
+            z->ws__i = 0;
+            z->ws__state = WS__I_LENS;
+            /* fall through */
+        case WS__I_LENS: {
+            unsigned total = z->ws__hlit + z->ws__hdist;
+            while (z->ws__i < total) {
+                unsigned x, rep, val;
+                while (nbits < 56 && ip != iend) bits |= (uint64_t)*ip++ << nbits, nbits += 8;
+                s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0) WS__FAIL(WS__W_CL_SET);
+                if (s < 16) {
+                    WS__DROP(used);
+                    z->ws__lens[z->ws__i++] = (unsigned char)s;
+                    continue;
+                }
+                x = s == 16 ? 2 : s == 17 ? 3 : 7;
+                if (nbits < used + x) goto need_more;
+                rep = (unsigned)(bits >> used) & ((1u << x) - 1);
+                WS__DROP(used + x);
+                if (s == 16) {
+                    if (z->ws__i == 0) WS__FAIL(WS__W_REPEAT_FIRST);
+                    val = z->ws__lens[z->ws__i - 1], rep += 3;
+                } else {
+                    val = 0, rep += s == 17 ? 3 : 11;
+                }
+                if (z->ws__i + rep > total) WS__FAIL(WS__W_REPEAT_PAST);
+                while (rep--) z->ws__lens[z->ws__i++] = (unsigned char)val;
+            }
+            if (z->ws__lens[256] == 0) WS__FAIL(WS__W_NO_EOB);
+            /* distances live after the literal/lengths: move them to their own place */
+            WS_MEMMOVE(z->ws__lens + 288, z->ws__lens + z->ws__hlit, z->ws__hdist);
+            if (ws__huff_build(z->ws__lens, z->ws__hlit, z->ws__lcount, z->ws__lsym, z->ws__lfast,
+                               10, 1))
+                WS__FAIL(WS__W_LL_SET);
+            if (ws__huff_build(z->ws__lens + 288, z->ws__hdist, z->ws__dcount, z->ws__dsym,
+                               z->ws__dfast, 8, 2))
+                WS__FAIL(WS__W_D_SET);
+            z->ws__state = WS__I_CODES;
+        }
+            /* fall through */
+        case WS__I_CODES:
+            for (;;) {
+                unsigned lsym, len, dsym, dist, x, u2;
+                /* The fast loop: 8 input bytes and a whole match of output room in hand, so
+                   no check per bit or byte. One refill gives >= 56 bits, and a literal or a
+                   whole length/distance pair takes at most 15+5+15+13 = 48. */
+                while (iend - ip >= 8 && oend - op >= 258 + 8) {
+                    bits |= ws__le64(ip) << nbits;
+                    ip += (63 - nbits) >> 3;
+                    nbits |= 56;
+                    s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                    if (s < 0) goto bad_ll;
+                    WS__DROP(used);
+                    if (s < 256) {
+                        *op++ = (unsigned char)s;
+                        continue;
+                    }
+                    if (s == 256) goto end_of_block;
+                    if (s > 285) goto bad_ll;
+                    lsym = (unsigned)s - 257;
+                    x = ws__lext[lsym];
+                    len = ws__lbase[lsym] + ((unsigned)bits & ((1u << x) - 1));
+                    WS__DROP(x);
+                    s = ws__huff_decode(bits, nbits, WS__DF(z), &used);
+                    if (s < 0 || s > 29) goto bad_d;
+                    WS__DROP(used);
+                    x = ws__dext[s];
+                    dist = ws__dbase[s] + ((unsigned)bits & ((1u << x) - 1));
+                    WS__DROP(x);
+                    if (dist > z->ws__wsize) goto too_far;
+                    if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                    op = ws__inflate_copy(z, op, ostart, dist, len);
+                }
+                /* Bits above nbits hold bytes the fast loop read ahead of ip: clear them. */
+                bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+                /* The careful way: a whole symbol or pair is decoded from what is in the
+                   bit buffer, or nothing is consumed and we wait for more input. */
+                while (nbits < 56 && ip != iend) bits |= (uint64_t)*ip++ << nbits, nbits += 8;
+                s = ws__huff_decode(bits, nbits, WS__LF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0) goto bad_ll;
+                if (s < 256) {
+                    if (op == oend) goto out_full;
+                    *op++ = (unsigned char)s;
+                    WS__DROP(used);
+                    continue;
+                }
+                if (s == 256) {
+                    WS__DROP(used);
+                    goto end_of_block;
+                }
+                if (s > 285) goto bad_ll;
+                lsym = (unsigned)s - 257;
+                x = ws__lext[lsym];
+                if (nbits < used + x) goto need_more;
+                len = ws__lbase[lsym] + ((unsigned)(bits >> used) & ((1u << x) - 1));
+                u2 = used + x;
+                dsym = 0;
+                s = ws__huff_decode(bits >> u2, nbits - u2, WS__DF(z), &used);
+                if (s == -1) goto need_more;
+                if (s < 0 || s > 29) goto bad_d;
+                dsym = (unsigned)s;
+                x = ws__dext[dsym];
+                if (nbits < u2 + used + x) goto need_more;
+                dist = ws__dbase[dsym] + ((unsigned)(bits >> (u2 + used)) & ((1u << x) - 1));
+                if (dist > z->ws__wsize) goto too_far;
+                if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                WS__DROP(u2 + used + x);
+                z->ws__copy = len, z->ws__dist = dist;
+                z->ws__state = WS__I_COPY;
+                goto copy;
+            }
+        end_of_block:
+            bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+            z->ws__state = z->ws__final ? WS__I_DONE : WS__I_HEADER;
+            break;
+        case WS__I_COPY:
+        copy: {
+            uint32_t n = z->ws__copy;
+            if (n > (size_t)(oend - op)) n = (uint32_t)(oend - op);
+            if (n) {
+                op = ws__inflate_copy(z, op, ostart, z->ws__dist, n);
+                z->ws__copy -= n;
+            }
+            if (z->ws__copy) goto out_full;
+            z->ws__state = WS__I_CODES;
+            break;
+        }
+        case WS__I_DONE: {
+            /* give back the whole bytes read past the end, where they came from this call */
+            unsigned back = nbits / 8;
+            if (back > (size_t)(ip - ibegin)) back = (unsigned)(ip - ibegin);
+            if (back) ip -= back;
+            bits = 0, nbits = 0;
+            r = WS_OK;
+            goto done;
+        }
+        default: WS__FAIL(WS__W_NONE);
+        }
+    }
+bad_ll:
+    WS__FAIL(WS__W_BAD_LL);
+bad_d:
+    WS__FAIL(WS__W_BAD_D);
+too_far:
+    WS__FAIL(WS__W_WINDOW);
+before:
+    WS__FAIL(WS__W_BEFORE);
+need_more:
+    r = WS_NEED_MORE;
+    goto done;
+out_full:
+    r = capped && op == oend ? WS_ERR_TOO_BIG : WS_OUT_FULL;
+    if (r == WS_ERR_TOO_BIG) z->ws__err = r;
+    goto done;
+fail:
+    z->ws__err = r;
+done:
+    bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
+    z->ws__bits = bits, z->ws__nbits = nbits;
+    if (op != ostart) {
+        ws__inflate_keep(z, ostart, (size_t)(op - ostart));
+        z->ws__total += (size_t)(op - ostart);
+    }
+    if (in_used) *in_used = (size_t)(ip - ibegin);
+    if (out_len) *out_len = (size_t)(op - ostart);
+    return r;
+#undef WS__NEED
+#undef WS__DROP
+#undef WS__FAIL
+}
+#undef WS__LF
+#undef WS__DF
+
+/* ---- deflater ---- */
+
+enum { /* what ws__deflate_emit is writing */
+    WS__E_IDLE, WS__E_HDR, WS__E_CLENS, WS__E_RLE, WS__E_SYMS, WS__E_STORED_HDR,
+    WS__E_STORED_DATA, WS__E_MARK, WS__E_PAD
+};
+#define WS__DEFLATE_MINLOOK 262 /* a whole match at pos and at pos + 1, with hash bytes */
+
+static inline unsigned ws__ctz64(uint64_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1)) x >>= 1, n++;
+    return n;
+#endif
+}
+
+static inline unsigned ws__log2(unsigned x) { /* x != 0: index of the top bit */
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1) n++;
+    return n;
+#endif
+}
+
+/* Length 3..258 to its code 0..28 (symbol 257 + code) and distance 1..32768 to its code
+   0..29, by the shape of the §3.2.5 tables: past the first few, each power of two is split
+   into 4 length codes or 2 distance codes. */
+static inline unsigned ws__lcode(unsigned len) {
+    unsigned l = len - 3, b;
+    if (l < 8) return l;
+    if (l == 255) return 28;
+    b = ws__log2(l);
+    return 4 * (b - 1) + ((l >> (b - 2)) & 3);
+}
+static inline unsigned ws__dcode(unsigned dist) {
+    unsigned d = dist - 1, b;
+    if (d < 4) return d;
+    b = ws__log2(d);
+    return 2 * b + ((d >> (b - 1)) & 1);
+}
+
+/* Shell sort, small and without recursion (n <= 288). */
+static void ws__sort32(uint32_t *a, unsigned n) {
+    static const unsigned gaps[] = {132, 57, 23, 10, 4, 1};
+    unsigned g, i, j;
+    for (g = 0; g < sizeof gaps / sizeof *gaps; g++) {
+        unsigned h = gaps[g];
+        for (i = h; i < n; i++) {
+            uint32_t v = a[i];
+            for (j = i; j >= h && a[j - h] > v; j -= h) a[j] = a[j - h];
+            a[j] = v;
+        }
+    }
+}
+
+/* Huffman code lengths of at most `limit` bits for freq[0..n) (0 for unused symbols).
+   Optimal lengths come from the in-place method of Moffat and Katajainen (1995) over the
+   symbols sorted by frequency; lengths past the limit are then clipped and the Kraft sum
+   repaired by moving the shallowest possible leaves one level down. */
+static void ws__huff_lengths(const uint16_t *freq, unsigned n, unsigned limit, unsigned char *lens) {
+    uint32_t key[288], a[288];
+    unsigned num[16], i, m = 0, l, k;
+    int root, leaf, next, avbl, used, dpth;
+    uint32_t total;
+    for (i = 0; i < n; i++) {
+        lens[i] = 0;
+        if (freq[i]) key[m++] = (uint32_t)freq[i] << 9 | i;
+    }
+    if (m == 0) return;
+    if (m == 1) {
+        lens[key[0] & 511] = 1;
+        return;
+    }
+    ws__sort32(key, m);
+    for (i = 0; i < m; i++) a[i] = key[i] >> 9;
+    /* pairing phase: a[next] becomes an internal node's weight, then its parent */
+    a[0] += a[1], root = 0, leaf = 2;
+    for (next = 1; next < (int)m - 1; next++) {
+        if (leaf >= (int)m || a[root] < a[leaf]) a[next] = a[root], a[root++] = (uint32_t)next;
+        else a[next] = a[leaf++];
+        if (leaf >= (int)m || (root < next && a[root] < a[leaf]))
+            a[next] += a[root], a[root++] = (uint32_t)next;
+        else a[next] += a[leaf++];
+    }
+    /* depths of the internal nodes, then of the leaves */
+    a[m - 2] = 0;
+    for (next = (int)m - 3; next >= 0; next--) a[next] = a[a[next]] + 1;
+    avbl = 1, used = dpth = 0, root = (int)m - 2, next = (int)m - 1;
+    while (avbl > 0) {
+        while (root >= 0 && (int)a[root] == dpth) used++, root--;
+        while (avbl > used) a[next--] = (uint32_t)dpth, avbl--;
+        avbl = 2 * used, dpth++, used = 0;
+    }
+    /* a[i] is now the length of the i-th least frequent symbol */
+    for (l = 0; l < 16; l++) num[l] = 0;
+    for (i = 0; i < m; i++) num[a[i] > limit ? limit : a[i]]++;
+    total = 0;
+    for (l = 1; l <= limit; l++) total += (uint32_t)num[l] << (limit - l);
+    while (total > (1u << limit)) {
+        num[limit]--;
+        for (l = limit - 1; l > 0; l--)
+            if (num[l]) {
+                num[l]--, num[l + 1] += 2;
+                break;
+            }
+        total--;
+    }
+    for (k = 0, l = limit; l > 0; l--)
+        for (i = 0; i < num[l]; i++) lens[key[k++] & 511] = (unsigned char)l;
+}
+
+/* Canonical codes for lengths (§3.2.2), bit-reversed because they go out first bit first. */
+static void ws__huff_codes(const unsigned char *lens, unsigned n, uint16_t *codes) {
+    unsigned count[16], next[16], i, code = 0;
+    WS_MEMSET(count, 0, sizeof count); /* "= {0}" is a memset call WS_NO_STDLIB lacks */
+    for (i = 0; i < n; i++) count[lens[i]]++;
+    count[0] = 0;
+    for (i = 1; i < 16; i++) next[i] = code = (code + count[i - 1]) << 1;
+    for (i = 0; i < n; i++)
+        codes[i] = lens[i] ? (uint16_t)ws__bitrev(next[lens[i]]++, lens[i]) : 0;
+}
+
+/* Search effort (tuned against zlib -6 and -1 with tests/bench/bench_deflate.c): chain
+   links followed per position, the length that ends a search (nice), the length past
+   which the default level takes a match without looking one position further (lazy),
+   and the length past which that second look follows a quarter of the chain (good). */
+#define WS__DCHAIN 32
+#define WS__DNICE 32
+#define WS__DLAZY 16
+#define WS__DGOOD 6
+#define WS__FCHAIN 4
+#define WS__FNICE 32
+
+WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level, void *mem,
+                                size_t mem_size) {
+    unsigned char *p;
+    if (!d || window_bits < 8 || window_bits > 15 || !mem ||
+        mem_size < WS_DEFLATE_MEM(window_bits) ||
+        (level != WS_DEFLATE_FAST && level != WS_DEFLATE_DEFAULT))
+        return WS_ERR_ARG;
+    WS_MEMSET(d, 0, sizeof *d);
+    p = (unsigned char *)mem;
+    p += (8 - ((size_t)((uintptr_t)p & 7))) & 7; /* the uint16_t arrays first, aligned */
+    d->ws__wsize = (uint32_t)1 << window_bits;
+    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT);
+    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS;
+    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS;
+    d->ws__buf = p;
+    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK;
+    /* Hash heads and chains need no clearing: every candidate's distance is checked
+       against the data really there, so a stale entry costs a comparison, nothing more. */
+    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
+    WS_MEMSET(d->ws__prev, 0, (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT));
+    d->ws__level = (unsigned)level;
+    if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
+    else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
+    ws_deflate_reset(d, 0);
+    return WS_OK;
+}
+
+WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
+    if (!keep_history) d->ws__hist = d->ws__pos;
+    d->ws__bstart = d->ws__pos;
+    d->ws__nsym = 0;
+    d->ws__bits = 0, d->ws__nbits = 0;
+    d->ws__phase = WS__E_IDLE, d->ws__fphase = 0;
+    WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+    WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
+}
+
+/* Hash of the 4 bytes at p. Chains of 4-byte keys hold far fewer useless candidates
+   than 3-byte ones, and the 3-byte matches they miss are mostly not worth their bits. */
+static inline uint32_t ws__dhash(const unsigned char *p) {
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return (v * 2654435761u) >> (32 - WS__DEFLATE_HASH_BITS);
+}
+
+/* Longest match for the bytes at `cur` among the chain starting at candidate `cand`
+   (positions kept modulo 2^16): at most `maxlen` long, at most `maxdist` back, longer than
+   `best`. Chains hold stale links (slots reused by newer positions, heads never cleared);
+   a link that does not lead strictly farther back ends the walk. */
+static inline unsigned ws__longest(const ws_deflater *d, const unsigned char *cur, uint32_t pos,
+                                   unsigned cand, unsigned maxdist, unsigned maxlen,
+                                   unsigned best, unsigned chain, unsigned *best_dist) {
+    unsigned last = 0, wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1, nice = d->ws__nice;
+    if (nice > maxlen) nice = maxlen;
+    if (best >= maxlen) return best;
+    while (chain--) {
+        unsigned dist = (unsigned)(uint16_t)(pos - cand), len;
+        const unsigned char *m;
+        if (dist <= last || dist > maxdist) break;
+        last = dist;
+        m = cur - dist;
+        if (m[best] == cur[best] && m[0] == cur[0] && m[1] == cur[1]) {
+            len = 2;
+            while (len + 8 <= maxlen) {
+                uint64_t x = ws__le64(m + len) ^ ws__le64(cur + len);
+                if (x) {
+                    len += ws__ctz64(x) >> 3;
+                    goto counted;
+                }
+                len += 8;
+            }
+            while (len < maxlen && m[len] == cur[len]) len++;
+        counted:
+            if (len > best) {
+                best = len, *best_dist = dist;
+                if (len >= nice) break;
+            }
+        }
+        cand = d->ws__prev[cand & wmask];
+    }
+    return best;
+}
+
+/* LZ77 over the buffered input (§4 of RFC 1951 describes the idea): hash chains, a lazy
+   parse for the default level (take a match only if the next position has no longer
+   one), greedy for the fast one. Stops when the lookahead runs short (unless flushing)
+   or the symbol buffer is full. */
+static void ws__deflate_parse(ws_deflater *d, int flush) {
+    unsigned char *buf = d->ws__buf;
+    uint32_t base = d->ws__base, end = d->ws__fill, pos = d->ws__pos, ins = d->ws__ins;
+    uint32_t lo = d->ws__hist > base ? d->ws__hist : base;
+    const unsigned hb = 4; /* bytes hashed */
+    unsigned wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1;
+    unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
+    uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
+    if (ins < base) ins = base;
+    while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
+           nsym + 3 <= WS__DEFLATE_SYMS) {
+        unsigned maxlen = end - pos > 258 ? 258 : end - pos, len = 0, dist = 0;
+        unsigned maxdist = pos - lo > d->ws__wsize ? d->ws__wsize : pos - lo;
+        for (; ins < pos && end - ins >= hb; ins++) { /* positions skipped over */
+            uint32_t h = ws__dhash(buf + (ins - base));
+            prev[ins & wmask] = head[h], head[h] = (uint16_t)ins;
+        }
+        /* Long runs without a match (incompressible data) search only every 2nd, then
+           4th position: still indexed, but the chain walks are what cost */
+        if (miss >= 64 && (miss & (miss >= 256 ? 3u : 1u))) {
+            sym[nsym++] = buf[pos - base];
+            d->ws__fl[buf[pos - base]]++;
+            pos++, miss++;
+            continue;
+        }
+        if (maxlen >= hb && ins == pos) {
+            uint32_t h = ws__dhash(buf + (pos - base));
+            unsigned cand = head[h];
+            prev[pos & wmask] = (uint16_t)cand, head[h] = (uint16_t)pos, ins = pos + 1;
+            len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
+                              &dist);
+            /* lazy: while the next position has a longer match, emit a literal instead */
+            while (lazy && len > 2 && len < WS__DLAZY && pos + 1 < end &&
+                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= WS__DEFLATE_SYMS) {
+                unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
+                unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
+                if (ml2 < hb) break;
+                h = ws__dhash(buf + (pos + 1 - base));
+                cand = head[h];
+                prev[(pos + 1) & wmask] = (uint16_t)cand, head[h] = (uint16_t)(pos + 1);
+                ins = pos + 2;
+                /* a good match already: look less hard for a better one */
+                len2 = ws__longest(d, buf + (pos + 1 - base), pos + 1, cand, md2, ml2, len,
+                                   len >= WS__DGOOD ? d->ws__chain / 4 : d->ws__chain, &dist2);
+                if (len2 <= len) break;
+                sym[nsym++] = buf[pos - base];
+                d->ws__fl[buf[pos - base]]++;
+                pos++, len = len2, dist = dist2, maxdist = md2;
+            }
+        }
+        /* a 3-byte match far back costs more bits than its 3 literals */
+        if (len >= 3 && (len > 3 || dist <= 4096)) {
+            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1);
+            d->ws__fl[257 + ws__lcode(len)]++;
+            d->ws__fd[ws__dcode(dist)]++;
+            pos += len, miss = 0;
+            /* the fast level does not index the inside of long matches */
+            if (!lazy && len > 8) ins = pos;
+        } else {
+            sym[nsym++] = buf[pos - base];
+            d->ws__fl[buf[pos - base]]++;
+            pos++, miss++;
+        }
+    }
+    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss;
+}
+
+/* Choose the block type by exact cost in bits (§3.2.3: stored, fixed or dynamic codes),
+   prepare its codes and start writing it. The block is the input [bstart, pos). */
+static void ws__deflate_block(ws_deflater *d, unsigned bfinal) {
+    uint16_t fc[19];
+    unsigned i, n, hlit = 257, hdist = 1, nrle = 0;
+    uint32_t span = d->ws__pos - d->ws__bstart, chunks;
+    uint64_t extra = 0, dyn, fix, stored;
+    unsigned char all[288 + 32];
+    d->ws__fl[256] = 1;
+    ws__huff_lengths(d->ws__fl, 286, 15, d->ws__ll);
+    ws__huff_lengths(d->ws__fd, 30, 15, d->ws__ld);
+    for (i = 0; i < 286; i++)
+        if (d->ws__ll[i]) hlit = i + 1;
+    for (i = 0; i < 30; i++)
+        if (d->ws__ld[i]) hdist = i + 1;
+    if (hlit < 257) hlit = 257;
+    if (!d->ws__ld[0] && hdist == 1) d->ws__ld[0] = 1; /* no distances: one unused code */
+    for (i = 0; i < 29; i++) extra += (uint64_t)d->ws__fl[257 + i] * ws__lext[i];
+    for (i = 0; i < 30; i++) extra += (uint64_t)d->ws__fd[i] * ws__dext[i];
+    /* run-length code the lengths (§3.2.7: 16 repeats the previous 3-6 times, 17 and 18
+       give 3-10 and 11-138 zeros), across the boundary of the two codes */
+    WS_MEMCPY(all, d->ws__ll, hlit);
+    WS_MEMCPY(all + hlit, d->ws__ld, hdist);
+    n = hlit + hdist;
+    WS_MEMSET(fc, 0, sizeof fc);
+    for (i = 0; i < n;) {
+        unsigned v = all[i], run = 1;
+        while (i + run < n && all[i + run] == v) run++;
+        i += run;
+        if (v == 0) {
+            while (run >= 11) {
+                unsigned r = run > 138 ? 138 : run;
+                d->ws__rle[nrle] = 18, d->ws__rlex[nrle++] = (unsigned char)(r - 11), run -= r;
+            }
+            if (run >= 3) d->ws__rle[nrle] = 17, d->ws__rlex[nrle++] = (unsigned char)(run - 3), run = 0;
+        } else {
+            d->ws__rle[nrle] = (unsigned char)v, d->ws__rlex[nrle++] = 0, run--;
+            while (run >= 3) {
+                unsigned r = run > 6 ? 6 : run;
+                d->ws__rle[nrle] = 16, d->ws__rlex[nrle++] = (unsigned char)(r - 3), run -= r;
+            }
+        }
+        while (run--) d->ws__rle[nrle] = (unsigned char)v, d->ws__rlex[nrle++] = 0;
+    }
+    for (i = 0; i < nrle; i++) fc[d->ws__rle[i]]++;
+    /* zlib's inflate wants a complete code-length code: two symbols at least */
+    {
+        unsigned used = 0;
+        for (i = 0; i < 19; i++) used += fc[i] != 0;
+        if (used < 2) fc[fc[0] ? 1 : 0] = 1; /* a length nobody sends */
+    }
+    ws__huff_lengths(fc, 19, 7, d->ws__lc);
+    d->ws__hclen = 4;
+    for (i = 4; i < 19; i++)
+        if (d->ws__lc[ws__clorder[i]]) d->ws__hclen = i + 1;
+    dyn = 3 + 14 + 3 * (uint64_t)d->ws__hclen + extra;
+    for (i = 0; i < 19; i++) dyn += (uint64_t)fc[i] * d->ws__lc[i];
+    dyn += 2 * (uint64_t)fc[16] + 3 * (uint64_t)fc[17] + 7 * (uint64_t)fc[18];
+    for (i = 0; i < 286; i++) dyn += (uint64_t)d->ws__fl[i] * d->ws__ll[i];
+    for (i = 0; i < 30; i++) dyn += (uint64_t)d->ws__fd[i] * d->ws__ld[i];
+    fix = 3 + extra;
+    for (i = 0; i < 286; i++)
+        fix += (uint64_t)d->ws__fl[i] * (i < 144 ? 8u : i < 256 ? 9u : i < 280 ? 7u : 8u);
+    for (i = 0; i < 30; i++) fix += (uint64_t)d->ws__fd[i] * 5;
+    chunks = span ? (span + 65534) / 65535 : 1;
+    stored = (uint64_t)span * 8 + (uint64_t)chunks * (3 + 7 + 32);
+    d->ws__hlit = hlit, d->ws__hdist = hdist, d->ws__nrle = nrle;
+    d->ws__bfinal = bfinal, d->ws__bend = d->ws__pos, d->ws__ei = 0;
+    if (stored < fix && stored < dyn) {
+        d->ws__btype = 0;
+        d->ws__phase = WS__E_STORED_HDR;
+        return;
+    }
+    if (fix <= dyn) { /* §3.2.6 */
+        d->ws__btype = 1;
+        for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+        for (i = 0; i < 30; i++) d->ws__ld[i] = 5;
+    } else {
+        d->ws__btype = 2;
+        ws__huff_codes(d->ws__lc, 19, d->ws__cc);
+    }
+    /* the fixed code counts its 288 literal/lengths (286 and 287 unused but coded): its
+       9-bit codes start after all 152 8-bit ones */
+    ws__huff_codes(d->ws__ll, d->ws__btype == 1 ? 288 : 286, d->ws__cl);
+    ws__huff_codes(d->ws__ld, 30, d->ws__cd);
+    d->ws__phase = WS__E_HDR;
+}
+
+/* Write the pending block, flush marker or padding into [*opp, oend). Each step puts at
+   most 48 bits after making sure fewer than 16 wait in the bit buffer, so the 64-bit
+   buffer never overflows; when the output is full the step is retried on the next call.
+   Returns 1 when everything pending is written, 0 when the output filled first. */
+static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *oend) {
+    unsigned char *op = *opp;
+    uint64_t bits = d->ws__bits;
+    unsigned nbits = d->ws__nbits, ei = d->ws__ei;
+    int done = 0;
+#define WS__PUT(v, n) (bits |= (uint64_t)(v) << nbits, nbits += (n))
+#define WS__ROOM()                                                                \
+    do {                                                                          \
+        if (oend - op >= 8) {                                                     \
+            unsigned k_ = nbits >> 3;                                             \
+            uint64_t b_ = bits;                                                   \
+            op[0] = (unsigned char)b_, op[1] = (unsigned char)(b_ >> 8);          \
+            op[2] = (unsigned char)(b_ >> 16), op[3] = (unsigned char)(b_ >> 24); \
+            op[4] = (unsigned char)(b_ >> 32), op[5] = (unsigned char)(b_ >> 40); \
+            op[6] = (unsigned char)(b_ >> 48), op[7] = (unsigned char)(b_ >> 56); \
+            op += k_, bits = k_ ? bits >> (8 * k_) : bits, nbits &= 7;            \
+        } else {                                                                  \
+            while (nbits >= 8 && op < oend)                                       \
+                *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;              \
+            if (nbits >= 16) goto full;                                           \
+        }                                                                         \
+    } while (0)
+    for (;;) {
+        switch (d->ws__phase) {
+        case WS__E_IDLE: done = 1; goto full;
+        case WS__E_HDR:
+            WS__ROOM();
+            WS__PUT(d->ws__bfinal | d->ws__btype << 1, 3);
+            if (d->ws__btype == 2)
+                WS__PUT((d->ws__hlit - 257) | (d->ws__hdist - 1) << 5 | (d->ws__hclen - 4) << 10, 14);
+            d->ws__phase = d->ws__btype == 2 ? WS__E_CLENS : WS__E_SYMS, ei = 0;
+            break;
+        case WS__E_CLENS:
+            while (ei < d->ws__hclen) {
+                WS__ROOM();
+                WS__PUT(d->ws__lc[ws__clorder[ei]], 3), ei++;
+            }
+            d->ws__phase = WS__E_RLE, ei = 0;
+            break;
+        case WS__E_RLE:
+            while (ei < d->ws__nrle) {
+                unsigned s = d->ws__rle[ei];
+                WS__ROOM();
+                WS__PUT(d->ws__cc[s], d->ws__lc[s]);
+                if (s >= 16) WS__PUT(d->ws__rlex[ei], s == 16 ? 2u : s == 17 ? 3u : 7u);
+                ei++;
+            }
+            d->ws__phase = WS__E_SYMS, ei = 0;
+            break;
+        case WS__E_SYMS: {
+            const uint16_t *sym = d->ws__sym;
+            unsigned nsym = d->ws__nsym;
+            while (ei < nsym) {
+                unsigned s = sym[ei];
+                WS__ROOM();
+                if (s < 256) {
+                    WS__PUT(d->ws__cl[s], d->ws__ll[s]);
+                    ei++;
+                } else {
+                    unsigned len = s - 253, dist = sym[ei + 1] + 1u;
+                    unsigned lc = ws__lcode(len), dc = ws__dcode(dist);
+                    WS__PUT(d->ws__cl[257 + lc], d->ws__ll[257 + lc]);
+                    WS__PUT(len - ws__lbase[lc], ws__lext[lc]);
+                    WS__PUT(d->ws__cd[dc], d->ws__ld[dc]);
+                    WS__PUT(dist - ws__dbase[dc], ws__dext[dc]);
+                    ei += 2;
+                }
+            }
+            WS__ROOM();
+            WS__PUT(d->ws__cl[256], d->ws__ll[256]); /* end of block */
+            d->ws__phase = WS__E_IDLE;
+            goto block_done;
+        }
+        case WS__E_STORED_HDR: { /* §3.2.4, in pieces of at most 65535 bytes */
+            uint32_t left = d->ws__bend - d->ws__bstart - ei, n = left > 65535 ? 65535 : left;
+            WS__ROOM();
+            WS__PUT(n == left ? d->ws__bfinal : 0, 3);
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            WS__PUT(n | (uint32_t)(~n & 0xffff) << 16, 32);
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            d->ws__phase = WS__E_STORED_DATA;
+            d->ws__hlit = n; /* bytes of this piece still to copy */
+        }
+            /* fall through */
+        case WS__E_STORED_DATA: {
+            uint32_t n = d->ws__hlit;
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            if (nbits) goto full;
+            if (n > (size_t)(oend - op)) n = (uint32_t)(oend - op);
+            WS_MEMCPY(op, d->ws__buf + (d->ws__bstart + ei - d->ws__base), n);
+            op += n, ei += n, d->ws__hlit -= n;
+            if (d->ws__hlit) goto full;
+            if (d->ws__bstart + ei != d->ws__bend) {
+                d->ws__phase = WS__E_STORED_HDR;
+                break;
+            }
+            d->ws__phase = WS__E_IDLE;
+            goto block_done;
+        }
+        case WS__E_MARK: /* sync flush: an empty stored block, 00 00 ff ff (RFC 7692 §7.2.1) */
+            WS__ROOM();
+            WS__PUT(0, 3);
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            WS__PUT(0xffff0000u, 32);
+            d->ws__phase = WS__E_PAD;
+            break;
+        case WS__E_PAD: /* to the byte boundary, everything out */
+            WS__PUT(0, (8 - (nbits & 7)) & 7);
+            while (nbits && op < oend) *op++ = (unsigned char)bits, bits >>= 8, nbits -= 8;
+            if (nbits) goto full;
+            d->ws__phase = WS__E_IDLE;
+            break;
+        default: d->ws__phase = WS__E_IDLE; break;
+        }
+        continue;
+    block_done:
+        d->ws__bstart = d->ws__bend, d->ws__nsym = 0;
+        WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+        WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
+    }
+full:
+    d->ws__bits = bits, d->ws__nbits = nbits, d->ws__ei = ei;
+    *opp = op;
+    return done;
+#undef WS__PUT
+#undef WS__ROOM
+}
+
+WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t *in_used,
+                           void *out, size_t out_cap, size_t *out_len, int flush) {
+    static const unsigned char none[1] = {0};
+    unsigned char spare[1];
+    const unsigned char *ip = in_len ? (const unsigned char *)in : none, *ibegin = ip, *iend;
+    unsigned char *op = out_cap ? (unsigned char *)out : spare, *ostart = op, *oend;
+    ws_result r;
+    if (in_used) *in_used = 0;
+    if (out_len) *out_len = 0;
+    if (!d || (!in && in_len) || (!out && out_cap) || flush < 0 || flush > 2) return WS_ERR_ARG;
+    iend = ip + in_len, oend = op + out_cap;
+    for (;;) {
+        if (d->ws__phase != WS__E_IDLE) {
+            if (!ws__deflate_emit(d, &op, oend)) {
+                r = WS_OUT_FULL;
+                break;
+            }
+            continue;
+        }
+        ws__deflate_parse(d, flush && ip == iend);
+        if (d->ws__nsym + 4 > WS__DEFLATE_SYMS) {
+            ws__deflate_block(d, 0);
+            continue;
+        }
+        if (ip != iend) { /* the parse wants more lookahead: take input */
+            uint32_t room = d->ws__base + d->ws__bsize - d->ws__fill;
+            size_t n = (size_t)(iend - ip);
+            if (room == 0) {
+                /* Slide: keep the window behind pos and the current block (a stored
+                   block copies its bytes from here). If the block is what holds us (it
+                   starts at the very beginning), end it first. The buffer is full and
+                   the lookahead short, so pos is more than a window from its start. */
+                uint32_t keep = d->ws__pos - d->ws__wsize, drop;
+                if ((int32_t)(d->ws__bstart - keep) < 0) keep = d->ws__bstart;
+                drop = keep - d->ws__base;
+                if (drop == 0) {
+                    ws__deflate_block(d, 0);
+                    continue;
+                }
+                WS_MEMMOVE(d->ws__buf, d->ws__buf + drop, d->ws__fill - keep);
+                d->ws__base = keep, room = drop;
+            }
+            if (n > room) n = room;
+            WS_MEMCPY(d->ws__buf + (d->ws__fill - d->ws__base), ip, n);
+            ip += n, d->ws__fill += (uint32_t)n;
+            continue;
+        }
+        if (!flush) {
+            r = WS_OK;
+            break;
+        }
+        if (d->ws__fphase == 0) { /* the last block of the flush */
+            d->ws__fphase = 1;
+            if (d->ws__pos != d->ws__bstart) {
+                ws__deflate_block(d, flush == WS_DEFLATE_FINISH);
+                if (flush == WS_DEFLATE_FINISH) d->ws__fphase = 2;
+                continue;
+            }
+        }
+        if (d->ws__fphase == 1) { /* the marker: empty stored (sync) or empty final block */
+            d->ws__fphase = 2;
+            if (flush == WS_DEFLATE_SYNC) {
+                d->ws__phase = WS__E_MARK;
+            } else { /* BFINAL, fixed codes, just the end-of-block code (7 zero bits) */
+                unsigned i;
+                d->ws__nsym = 0, d->ws__bfinal = 1, d->ws__btype = 1, d->ws__bend = d->ws__pos;
+                WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
+                d->ws__fl[256] = 1;
+                for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+                ws__huff_codes(d->ws__ll, 288, d->ws__cl);
+                d->ws__phase = WS__E_HDR;
+            }
+            continue;
+        }
+        if (d->ws__fphase == 2) { /* pad the last byte */
+            d->ws__fphase = 3;
+            d->ws__phase = WS__E_PAD;
+            continue;
+        }
+        d->ws__fphase = 0;
+        r = WS_OK;
+        break;
+    }
+    if (in_used) *in_used = (size_t)(ip - ibegin);
+    if (out_len) *out_len = (size_t)(op - ostart);
+    return r;
+}
+#endif /* WS_NO_DEFLATE */
+
 /* ---- 3. Frame codec -------------------------------------------------------------- */
 
 WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
@@ -1032,7 +2387,7 @@ static size_t ws__strlen(const char *s) {
 static int ws__memeq(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     unsigned char d = 0;
-    while (n--) d |= *x++ ^ *y++;
+    while (n--) d = (unsigned char)(d | (*x++ ^ *y++));
     return d == 0;
 }
 
@@ -1147,6 +2502,53 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
     return 0;
 }
 
+/* *at is an offset into head: 0 before the first header line, the start of a line
+   (just after a CRLF) when the elements of the lines before it are all taken, or just
+   after the comma that ended the last element taken. Values hold no CR or LF
+   (ws__header_next refuses them), so the two cases never look alike. */
+WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
+                              ws_str *element) {
+    const char *p, *end = head + len;
+    ws_str line;
+    if (*at > len) return 0;
+    if (*at == 0) {
+        p = ws__start_line(head, len, &line);
+        if (!p) return 0;
+    } else {
+        p = head + *at;
+    }
+    for (;;) {
+        const char *v, *ve, *next; /* the value still to walk, the line after it */
+        if (p - head >= 2 && p[-2] == '\r' && p[-1] == '\n') {
+            ws_str n, value;
+            int r;
+            while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
+            if (r != 1) break;
+            v = value.p, ve = value.p + value.n, next = p;
+        } else {
+            for (ve = p; ve < end && *ve != '\r'; ve++) {}
+            v = p, next = end - ve >= 2 ? ve + 2 : end;
+        }
+        while (v < ve) {
+            const char *start;
+            int quoted = 0;
+            while (v < ve && (ws__is_ows(*v) || *v == ',')) v++;
+            for (start = v; v < ve && (quoted || *v != ','); v++) {
+                if (*v == '"') quoted = !quoted;
+                else if (quoted && *v == '\\' && v + 1 < ve) v++; /* quoted-pair */
+            }
+            *element = ws__trim(start, (size_t)(v - start));
+            if (element->n) {
+                *at = (size_t)((v < ve ? v + 1 : next) - head);
+                return 1;
+            }
+        }
+        p = next;
+    }
+    *at = len;
+    return 0;
+}
+
 #ifndef WS_NO_CLIENT
 static int ws__parse_port(const char *p, size_t n, unsigned *port) {
     unsigned v = 0;
@@ -1252,6 +2654,87 @@ static int ws__extra_ok(const char *s) {
     return 1;
 }
 
+#ifndef WS_NO_DEFLATE
+/* RFC 7692 §7.1: "permessage-deflate" then "; name[=value]" parameters (RFC 6455 §9.1:
+   a value is a token or a quoted-string). */
+WSDEF int ws_deflate_parse(ws_str e, int is_response, ws_deflate_params *p) {
+    const char *s = e.p, *end = e.p + e.n;
+    unsigned seen = 0;
+    ws_str name;
+    WS_MEMSET(p, 0, sizeof *p);
+    while (s < end && *s != ';') s++;
+    name = ws__trim(e.p, (size_t)(s - e.p));
+    if (!ws__ieq(name.p, name.n, "permessage-deflate")) return 0;
+    while (s < end) { /* at a ';' */
+        const char *a = ++s, *eq = 0;
+        unsigned which, v = 0, digits = 0;
+        int quoted = 0;
+        for (; s < end && (quoted || *s != ';'); s++) {
+            if (*s == '"') quoted = !quoted;
+            else if (!eq && !quoted && *s == '=') eq = s;
+        }
+        name = ws__trim(a, (size_t)((eq ? eq : s) - a));
+        if (ws__ieq(name.p, name.n, "server_no_context_takeover")) which = 0;
+        else if (ws__ieq(name.p, name.n, "client_no_context_takeover")) which = 1;
+        else if (ws__ieq(name.p, name.n, "server_max_window_bits")) which = 2;
+        else if (ws__ieq(name.p, name.n, "client_max_window_bits")) which = 3;
+        else return WS_ERR_HS_EXTENSION; /* unknown (§7.1: decline, or fail) */
+        if (seen & (1u << which)) return WS_ERR_HS_EXTENSION; /* repeated */
+        seen |= 1u << which;
+        if (eq) { /* 1*DIGIT, 8..15 (§7.1.2), maybe quoted */
+            ws_str val = ws__trim(eq + 1, (size_t)(s - eq - 1));
+            if (val.n >= 2 && val.p[0] == '"' && val.p[val.n - 1] == '"') val.p++, val.n -= 2;
+            for (; digits < val.n; digits++) {
+                if (val.p[digits] < '0' || val.p[digits] > '9') return WS_ERR_HS_EXTENSION;
+                if (v < 100) v = v * 10 + (unsigned)(val.p[digits] - '0');
+            }
+            if (which < 2 || !digits || v < 8 || v > 15) return WS_ERR_HS_EXTENSION;
+        } else if (which == 2 || (which == 3 && is_response)) {
+            return WS_ERR_HS_EXTENSION; /* only an offer's client_max_window_bits may be bare */
+        }
+        if (which == 0) p->server_no_context_takeover = 1;
+        else if (which == 1) p->client_no_context_takeover = 1;
+        else if (which == 2) p->server_max_window_bits = (unsigned char)v;
+        else p->client_max_window_bits = (unsigned char)(eq ? v : WS_PMD_NO_VALUE);
+    }
+    return 1;
+}
+
+WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
+    ws__buf b;
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
+    ws__puts(&b, "permessage-deflate");
+    if (p->server_no_context_takeover) ws__puts(&b, "; server_no_context_takeover");
+    if (p->client_no_context_takeover) ws__puts(&b, "; client_no_context_takeover");
+    if (p->server_max_window_bits) {
+        ws__puts(&b, "; server_max_window_bits=");
+        ws__putu(&b, p->server_max_window_bits);
+    }
+    if (p->client_max_window_bits) {
+        ws__puts(&b, "; client_max_window_bits");
+        if (p->client_max_window_bits != WS_PMD_NO_VALUE) {
+            ws__puts(&b, "=");
+            ws__putu(&b, p->client_max_window_bits);
+        }
+    }
+    return ws__finish(&b);
+}
+#endif /* WS_NO_DEFLATE */
+
+/* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
+static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
+#ifndef WS_NO_DEFLATE
+    int n;
+    if (!p) return;
+    ws__puts(b, "Sec-WebSocket-Extensions: ");
+    n = b->overflow ? -1 : ws_deflate_format(b->p + b->n, b->cap - b->n, p);
+    if (n < 0) b->overflow = 1;
+    else b->n += (size_t)n;
+    ws__puts(b, "\r\n");
+#else
+    (void)b, (void)p;
+#endif
+}
 
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
@@ -1260,7 +2743,9 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     ws_str line, name, value, upgrade = {0, 0};
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
-    int r, conn_upgrade = 0, seen_host = 0, seen_key = 0, seen_version = 0;
+    int r, conn_upgrade = 0;
+    unsigned seen_host = 0, seen_key = 0, seen_version = 0; /* 0, 1, or 2 for "more" */
+    size_t i;
     unsigned char nonce[18];
 
     WS_MEMSET(req, 0, sizeof *req);
@@ -1274,10 +2759,10 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (sp1 == line.p || sp2 >= line.p + line.n || sp2 == sp1 + 1) return WS_ERR_HS_MALFORMED;
     req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
-    for (r = 0; (size_t)r < req->method.n; r++)
-        if (!ws__is_tchar((unsigned char)req->method.p[r])) return WS_ERR_HS_MALFORMED;
-    for (r = 0; (size_t)r < req->target.n; r++)
-        if ((unsigned char)req->target.p[r] <= ' ' || req->target.p[r] == 0x7f)
+    for (i = 0; i < req->method.n; i++)
+        if (!ws__is_tchar((unsigned char)req->method.p[i])) return WS_ERR_HS_MALFORMED;
+    for (i = 0; i < req->target.n; i++)
+        if ((unsigned char)req->target.p[i] <= ' ' || req->target.p[i] == 0x7f)
             return WS_ERR_HS_MALFORMED;
     {
         const char *v = sp2 + 1;
@@ -1290,19 +2775,21 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         return WS_ERR_HS_METHOD;
 
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (++req->header_count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (req->header_count >= max_headers) return WS_ERR_HS_TOO_LARGE;
+        req->header_count++;
         if (ws__ieq(name.p, name.n, "host")) {
-            if (seen_host++) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+            if (seen_host) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+            seen_host = 1;
             req->host = value;
         } else if (ws__ieq(name.p, name.n, "upgrade")) {
-            upgrade = value;
+            upgrade.p = value.p, upgrade.n = value.n; /* a struct copy is memcpy on M0 -O0 */
         } else if (ws__ieq(name.p, name.n, "connection")) {
             conn_upgrade |= ws_token_has(value, "upgrade");
         } else if (ws__ieq(name.p, name.n, "sec-websocket-key")) {
-            seen_key++;
+            seen_key += seen_key < 2;
             req->key = value;
         } else if (ws__ieq(name.p, name.n, "sec-websocket-version")) {
-            seen_version++;
+            seen_version += seen_version < 2;
             req->version = value;
         } else if (ws__ieq(name.p, name.n, "origin")) {
             req->origin = value;
@@ -1327,16 +2814,50 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
-WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
-    ws_str list = req->protocols, t;
-    size_t n = ws__strlen(protocol);
-    while (ws_token_next(&list, &t))
-        if (t.n == n && ws__memeq(t.p, protocol, n)) return 1;
-    return 0;
+/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}. */
+static ws_str ws__offered(const ws_request *req, const char *protocol) {
+    ws_str t, none = {0, 0};
+    size_t at = 0, n = ws__strlen(protocol);
+    while (n && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
+        if (t.n == n && ws__memeq(t.p, protocol, n)) return t;
+    return none;
 }
 
-WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
-                            const char *extra_headers) {
+WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
+    return ws__offered(req, protocol).n != 0;
+}
+
+#ifndef WS_NO_DEFLATE
+WSDEF int ws_deflate_accept(const ws_request *req, const ws_deflate_params *allow,
+                            ws_deflate_params *agreed) {
+    size_t at = 0;
+    ws_str e;
+    unsigned smax = allow->server_max_window_bits ? allow->server_max_window_bits : 15;
+    unsigned cmax = allow->client_max_window_bits ? allow->client_max_window_bits : 15;
+    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-extensions", &at, &e)) {
+        ws_deflate_params o;
+        unsigned v;
+        if (ws_deflate_parse(e, 0, &o) != 1) continue; /* another extension, or a bad offer */
+        /* §7.1.2.2: a client that did not offer client_max_window_bits cannot be limited */
+        if (!o.client_max_window_bits && cmax < 15) continue;
+        agreed->server_no_context_takeover = o.server_no_context_takeover | allow->server_no_context_takeover;
+        agreed->client_no_context_takeover = o.client_no_context_takeover | allow->client_no_context_takeover;
+        /* §7.1.2.1: an offered limit is answered with one no larger; unasked, ours is
+           stated only when it is below the default */
+        v = o.server_max_window_bits && o.server_max_window_bits < smax ? o.server_max_window_bits : smax;
+        agreed->server_max_window_bits = (unsigned char)(o.server_max_window_bits || v < 15 ? v : 0);
+        v = o.client_max_window_bits > WS_PMD_NO_VALUE && o.client_max_window_bits < cmax
+          ? o.client_max_window_bits : cmax;
+        agreed->client_max_window_bits = (unsigned char)(o.client_max_window_bits && (v < 15 || o.client_max_window_bits != WS_PMD_NO_VALUE) ? v : 0);
+        return 1;
+    }
+    return 0;
+}
+#endif
+
+/* The 101, with the permessage-deflate element agreed (NULL: none). */
+static int ws__response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
+                              const ws_deflate_params *deflate, const char *extra_headers) {
     ws__buf b;
     char accept[WS_ACCEPT_LEN + 1];
     if (protocol && !*protocol) protocol = 0;
@@ -1354,9 +2875,15 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
         ws__puts(&b, protocol);
         ws__puts(&b, "\r\n");
     }
+    ws__put_deflate(&b, deflate);
     if (extra_headers) ws__puts(&b, extra_headers);
     ws__puts(&b, "\r\n");
     return ws__finish(&b);
+}
+
+WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
+                            const char *extra_headers) {
+    return ws__response_build(buf, cap, req, protocol, 0, extra_headers);
 }
 
 /* Each entry: three status digits, the reason phrase, a NUL. */
@@ -1403,7 +2930,16 @@ static int ws__value_ok(const char *s) {
     return 1;
 }
 
+static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
+                             const ws_deflate_params *deflate);
+
 WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, const char *key) {
+    return ws__request_build(buf, cap, o, key, 0);
+}
+
+/* The request, with a permessage-deflate offer (NULL: none). */
+static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
+                             const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
     int ipv6 = 0;
@@ -1438,20 +2974,62 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
         ws__puts(&b, o->origin);
         ws__puts(&b, "\r\n");
     }
+    ws__put_deflate(&b, deflate);
     if (o->extra_headers) ws__puts(&b, o->extra_headers);
     ws__puts(&b, "\r\n");
     return ws__finish(&b);
 }
 
+#ifndef WS_NO_DEFLATE
+/* A server's permessage-deflate element against the offer (RFC 7692 §7.1). */
+static ws_result ws__deflate_verify(ws_str e, const ws_deflate_params *o, ws_deflate_params *a) {
+    if (ws_deflate_parse(e, 1, a) != 1) return WS_ERR_HS_EXTENSION;
+    /* §7.1.1.1: asked for, it must be stated; §7.1.2.1: an offered limit is answered with
+       one no larger; §7.1.2.2: client_max_window_bits only when offered, no larger */
+    if ((o->server_no_context_takeover && !a->server_no_context_takeover) ||
+        (o->server_max_window_bits && (!a->server_max_window_bits ||
+                                       a->server_max_window_bits > o->server_max_window_bits)) ||
+        (a->client_max_window_bits && (!o->client_max_window_bits ||
+                                       (o->client_max_window_bits != WS_PMD_NO_VALUE &&
+                                        a->client_max_window_bits > o->client_max_window_bits))))
+        return WS_ERR_HS_EXTENSION;
+    /* What each side may use: unstated, the client keeps to its own offer, else 15. */
+    if (!a->server_max_window_bits) a->server_max_window_bits = 15;
+    if (!a->client_max_window_bits)
+        a->client_max_window_bits = o->client_max_window_bits > WS_PMD_NO_VALUE ? o->client_max_window_bits : 15;
+    return WS_OK;
+}
+#endif
+
+static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                    const char *key, const char *offered_protocols,
+                                    const ws_deflate_params *offered_deflate, ws_response *res);
+
 WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                   const char *key, const char *offered_protocols,
                                   ws_response *res) {
+    return ws__response_parse(head, len, lim, key, offered_protocols, 0, res);
+}
+
+#ifndef WS_NO_DEFLATE
+WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws_hs_limits *lim,
+                                          const char *key, const char *offered_protocols,
+                                          const ws_deflate_params *offered, ws_response *res) {
+    return ws__response_parse(head, len, lim, key, offered_protocols, offered, res);
+}
+#endif
+
+static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
+                                    const char *key, const char *offered_protocols,
+                                    const ws_deflate_params *offered_deflate, ws_response *res) {
     const char *p, *end = head + len;
-    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, ext = {0, 0}, offered, t;
+    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, offered, t;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
-    int r, conn_upgrade = 0, seen_accept = 0, seen_proto = 0;
+    int r, conn_upgrade = 0;
+    unsigned seen_accept = 0, seen_proto = 0; /* 0, 1, or 2 for "more" */
+    size_t i;
     char expect[WS_ACCEPT_LEN + 1];
 
     WS_MEMSET(res, 0, sizeof *res);
@@ -1467,16 +3045,13 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (++count > max_headers) return WS_ERR_HS_TOO_LARGE;
+        if (count++ >= max_headers) return WS_ERR_HS_TOO_LARGE;
         /* Field by field: GCC makes this struct copy a memcpy call on Cortex-M0 (-Os),
            which a WS_NO_STDLIB build has no libc for. */
         if (ws__ieq(name.p, name.n, "upgrade")) upgrade.p = value.p, upgrade.n = value.n;
         else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
-        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept++, accept = value;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto++, res->protocol = value;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
-            if (value.n) ext = value;
-        }
+        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept += seen_accept < 2, accept.p = value.p, accept.n = value.n;
+        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto += seen_proto < 2, res->protocol = value;
     }
     if (r < 0) return (ws_result)r;
     if (p != end) return WS_ERR_HS_MALFORMED;
@@ -1485,12 +3060,29 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (seen_accept != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
-    if (ext.n) return WS_ERR_HS_EXTENSION; /* item 5: we offer none */
+    { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
+        size_t at = 0;
+        ws_str e;
+        while (ws_header_list_next(head, len, "sec-websocket-extensions", &at, &e)) {
+#ifndef WS_NO_DEFLATE
+            ws_str v; /* field by field: passing e itself is a memcpy on Cortex-M0 */
+            v.p = e.p, v.n = e.n;
+            if (offered_deflate && !res->deflate &&
+                ws__deflate_verify(v, offered_deflate, &res->agreed) == WS_OK) {
+                res->deflate = 1;
+                continue;
+            }
+#else
+            (void)offered_deflate;
+#endif
+            return WS_ERR_HS_EXTENSION;
+        }
+    }
     if (seen_proto) {                       /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
         if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
-        for (r = 0; (size_t)r < res->protocol.n; r++)
-            if (!ws__is_tchar((unsigned char)res->protocol.p[r])) return WS_ERR_HS_PROTOCOL;
+        for (i = 0; i < res->protocol.n; i++)
+            if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
         for (;;) {
             if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
             if (t.n == res->protocol.n && ws__memeq(t.p, res->protocol.p, t.n)) break;
@@ -1507,7 +3099,7 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_OUT_FIXED 0x0001u  /* output queue is the caller's send_buf */
 #define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
-#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: nothing may follow it */
+#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
 #define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
 #define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
 #define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
@@ -1515,13 +3107,19 @@ WSDEF ws_result ws_response_parse(const char *head, size_t len, const ws_hs_limi
 #define WS__F_MASKED 0x0100u     /* the current frame is masked */
 #define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
-#define WS__F_ABORT 0x0800u      /* close the transport now, written or not */
+#define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
 #define WS__F_EOF 0x1000u
 #define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
 #define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
+#define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
+#define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
+#define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_PMD 0x400000u      /* permessage-deflate in use: ws__aux is its ws__pmd */
+#define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
+#define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
 #define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
 
 static void *ws__alloc(ws_conn *c, size_t n) {
@@ -1566,10 +3164,6 @@ static unsigned char *ws__grow(ws_conn *c, unsigned char *old, size_t old_cap, s
     return p;
 }
 
-static void ws__emit(ws_conn *c, ws_event *ev) {
-    if (c->ws__on_event) c->ws__on_event(c, ev, c->ws__user);
-}
-
 static void ws__event_init(ws_event *ev, ws_event_type type) {
     WS_MEMSET(ev, 0, sizeof *ev);
     ev->type = type;
@@ -1601,11 +3195,33 @@ static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
 }
 
 static void ws__in_release(ws_conn *c) {
+    if (c->ws__flags & WS__F_IN_EVENT) { /* the running callback's event may point into it */
+        c->ws__flags |= WS__F_FREE_IN;
+        return;
+    }
+    c->ws__flags &= ~WS__F_FREE_IN;
     c->ws__in_len = 0;
     if (!(c->ws__flags & WS__F_IN_FIXED)) {
         ws__free(c, c->ws__in, c->ws__in_cap);
         c->ws__in = 0, c->ws__in_cap = 0;
     }
+}
+
+/* The callback may call anything on c except ws_conn_free (ws_conn_feed it is refused),
+   and its event's data must stay valid however it ends: whatever it does that releases
+   the assembly buffer (a failure from ws_conn_tick or ws_conn_eof, a close) takes effect
+   when the outermost callback returns. */
+static void ws__event_done(ws_conn *c) {
+    c->ws__flags &= ~WS__F_IN_EVENT;
+    if (c->ws__flags & WS__F_FREE_IN) ws__in_release(c);
+}
+
+static void ws__emit(ws_conn *c, ws_event *ev) {
+    uint32_t nested = c->ws__flags & WS__F_IN_EVENT;
+    if (!c->ws__on_event) return;
+    c->ws__flags |= WS__F_IN_EVENT;
+    c->ws__on_event(c, ev, c->ws__user);
+    if (!nested) ws__event_done(c);
 }
 
 #define WS__KEEP_QUEUE 4096
@@ -1616,6 +3232,16 @@ static void ws__out_release(ws_conn *c) {
     c->ws__out = 0, c->ws__out_cap = 0;
     c->ws__flags &= ~WS__F_WARM;
 }
+
+/* Close the transport now: what is still queued never goes out (a 101 queued before a
+   failure, a close frame the peer would not read). */
+static void ws__hang_up(ws_conn *c) {
+    c->ws__flags = (c->ws__flags | WS__F_ABORT) & ~WS__F_CLOSE_TIMER;
+    c->ws__out_head = c->ws__out_tail = 0;
+    ws__out_release(c);
+}
+
+static inline size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
 
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
@@ -1650,7 +3276,7 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
     f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
     f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
-    h = 2 + (len >= 126 ? 2 : 0) + (len > 0xffff ? 6 : 0) + (f.masked ? 4 : 0);
+    h = 2 + (len >= 126 ? 2u : 0u) + (len > 0xffff ? 6u : 0u) + (f.masked ? 4u : 0u);
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
@@ -1663,8 +3289,11 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     return WS_OK;
 }
 
+static void ws__arm_close_timer(ws_conn *c);
+
 /* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
-   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. */
+   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
+   what the peer is told: 1006 (nothing) when the close frame did not fit. */
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
                           const void *data, size_t len) {
     ws_event ev;
@@ -1674,11 +3303,17 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) c->ws__flags |= WS__F_ABORT;
+        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) {
+            ws__hang_up(c);
+            code = WS_CLOSE_ABNORMAL;
+        }
     }
     c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
-    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    c->ws__flags &= ~WS__F_PING_OUT;
     c->ws__state = WS_STATE_CLOSED;
+    /* What is still queued (the close frame, a refusal) waits on a peer that may never
+       read it: the close timeout bounds that. */
+    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code, ev.data = data, ev.len = len;
     ws__emit(c, &ev);
@@ -1690,24 +3325,143 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
    (cleanly, or by an earlier failure), that is an abnormal closure: err, reported with
    1006, which is never sent (§7.1.5). */
 static ws_result ws__abort(ws_conn *c, ws_result err) {
-    c->ws__flags |= WS__F_ABORT;
+    ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
     return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0, 0);
 }
 
+/* The wait counts from the first tick after this call, not from the tick before it (a
+   close started just before a tick would time out almost at once). */
 static void ws__arm_close_timer(ws_conn *c) {
-    c->ws__flags |= WS__F_CLOSE_TIMER;
-    c->ws__close_at = c->ws__now; /* WS__NEVER before the first tick: starts there */
+    c->ws__flags = (c->ws__flags | WS__F_CLOSE_TIMER) & ~WS__F_WRITE_TIMER;
+    c->ws__close_at = WS__NEVER;
 }
 
 /* Both close frames have gone their way (§7.1.4). The server closes the transport first
-   (§7.1.1); a client waits for that, bounded by the close timeout. */
+   (§7.1.1), once its last bytes are written; a client waits for that. The close timeout
+   bounds both waits: a server that never closes, a peer that never reads. */
 static void ws__closed(ws_conn *c) {
     c->ws__state = WS_STATE_CLOSED;
-    c->ws__flags &= ~(WS__F_CLOSE_TIMER | WS__F_PING_OUT);
+    c->ws__flags &= ~WS__F_PING_OUT;
     ws__in_release(c);
-    if (c->ws__role == WS_ROLE_CLIENT) ws__arm_close_timer(c);
+    ws__arm_close_timer(c);
 }
+
+/* -- permessage-deflate (RFC 7692): what was agreed, and the codec state per direction -- */
+
+#ifndef WS_NO_DEFLATE
+/* A connection on caller buffers with no allocator never allocates, so it declines
+   permessage-deflate rather than take its memory from WS_MALLOC. */
+static int ws__can_alloc(const ws_conn *c) {
+#ifdef WS_MALLOC
+    if ((c->ws__flags & (WS__F_OUT_FIXED | WS__F_IN_FIXED)) != (WS__F_OUT_FIXED | WS__F_IN_FIXED)) return 1;
+#endif
+    return c->ws__alloc.alloc != 0;
+}
+
+/* cfg.deflate in ws_conn's padding: mode (2 bits), fast (1), the two no_context_takeover
+   flags, server and client window bits (4 each; client's 1 = offered without a value). */
+static uint16_t ws__pmd_pack(const ws_deflate_config *d) {
+    const ws_deflate_params *p = &d->params;
+    return (uint16_t)((unsigned)(d->mode & 3) | (unsigned)(d->level == WS_DEFLATE_FAST) << 2 |
+                      (unsigned)(p->server_no_context_takeover != 0) << 3 |
+                      (unsigned)(p->client_no_context_takeover != 0) << 4 |
+                      (unsigned)(p->server_max_window_bits & 15) << 5 |
+                      (unsigned)(p->client_max_window_bits & 15) << 9);
+}
+
+static inline void ws__pmd_params(const ws_conn *c, ws_deflate_params *p) {
+    unsigned v = c->ws__pmd_cfg;
+    p->server_no_context_takeover = (unsigned char)(v >> 3 & 1);
+    p->client_no_context_takeover = (unsigned char)(v >> 4 & 1);
+    p->server_max_window_bits = (unsigned char)(v >> 5 & 15);
+    p->client_max_window_bits = (unsigned char)(v >> 9 & 15);
+}
+
+typedef struct ws__pmd {
+    ws_deflate_params agreed; /* window bits explicit: 8..15 */
+    ws_inflater *in;          /* each allocated on first use, with its window after it */
+    ws_deflater *out;
+} ws__pmd;
+
+/* Our receiving (0) or sending (1) direction: its window bits and whether it keeps
+   context between messages (§7.1.1). The server sends with server_*, the client with
+   client_*. */
+static unsigned ws__pmd_bits(const ws_conn *c, const ws__pmd *z, int sending) {
+    return (c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_max_window_bits
+                                                      : z->agreed.client_max_window_bits;
+}
+static int ws__pmd_keep(const ws_conn *c, const ws__pmd *z, int sending) {
+    return !((c->ws__role == WS_ROLE_SERVER) == sending ? z->agreed.server_no_context_takeover
+                                                        : z->agreed.client_no_context_takeover);
+}
+
+static size_t ws__pmd_size(const ws_conn *c, const ws__pmd *z, int sending) {
+    unsigned b = ws__pmd_bits(c, z, sending);
+    return sending ? sizeof(ws_deflater) + WS_DEFLATE_MEM(b) : sizeof(ws_inflater) + WS_INFLATE_MEM(b);
+}
+
+static ws_inflater *ws__pmd_inflater(ws_conn *c, ws__pmd *z) {
+    if (!z->in) {
+        size_t n = ws__pmd_size(c, z, 0);
+        unsigned char *m = (unsigned char *)ws__alloc(c, n);
+        if (!m) return 0;
+        z->in = (ws_inflater *)(void *)m;
+        ws_inflate_init(z->in, ws__pmd_bits(c, z, 0), m + sizeof(ws_inflater), n - sizeof(ws_inflater));
+    }
+    return z->in;
+}
+
+static ws_deflater *ws__pmd_deflater(ws_conn *c, ws__pmd *z) {
+    if (!z->out) {
+        size_t n = ws__pmd_size(c, z, 1);
+        unsigned char *m = (unsigned char *)ws__alloc(c, n);
+        if (!m) return 0;
+        z->out = (ws_deflater *)(void *)m;
+        ws_deflate_init(z->out, ws__pmd_bits(c, z, 1),
+                        c->ws__pmd_cfg & 4 ? WS_DEFLATE_FAST : WS_DEFLATE_DEFAULT,
+                        m + sizeof(ws_deflater), n - sizeof(ws_deflater));
+    }
+    return z->out;
+}
+
+/* A direction without context takeover holds nothing between messages (`all`: and
+   the state goes too, at ws_conn_free). */
+static void ws__pmd_release(ws_conn *c, int all) {
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    if (!(c->ws__flags & WS__F_PMD)) return;
+    if (z->in && (all || (!ws__pmd_keep(c, z, 0) && !(c->ws__flags & WS__F_IN_DEFLATE)))) {
+        ws__free(c, z->in, ws__pmd_size(c, z, 0));
+        z->in = 0;
+    }
+    if (z->out && (all || (!ws__pmd_keep(c, z, 1) && !(c->ws__flags & WS__F_OUT_DEFLATE)))) {
+        ws__free(c, z->out, ws__pmd_size(c, z, 1));
+        z->out = 0;
+    }
+    if (all) {
+        ws__free(c, z, sizeof *z);
+        c->ws__aux = 0;
+        c->ws__flags &= ~WS__F_PMD;
+    }
+}
+
+/* Once agreed (by the handshake, or before it for skip_handshake), with window bits
+   stated: a window the response left out is 15 (§7.1.2). */
+static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_params *agreed) {
+    ws__pmd *z = (ws__pmd *)ws__alloc(c, sizeof *z);
+    if (!z) return 0;
+    WS_MEMSET(z, 0, sizeof *z);
+    WS_MEMCPY(&z->agreed, agreed, sizeof z->agreed); /* a struct copy may call memcpy */
+    if (z->agreed.server_max_window_bits < 8) z->agreed.server_max_window_bits = 15;
+    if (z->agreed.client_max_window_bits < 8) z->agreed.client_max_window_bits = 15;
+    return z;
+}
+
+static void ws__pmd_install(ws_conn *c, ws__pmd *z) {
+    c->ws__aux = z;
+    c->ws__flags |= WS__F_PMD;
+}
+#endif /* WS_NO_DEFLATE */
 
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
     WS_MEMSET(cfg, 0, sizeof *cfg);
@@ -1761,6 +3515,12 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
         return WS_ERR_ARG;
     }
     if (cfg->streaming) c->ws__flags |= WS__F_STREAMING;
+#ifndef WS_NO_DEFLATE
+    if (cfg->deflate.mode && ws__can_alloc(c)) {
+        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
+        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
+    }
+#endif
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
@@ -1770,6 +3530,15 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__state = WS_STATE_OPEN;
 #else
     c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
+#endif
+#ifndef WS_NO_DEFLATE
+    if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED) {
+        ws__pmd *z = ws__pmd_new(c, &cfg->deflate.params);
+        if (!z) return WS_ERR_NOMEM;
+        ws__pmd_install(c, z);
+    }
+#endif
+#ifndef WS_NO_HANDSHAKE
     /* A peer that never finishes the handshake must not hold the connection forever. */
     if (c->ws__state == WS_STATE_CONNECTING) ws__arm_close_timer(c);
 #endif
@@ -1777,6 +3546,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
 }
 
 WSDEF void ws_conn_free(ws_conn *c) {
+#ifndef WS_NO_DEFLATE
+    ws__pmd_release(c, 1);
+#endif
     ws__out_release(c);
     ws__in_release(c);
     c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
@@ -1787,10 +3559,25 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_HANDSHAKE
 
 #ifndef WS_NO_CLIENT
+/* The client's permessage-deflate offer from its config (NULL: none). A bare
+   client_max_window_bits lets the server choose our window (§7.1.2.2). */
+static const ws_deflate_params *ws__pmd_offer(const ws_conn *c, ws_deflate_params *offer) {
+#ifndef WS_NO_DEFLATE
+    if ((c->ws__pmd_cfg & 3) != WS_PMD_NEGOTIATE) return 0;
+    ws__pmd_params(c, offer);
+    if (!offer->client_max_window_bits) offer->client_max_window_bits = WS_PMD_NO_VALUE;
+    return offer;
+#else
+    (void)c, (void)offer;
+    return 0;
+#endif
+}
+
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     char key[WS_KEY_LEN + 1];
     size_t plen, est;
     unsigned char *dst;
+    ws_deflate_params offer;
     ws_result r;
     int n;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
@@ -1801,17 +3588,23 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
     /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
-    est = 200 + ws__strlen(o->url) + plen + ws__strlen(o->origin) + ws__strlen(o->extra_headers);
-    r = ws__reserve(c, WS__MIN(est, c->ws__max_queue), &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_request_build((char *)dst, WS__MIN(est, c->ws__max_queue), o, key);
-    if (n < 0) return (ws_result)n;
-    /* The key and the offered protocols wait ahead of the response head in the assembly
-       buffer, to check the server's answer against (§4.1 items 4 and 6). */
-    if (plen + 1 > c->ws__max_handshake / 2) return WS_ERR_TOO_BIG;
+    est = ws__add_sat(ws__add_sat(200 + 160 + ws__strlen(o->url), plen),
+                      ws__add_sat(ws__strlen(o->origin), ws__strlen(o->extra_headers)));
+    est = WS__MIN(est, c->ws__max_queue);
+    r = ws__reserve(c, est, &dst);
+    if (r == WS_OK) {
+        n = ws__request_build((char *)dst, est, o, key, ws__pmd_offer(c, &offer));
+        /* The key and the offered protocols wait ahead of the response head in the
+           assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
+        r = n < 0 ? (ws_result)n : plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
+          : ws__in_reserve(c, sizeof key + (plen ? plen + 1 : 0), sizeof key + (plen ? plen + 1 : 0));
+    }
+    if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
+        ws__out_release(c);
+        ws__in_release(c);
+        return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    }
     est = sizeof key + (plen ? plen + 1 : 0);
-    r = ws__in_reserve(c, est, est);
-    if (r != WS_OK) return r;
     WS_MEMCPY(c->ws__in, key, sizeof key);
     if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)est;
@@ -1825,12 +3618,20 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
+    ws_deflate_params offer;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws_response_parse(head, n, &lim, (const char *)c->ws__in,
-                          c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
-                          &res);
+    r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
+                           c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
+                           ws__pmd_offer(c, &offer), &res);
+#ifndef WS_NO_DEFLATE
+    if (r == WS_OK && res.deflate) {
+        ws__pmd *z = ws__pmd_new(c, &res.agreed);
+        if (z) ws__pmd_install(c, z);
+        else r = WS_ERR_NOMEM; /* the server will compress: we cannot go on without it */
+    }
+#endif
     if (r != WS_OK) {
-        c->ws__flags |= WS__F_ABORT;
+        ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
     }
     c->ws__state = WS_STATE_OPEN;
@@ -1838,6 +3639,9 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws__event_init(&ev, WS_EV_OPEN);
     ev.protocol = res.protocol;
     if (!ev.protocol.n) ev.protocol.p = "";
+#ifndef WS_NO_DEFLATE
+    if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+#endif
     ws__emit(c, &ev);
     c->ws__hs_prefix = 0;
     ws__in_release(c);
@@ -1846,56 +3650,94 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif /* WS_NO_CLIENT */
 
 #ifndef WS_NO_SERVER
-/* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__hs). */
+/* What ws_accept and ws_reject work on during WS_EV_REQUEST (c->ws__aux). */
 typedef struct ws__hs_server {
     const ws_request *req;
-    const char *protocol;       /* accepted subprotocol, until WS_EV_OPEN */
+    ws_str protocol; /* the accepted subprotocol, where the request offered it */
+    ws_result error; /* why the last ws_accept or ws_reject did not do as asked */
+    int status;      /* the refusal's HTTP status */
+    void *pmd;       /* the permessage-deflate state the 101 agreed to, until OPEN */
 } ws__hs_server;
 
-/* Refuse a request with an HTTP status; the transport closes once it is written. */
-static ws_result ws__refuse(ws_conn *c, ws_result why, int status) {
-    unsigned char *dst = 0;
-    int n = WS_ERR_BUFFER;
-    if (ws__reserve(c, 160, &dst) == WS_OK) n = ws_reject_build((char *)dst, 160, status, 0);
-    if (n < 0) c->ws__flags |= WS__F_ABORT; /* no room even for that: just hang up */
-    else c->ws__out_tail += (size_t)n;
-    return ws__fail(c, why, (unsigned)status, 0, 0, 0);
+/* Refuse the request with *status and extra header lines; when those cannot go out
+   (a status that is no refusal, bad lines, no room, no memory), with a bare *status (500
+   for a bad one) that always fits an empty queue of the minimum size, or, failing even
+   that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
+static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
+    size_t est = ws__add_sat(120, ws__strlen(extra));
+    unsigned char *dst;
+    ws_result r = ws__reserve(c, est, &dst);
+    int n = r == WS_OK ? ws_reject_build((char *)dst, est, *status, extra)
+          : r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
+    r = WS_OK;
+    if (n < 0) {
+        char bare[128]; /* the longest bare refusal, 426 with its version line, is 98 bytes */
+        r = (ws_result)n;
+        if (*status < 300 || *status > 599) *status = 500;
+        n = ws_reject_build(bare, sizeof bare, *status, 0);
+        if (ws__reserve(c, (size_t)n, &dst) == WS_OK) WS_MEMCPY(dst, bare, (size_t)n);
+        else n = 0, ws__hang_up(c);
+    }
+    c->ws__out_tail += (size_t)n;
+    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
+    c->ws__state = WS_STATE_CLOSED;
+    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
+    return r;
+}
+
+/* A request that cannot be served: refused with status, and reported as err. */
+static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
+    ws__refuse(c, &status, 0);
+    return ws__fail(c, err, (unsigned)status, 0, 0, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
-    ws__hs_server *hs = (ws__hs_server *)c->ws__hs;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
-    int n;
+    int n = 0;
+    ws_deflate_params agreed, allow, *pmd = 0;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
-    /* 129 bytes of fixed text, the protocol line, the caller's lines. */
-    est = 129 + (plen ? 26 + plen : 0) + ws__strlen(extra_headers);
+    if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
+#ifndef WS_NO_DEFLATE
+    /* the first acceptable permessage-deflate offer, if the config asks for one */
+    if ((c->ws__pmd_cfg & 3) == WS_PMD_NEGOTIATE) {
+        ws__pmd_params(c, &allow);
+        if (ws_deflate_accept(hs->req, &allow, &agreed) &&
+            (hs->pmd || (hs->pmd = ws__pmd_new(c, &agreed)) != 0))
+            pmd = &agreed; /* no memory for it: declined */
+    }
+#else
+    (void)agreed, (void)allow;
+#endif
+    /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
+    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (pmd ? 160u : 0u), plen),
+                      ws__strlen(extra_headers));
     r = ws__reserve(c, est, &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_response_build((char *)dst, est, hs->req, protocol, extra_headers);
-    if (n < 0) return (ws_result)n;
+    if (r == WS_OK) n = ws__response_build((char *)dst, est, hs->req, protocol, pmd, extra_headers);
+    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
+    if (n < 0) {
+        hs->error = (ws_result)n; /* nothing queued; still undecided */
+        return hs->error;
+    }
     c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_DECIDED;
-    hs->protocol = plen ? protocol : 0;
+    c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
+    /* WS_EV_OPEN names it from the request head, not from the caller's string, which
+       need not outlive this call. */
+    hs->protocol = ws__offered(hs->req, protocol);
+    hs->error = WS_OK;
     c->ws__state = WS_STATE_OPEN;
     return WS_OK;
 }
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
-    size_t est = 120 + ws__strlen(extra_headers);
-    unsigned char *dst;
-    ws_result r;
-    int n;
-    if (!c->ws__hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
-    r = ws__reserve(c, est, &dst);
-    if (r != WS_OK) return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
-    n = ws_reject_build((char *)dst, est, status, extra_headers);
-    if (n < 0) return (ws_result)n;
-    c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
-    c->ws__state = WS_STATE_CLOSED;
-    return WS_OK;
+    ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
+    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (c->ws__error) return WS_ERR_CLOSED;
+    hs->error = ws__refuse(c, &status, extra_headers);
+    hs->status = status;
+    return hs->error;
 }
 
 static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
@@ -1904,25 +3746,38 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
-    int accepted;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws_request_parse(head, n, &lim, &req);
-    if (r != WS_OK) return ws__refuse(c, r, ws_hs_status(r));
+    if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
     /* The application sees the request before anything is answered (§4.2.2 item 4:
        it may refuse, or pick one subprotocol). */
-    hs.req = &req, hs.protocol = 0;
-    c->ws__hs = &hs;
+    WS_MEMSET(&hs, 0, sizeof hs);
+    hs.req = &req;
+    c->ws__aux = &hs;
     ws__event_init(&ev, WS_EV_REQUEST);
     ev.request = &req;
     ws__emit(c, &ev);
-    accepted = (c->ws__flags & WS__F_DECIDED) || ws_accept(c, 0, 0) == WS_OK;
-    c->ws__hs = 0;
-    if (!accepted) return ws__refuse(c, WS_ERR_INTERNAL, 500);
+    /* No decision is an acceptance without a subprotocol; a failed ws_accept is not. */
+    if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
+    c->ws__aux = 0;
+#ifndef WS_NO_DEFLATE
+    /* The 101 agreed to permessage-deflate: from here on it is the connection's. */
+    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error)
+        ws__pmd_install(c, (ws__pmd *)hs.pmd), hs.pmd = 0;
+    if (hs.pmd) ws__free(c, hs.pmd, sizeof(ws__pmd));
+#endif
+    /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
+       request it was reading is gone. */
+    if (c->ws__error) return (ws_result)c->ws__error;
+    if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
+    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0, 0);
     if (c->ws__state == WS_STATE_OPEN) {
-        c->ws__flags &= ~WS__F_CLOSE_TIMER;
         ws__event_init(&ev, WS_EV_OPEN);
-        ev.protocol.p = hs.protocol ? hs.protocol : "";
-        ev.protocol.n = ws__strlen(hs.protocol);
+        ev.protocol = hs.protocol;
+        if (!ev.protocol.n) ev.protocol.p = "";
+#ifndef WS_NO_DEFLATE
+        if (c->ws__flags & WS__F_PMD) ev.deflate = &((ws__pmd *)c->ws__aux)->agreed;
+#endif
         ws__emit(c, &ev);
     }
     ws__in_release(c);
@@ -1954,9 +3809,9 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     if (n < 0) {
         *pp = end;
 #ifndef WS_NO_SERVER
-        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse(c, WS_ERR_HS_TOO_LARGE, 431);
+        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
 #endif
-        c->ws__flags |= WS__F_ABORT;
+        ws__hang_up(c);
         return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0, 0);
     }
     *pp = p + ((size_t)n - had);
@@ -1995,7 +3850,8 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     unsigned code = WS_CLOSE_NO_STATUS;
     switch (c->ws__op) {
     case WS_OP_PING:
-        /* §5.5.2: answer with the same payload - unless our close went out (§5.5.1). */
+        /* §5.5.2: answer with the same payload, even after our close went out: only a
+           received close ends pongs, and §5.5.1 only ends data frames after ours. */
         if (c->ws__held && ws__reply(c, WS_OP_PONG, d, n) != WS_OK)
             return (ws_result)c->ws__error;
         ws__event_init(&ev, WS_EV_PING);
@@ -2021,13 +3877,15 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
         ws__event_init(&ev, WS_EV_CLOSE);
         ev.code = code;
         ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
-        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close) */
-        if (c->ws__held) {
-            /* Echo the code (§5.5.1); an empty close is answered with an empty one, since
-               1005 must never go on the wire (§7.4.1). */
+        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close), or fail */
+        if (c->ws__error) return (ws_result)c->ws__error;
+        if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
+            /* Echo the code (§5.5.1), in the room held since the header; an empty close
+               is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
             if (ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0) != WS_OK) return (ws_result)c->ws__error;
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
+        c->ws__held = 0;
         if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
         return WS_OK;
     }
@@ -2047,6 +3905,73 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
     ev.fin = ev.type == WS_EV_FRAGMENT && last;
     ws__emit(c, &ev);
 }
+
+#ifndef WS_NO_DEFLATE
+/* n bytes of a compressed message's payload (RFC 7692 §7.2.2), inflated as they come,
+   with 00 00 ff ff appended after the last frame's. The inflated bytes take the path an
+   uncompressed message's take: text checked as it comes (1007 on the frame whose
+   inflated bytes hold the fault), then assembled up to max_message (past it: 1009, the
+   work done bounded by the limit) or, streaming, handed over a buffer at a time.
+   Corrupt data fails with 1007. What follows a final block (BFINAL, §7.2.3.4: a sender
+   that flushes that way adds the header of an empty stored block, which our appended
+   tail would complete) is not part of the message and is skipped. */
+static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t n, int last) {
+    static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    ws_inflater *inf = ws__pmd_inflater(c, z);
+    int streaming = (c->ws__flags & WS__F_STREAMING) != 0, pass;
+    size_t piece = c->ws__flags & WS__F_IN_FIXED ? c->ws__in_cap : 4096;
+    if (!inf) return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+    ws_inflate_set_limit(inf, streaming ? 0 : c->ws__max_message);
+    for (pass = 0; pass <= last; pass++) {
+        const unsigned char *in = pass ? tail : p;
+        size_t left = pass ? sizeof tail : n;
+        for (;;) {
+            size_t used = 0, got = 0, room;
+            unsigned char *dst;
+            ws_result r;
+            /* room: streaming, a piece of the assembly buffer; else the rest of it,
+               grown (doubling) when full, up to max_message */
+            if (streaming ? ws__in_reserve(c, piece, piece) != WS_OK
+                          : c->ws__in_len == c->ws__in_cap && c->ws__in_len < c->ws__max_message &&
+                                ws__in_reserve(c, c->ws__in_len + 1, c->ws__max_message) != WS_OK)
+                return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+            room = streaming ? piece : WS__MIN(c->ws__in_cap, c->ws__max_message) - c->ws__in_len;
+            dst = c->ws__in + c->ws__in_len;
+            r = ws_inflate(inf, in, left, &used, dst, room, &got);
+            in += used, left -= used;
+            if (got && c->ws__msg_op == WS_OP_TEXT) {
+                ws_utf8 v;
+                v.state = c->ws__utf8;
+                if (ws_utf8_feed(&v, dst, got) != WS_OK)
+                    return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+                c->ws__utf8 = v.state;
+            }
+            if (streaming && got) {
+                ws__deliver(c, c->ws__msg_op, dst, got, 0);
+                if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
+            } else {
+                c->ws__in_len += got;
+            }
+            if (r == WS_NEED_MORE || r == WS_OK) break;
+            if (r == WS_OUT_FULL && (got || used)) continue;
+            if (r == WS_ERR_TOO_BIG || r == WS_OUT_FULL) /* past max_message, or no room */
+                return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
+            return ws__fail(c, r == WS_ERR_NOMEM ? r : WS_ERR_DEFLATE, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+        }
+    }
+    if (!last) return WS_OK;
+    if (c->ws__msg_op == WS_OP_TEXT && c->ws__utf8 != 0)
+        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+    /* §7.1.1: the peer's window carries over to its next message unless it promised not */
+    ws_inflate_reset(inf, ws__pmd_keep(c, z, 0));
+    c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
+    if (streaming) ws__deliver(c, c->ws__msg_op, tail, 0, 1);
+    else ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
+    ws__in_release(c);
+    return WS_OK;
+}
+#endif /* WS_NO_DEFLATE */
 
 /* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
    checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
@@ -2069,6 +3994,9 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         return r;
     }
     last = c->ws__fin && c->ws__left == 0;
+#ifndef WS_NO_DEFLATE
+    if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
+#endif
     if (c->ws__msg_op == WS_OP_TEXT) {
         ws_utf8 v;
         v.state = c->ws__utf8;
@@ -2096,14 +4024,18 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 }
 
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
-    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, 0) != WS_OK) return ws__fail_protocol(c);
+    /* RFC 7692 §6.1: with permessage-deflate, RSV1 marks a compressed message on its first
+       frame; on a continuation or a control frame, or with nothing agreed, it is an error. */
+    unsigned rsv = (c->ws__flags & WS__F_PMD) && (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) ? 4 : 0;
+    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, rsv) != WS_OK) return ws__fail_protocol(c);
     if (f->opcode & 8) {
         /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
            echoing the code, §5.5.1) needs queue room: until there is some, read no
            further (nothing taken, nothing changed); from here on, hold it. */
         size_t reply = f->opcode == WS_OP_PING ? 2 + (size_t)f->len
-                     : f->opcode == WS_OP_CLOSE ? (f->len >= 2 ? 4 : 2) : 0;
-        if (reply && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+                     : f->opcode == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
+                     ? (f->len >= 2 ? 4 : 2) : 0;
+        if (reply) {
             if (c->ws__role == WS_ROLE_CLIENT) reply += 4; /* the mask key */
             if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
                 c->ws__flags |= WS__F_STALLED;
@@ -2118,10 +4050,12 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         if (c->ws__flags & WS__F_IN_MSG) return ws__fail_protocol(c); /* §5.4: no nesting */
         c->ws__msg_op = f->opcode;
         c->ws__utf8 = 0;
-        c->ws__flags |= WS__F_IN_MSG;
+        c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
+        if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
     }
-    /* The limit is checked on the declared length, before any byte is buffered (§10.4). */
-    if (!(f->opcode & 8) && !(c->ws__flags & WS__F_STREAMING) &&
+    /* The limit is checked on the declared length, before any byte is buffered (§10.4);
+       a compressed message's is its inflated size, checked as it inflates. */
+    if (!(f->opcode & 8) && !(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
         f->len > c->ws__max_message - c->ws__in_len)
         return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
     c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
@@ -2147,9 +4081,11 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
     unsigned char *p = *pp;
     unsigned mask_bit = (unsigned)c->ws__role << 7;
     ws_result r = WS_OK;
+    ws_event_fn fn = c->ws__on_event;
     ws_event ev; /* built once: only opcode, data and len differ from message to message */
     ws__message_event(c, &ev);
     ev.fin = ev.type == WS_EV_FRAGMENT; /* a message's only piece is its last */
+    c->ws__flags |= WS__F_IN_EVENT;     /* ws__emit's scope, once for the run */
     while (end - p >= 2) {
         unsigned b0 = p[0], len = (unsigned)p[1] - mask_bit; /* < 126 if the mask bit is right */
         size_t h = 2 + (mask_bit >> 5);                      /* and the 4-byte key, if any */
@@ -2165,9 +4101,10 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
             break;
         }
         ev.opcode = (ws_opcode)(b0 & 0x0f), ev.data = data, ev.len = len;
-        ws__emit(c, &ev);
+        if (fn) fn(c, &ev, c->ws__user);
         if (c->ws__state == WS_STATE_CLOSED) break;
     }
+    ws__event_done(c);
     *pp = p;
     return r;
 }
@@ -2235,6 +4172,10 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
     unsigned char *p = (unsigned char *)data, *end;
     ws_result r = WS_OK;
+    if (c->ws__flags & WS__F_IN_EVENT) { /* from a callback: the input being read is not done */
+        if (consumed) *consumed = 0;
+        return WS_ERR_STATE;
+    }
     if (c->ws__error) {
         if (consumed) *consumed = len;
         return (ws_result)c->ws__error;
@@ -2247,7 +4188,7 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
         if (r == WS_OK && c->ws__state != WS_STATE_CONNECTING) r = ws__frames(c, &p, end);
     }
     if (consumed) *consumed = (size_t)(p - (unsigned char *)data);
-    return r;
+    return r == WS_OK && c->ws__error ? (ws_result)c->ws__error : r;
 }
 
 WSDEF void ws_conn_eof(ws_conn *c) {
@@ -2263,6 +4204,7 @@ WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
 
 WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     WS_ASSERT(n <= c->ws__out_tail - c->ws__out_head);
+    if (n) c->ws__flags &= ~WS__F_WRITE_TIMER; /* the peer reads */
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
@@ -2273,6 +4215,53 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     }
     c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
+
+#ifndef WS_NO_DEFLATE
+/* One frame of a compressed message (RFC 7692 §7.2.1): the payload deflated with a sync
+   flush straight into the queue, after room for the longest header; on the message's
+   last frame the 00 00 ff ff that ends the flush removed; then the header (RSV1 on the
+   first frame only, §6) written in front and the payload moved up to it. Room for the
+   worst case (stored blocks) is taken before the deflater runs, so WS_WOULD_BLOCK and
+   WS_ERR_TOO_BIG leave its state as it was. *plain (a whole message only): nothing was
+   queued because the message would not get smaller and nothing forces the compressed
+   form (with context takeover the deflater has already taken it in, so it must go). */
+static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
+                                    const unsigned char *data, size_t len, int *plain) {
+    ws__pmd *z = (ws__pmd *)c->ws__aux;
+    size_t bound = ws__add_sat(len, (len >> 7) + 64), n = 0, used = 0, h;
+    int keep = ws__pmd_keep(c, z, 1);
+    unsigned char *dst;
+    ws_deflater *d;
+    ws_frame f;
+    ws_result r;
+    if (bound > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
+    r = ws__reserve(c, WS_MAX_HEADER + bound, &dst);
+    if (r != WS_OK) return r;
+    if (!(d = ws__pmd_deflater(c, z))) return WS_ERR_NOMEM;
+    r = ws_deflate(d, data, len, &used, dst + WS_MAX_HEADER, bound, &n, WS_DEFLATE_SYNC);
+    if (r != WS_OK || n < 4) /* the bound held in every test: say so loudly if not */
+        return ws__fail(c, WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+    if (fin) {
+        n -= 4;
+        ws_deflate_reset(d, keep);
+        if (plain && !keep && n >= len) { /* not smaller: the message goes as it is */
+            *plain = 1;
+            return WS_OK;
+        }
+    }
+    f.fin = (unsigned char)(fin != 0), f.rsv = (unsigned char)(first ? 4 : 0);
+    f.opcode = (unsigned char)(first ? opcode : (unsigned)WS_OP_CONT), f.len = n;
+    f.masked = c->ws__role == WS_ROLE_CLIENT;
+    if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0)
+        return ws__fail(c, WS_ERR_RNG, WS_CLOSE_INTERNAL, 1, 0, 0); /* the deflater moved on */
+    h = ws_frame_encode(dst, &f);
+    WS_MEMMOVE(dst + h, dst + WS_MAX_HEADER, n);
+    if (f.masked) ws_mask(dst + h, n, f.key, 0);
+    c->ws__out_tail += h + n;
+    c->ws__flags |= WS__F_WARM;
+    return WS_OK;
+}
+#endif /* WS_NO_DEFLATE */
 
 static ws_result ws__can_send(const ws_conn *c) {
     if (c->ws__error || c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_SENT_CLOSE))
@@ -2287,6 +4276,15 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
     if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
     if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
+#ifndef WS_NO_DEFLATE
+    /* Messages under the threshold, ones the queue could never hold compressed, and ones
+       without memory for a deflater go as they are: any message may (RFC 7692 §6.1). */
+    if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
+        int plain = 0;
+        r = ws__queue_deflated(c, opcode, 1, 1, (const unsigned char *)data, len, &plain);
+        if (!plain && r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM) return r;
+    }
+#endif
     return ws__queue_frame(c, opcode, 1, data, len, 0, 0);
 }
 
@@ -2301,6 +4299,19 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     v.state = cont ? c->ws__send_utf8 : 0;
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
+#ifndef WS_NO_DEFLATE
+    /* A message sent in pieces is one deflate stream across its frames (RFC 7692 §7.2.1),
+       compressed or not as its first piece decides. */
+    if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
+             : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
+        r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
+        if (r == WS_OK) c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
+    } else {
+        r = WS_ERR_TOO_BIG;
+    }
+    if (r != WS_OK)
+#endif
     r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
     if (r != WS_OK) return r;
     if (fin) {
@@ -2338,7 +4349,6 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
-    c->ws__held = 0; /* a pong still owed must not follow the close */
     if (c->ws__flags & WS__F_GOT_CLOSE) {
         ws__closed(c);
     } else {
@@ -2351,6 +4361,9 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
     c->ws__now = now;
     if (c->ws__out_tail == 0) ws__out_release(c); /* idle: hold no buffer */
+#ifndef WS_NO_DEFLATE
+    ws__pmd_release(c, 0);
+#endif
     if (c->ws__flags & WS__F_CLOSE_TIMER) {
         uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
         if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
@@ -2363,6 +4376,17 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
         }
     }
     if (c->ws__state == WS_STATE_OPEN && c->ws__ping_interval) {
+        /* A peer that stopped reading: output that has not moved for the pong timeout
+           fails the connection, whether or not the keep-alive ping found room. */
+        if (c->ws__out_tail == c->ws__out_head) {
+            c->ws__flags &= ~WS__F_WRITE_TIMER;
+        } else if (!(c->ws__flags & WS__F_WRITE_TIMER) || now < c->ws__close_at) {
+            c->ws__flags |= WS__F_WRITE_TIMER;
+            c->ws__close_at = now;
+        } else if (now - c->ws__close_at >= c->ws__pong_timeout) {
+            ws__abort(c, WS_ERR_TIMEOUT);
+            return;
+        }
         if (c->ws__ping_at == WS__NEVER || now < c->ws__ping_at) {
             c->ws__ping_at = now;
         } else if (c->ws__flags & WS__F_PING_OUT) {
@@ -2450,6 +4474,7 @@ static int ws__stream_flush(ws_stream *s) {
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
     int reads = 0, rounds;
+    if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
     /* One pass is read, feed, write: all the replies to one read leave in one write.
        More passes only while input waits for queue room (a pong or close reply). */
     for (rounds = 0; rounds < 1000; rounds++) {

@@ -274,6 +274,7 @@ int main(int argc, char **argv) {
     }
     if (r != WS_OK) {
         fprintf(stderr, "echo_client: cannot start: %s\n", ws_strerror(r));
+        ws_conn_free(&cl->conn);
         close(cl->fd);
         free(cl);
         close(rngfd);

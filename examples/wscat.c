@@ -489,6 +489,7 @@ int main(int argc, char **argv) {
     free(headers);
     if (r != WS_OK) {
         fprintf(stderr, "wscat: cannot start the handshake: %s\n", ws_strerror(r));
+        ws_conn_free(&a->conn);
         close(a->fd);
         close(a->rngfd);
         free(a);

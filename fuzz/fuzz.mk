@@ -10,7 +10,10 @@
 #   make fuzz-coverage        ws.h line/branch coverage of the seeds plus whatever the
 #                             fuzzers grew in build/fuzz/corpus (clang source coverage)
 # The standalone builds also serve AFL++: afl-fuzz -i fuzz/corpus/frame -o out -- build/fuzz/replay_frame @@
-FUZZ_TARGETS := request response url frame server client utf8
+FUZZ_TARGETS := request response url frame server client utf8 inflate deflate
+# DEFLATE's targets compare with zlib (Debian zlib1g-dev, installed by deflate-deps)
+FUZZ_LIBS_inflate := -lz
+FUZZ_LIBS_deflate := -lz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -32,10 +35,10 @@ $(FUZZ_DIR):
 	@mkdir -p $@
 
 $(FUZZ_DIR)/lf_%: fuzz/fuzz_%.c $(FUZZ_HDRS) fuzz/known_ub.ignorelist | $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $<
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBS_$*)
 
 $(FUZZ_DIR)/replay_%: fuzz/fuzz_%.c fuzz/standalone_main.c $(FUZZ_HDRS) | $(FUZZ_DIR)
-	$(REPLAY_CC) $(REPLAY_FLAGS) -o $@ $< fuzz/standalone_main.c
+	$(REPLAY_CC) $(REPLAY_FLAGS) -o $@ $< fuzz/standalone_main.c $(FUZZ_LIBS_$*)
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: $(FUZZ_DIR)/lf_%
 	@sh fuzz/run_fuzz.sh $* $(FUZZ_DIR)/lf_$* $(FUZZ_SECONDS) $(FUZZ_DIR)
@@ -65,7 +68,7 @@ fuzz-corpus:
 	$(PY) fuzz/gen_corpus.py
 
 $(FUZZ_DIR)/cov_%: fuzz/fuzz_%.c fuzz/standalone_main.c $(FUZZ_HDRS) | $(FUZZ_DIR)
-	$(FUZZ_CC) -std=c99 -O1 -g -fprofile-instr-generate -fcoverage-mapping -D_POSIX_C_SOURCE=200809L -o $@ $< fuzz/standalone_main.c
+	$(FUZZ_CC) -std=c99 -O1 -g -fprofile-instr-generate -fcoverage-mapping -D_POSIX_C_SOURCE=200809L -o $@ $< fuzz/standalone_main.c $(FUZZ_LIBS_$*)
 
 fuzz-coverage: $(addprefix $(FUZZ_DIR)/cov_,$(FUZZ_TARGETS))
 	@rm -f $(FUZZ_DIR)/*.profraw

@@ -257,4 +257,31 @@ cli["stream"] = cfg(flags=0x0C, msg=0x30, queue=0x20, hs=0x10, b4=2) + drain(2) 
 for name, b in cli.items():
     write("client", name, b)
 
+# DEFLATE (fuzz_inflate.c: 3 bytes of settings + a raw stream; fuzz_deflate.c: 4 bytes of
+# settings + data). The RFC 7692 7.2.3 examples with the receiver's 00 00 ff ff, zlib's
+# output at several levels, strategies and windows, a bomb and two invalid streams.
+import random
+import zlib
+RFC7692 = {"rfc7692_7231": "f248cdc9c90700000000ffff"[:22], "rfc7692_7233": "000500faff48656c6c6f000000ffff",
+           "rfc7692_7234": "f348cdc9c907000000ffff", "rfc7692_7235": "f2480500000000ffffcac9c90700000000ffff"}
+for i, (name, hexs) in enumerate(RFC7692.items()):
+    write("inflate", name, bytes([7, i + 1, 3]) + bytes.fromhex(hexs))
+rnd = random.Random(1)
+TEXT = b" ".join(rnd.choice([b"the", b"message", b"frame", b"deflate", b"window", b'{"id":1}', b"\n"])
+                 for _ in range(3000))
+for lvl, st, wb in [(1, 0, 15), (6, 0, 9), (9, 1, 12), (6, 2, 15), (6, 3, 10), (6, 4, 15), (0, 0, 15)]:
+    co = zlib.compressobj(lvl, zlib.DEFLATED, -wb, 8, st)
+    write("inflate", "zlib_l%d_s%d_w%d" % (lvl, st, wb),
+          bytes([wb - 8, lvl * 13 + 1, st * 7 + 2]) + co.compress(TEXT[:4000]) + co.flush(zlib.Z_SYNC_FLUSH))
+co = zlib.compressobj(9, zlib.DEFLATED, -15)
+write("inflate", "bomb_2MiB_zeros", bytes([7, 0, 200]) + co.compress(bytes(2 << 20)) + co.flush())
+write("inflate", "btype3", bytes([7, 0, 0]) + b"\x07")
+write("inflate", "stored_nlen_bad", bytes([7, 0, 0]) + b"\x00\x05\x00\xfa\xfe\x48")
+write("deflate", "hello", bytes([7, 1, 1, 1]) + b"Hello")
+write("deflate", "text_w15_default", bytes([7, 3, 200, 20]) + TEXT[:3000])
+write("deflate", "text_w8_fast_reset", bytes([8 | 16, 5, 7, 2]) + TEXT[:2000])
+write("deflate", "repeat_300_w8", bytes([0, 9, 30, 255]) + (bytes(range(256)) + bytes(44)) * 10)
+write("deflate", "random", bytes([15, 1, 50, 60]) + bytes(rnd.getrandbits(8) for _ in range(1500)))
+write("deflate", "zeros_w9", bytes([1 | 8, 2, 3, 255]) + bytes(5000))
+
 print("seeds written under", OUT)

@@ -48,6 +48,36 @@ int main(void) {
            "ws_frame_decode");
     expect(ws_close_code_valid(1000) && !ws_close_code_valid(1005), "ws_close_code_valid");
 
+#ifndef WS_NO_DEFLATE
+    { /* DEFLATE round trip (RFC 1951; RFC 7692 §7.2.3.1), so C++ and 32-bit builds run it */
+        static unsigned char dmem[WS_DEFLATE_MEM(9)], imem[WS_INFLATE_MEM(9)], text[20000], c[24000],
+            back[20000];
+        static ws_deflater d;
+        static ws_inflater z;
+        size_t i, used, got, cn = 0, bn = 0;
+        unsigned x = 1;
+        ws_result r;
+        for (i = 0; i < sizeof text; i++) { /* words from a small alphabet: compressible */
+            x = x * 1103515245u + 12345u;
+            text[i] = (unsigned char)((x >> 16) % 7 == 0 ? ' ' : 'a' + (x >> 20) % 6);
+        }
+        expect(ws_deflate_init(&d, 9, WS_DEFLATE_DEFAULT, dmem, sizeof dmem) == WS_OK, "ws_deflate_init");
+        expect(ws_deflate(&d, "Hello", 5, &used, c, sizeof c, &got, WS_DEFLATE_SYNC) == WS_OK && got == 11 &&
+                   memcmp(c, "\xf2\x48\xcd\xc9\xc9\x07\x00\x00\x00\xff\xff", 11) == 0,
+               "ws_deflate(Hello) (RFC 7692 7.2.3.1)");
+        ws_deflate_reset(&d, 0);
+        r = ws_deflate(&d, text, sizeof text, &used, c, sizeof c, &cn, WS_DEFLATE_SYNC);
+        expect(r == WS_OK && used == sizeof text && cn < sizeof text / 2, "ws_deflate(text)");
+        expect(ws_inflate_init(&z, 9, imem, sizeof imem) == WS_OK, "ws_inflate_init");
+        for (i = 0; i < cn || r == WS_OUT_FULL;) { /* one byte out at a time */
+            r = ws_inflate(&z, c + i, cn - i, &used, back + bn, bn < sizeof back ? 1 : 0, &got);
+            i += used, bn += got;
+            if (r != WS_OUT_FULL && r != WS_NEED_MORE) break;
+            if (r == WS_NEED_MORE) break;
+        }
+        expect(r == WS_NEED_MORE && bn == sizeof text && memcmp(back, text, bn) == 0, "ws_inflate(text)");
+    }
+#endif
     if (failures == 0) printf("compile_main: ok (ws.h %s)\n", WS_VERSION_STRING);
     return failures ? 1 : 0;
 }

@@ -27,6 +27,17 @@ export DEBIAN_FRONTEND=noninteractive
 # Test families install side by side (make -j, several checkouts): one apt at a time.
 exec 9>/tmp/ws-h-apt.lock
 flock 9
+# Daemons (nginx, apache2, lighttpd, haproxy) must not start as system services: the
+# tests start their own on free ports. With a running init two of them on port 80 would
+# fail each other's postinst; even without one, haproxy's postinst "reload" on an upgrade
+# starts it. policy-rc.d 101 = "do not start"; one that the machine already has
+# (containers ship one) is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+  trap 'rm -f $policy' EXIT
+  printf '#!/bin/sh\n# tests/deps.sh: no service starts while it installs\nexit 101\n' >$policy
+  chmod 755 $policy
+fi
 for p in $need; do
   case "$p" in
     *:*) arch=${p#*:}

@@ -1603,7 +1603,8 @@ static void test_close_timeout(void **state) {
         ws_conn_tick(&c, 0);
         assert_int_equal(ws_close(&c, 1000, NULL, 0), WS_OK);
         drain_into(&c, NULL);
-        ws_conn_tick(&c, 299);
+        ws_conn_tick(&c, 1); /* the wait counts from the first tick after the close */
+        ws_conn_tick(&c, 300);
         assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSING);
         assert_int_equal(log->n, 0);
         ws_conn_tick(&c, 301);
@@ -2130,6 +2131,252 @@ static void test_client_needs_rng(void **state) {
     assert_int_equal(ws_conn_init(&c, &cfg), WS_ERR_NO_RNG);
 }
 
+/* ---------------------------------------------------------------------------------
+   Deadlines on a peer that stops reading, and what a failure reports
+   --------------------------------------------------------------------------------- */
+
+/* Fill the queue until ws_send refuses (WS_WOULD_BLOCK): a peer that reads nothing. */
+static void fill_queue(ws_conn *c) {
+    unsigned char pl[200];
+    memset(pl, 'q', sizeof pl);
+    while (ws_send(c, WS_OP_BINARY, pl, sizeof pl) == WS_OK) {}
+    assert_int_equal(ws_send(c, WS_OP_BINARY, pl, sizeof pl), WS_WOULD_BLOCK);
+}
+
+static void assert_timed_out(ws_conn *c, const tu_log *log) {
+    assert_true(log->n >= 1);
+    assert_int_equal(log->ev[log->n - 1].type, WS_EV_ERROR);
+    assert_int_equal(log->ev[log->n - 1].error, WS_ERR_TIMEOUT);
+    assert_int_equal(log->ev[log->n - 1].code, WS_CLOSE_ABNORMAL); /* nothing sent (§7.1.5) */
+    assert_int_equal(ws_conn_state(c), WS_STATE_CLOSED);
+    assert_int_equal(ws_conn_wants(c), 0);
+    assert_int_equal(ws_conn_queued(c), 0); /* what the peer would not read is dropped */
+}
+
+/* With keep-alive on, a peer that stops reading (the queue full, so not even the ping
+   fits, and nothing consumed) fails the connection after the pong timeout, counted
+   from the first tick that found output waiting; output that moves restarts the count. */
+static void test_peer_stops_reading(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        int progress;
+        for (progress = 0; progress < 2; progress++) {
+            ws_config cfg;
+            ws_conn c;
+            tu_log *log = (tu_log *)calloc(1, sizeof *log);
+            const void *out;
+            cfg_init(&cfg, roles[r]);
+            cfg.user = log;
+            cfg.ping_interval_ms = 1000;
+            cfg.pong_timeout_ms = 500;
+            cfg.max_queue = 4096;
+            assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+            ws_conn_tick(&c, 0);
+            fill_queue(&c);
+            ws_conn_tick(&c, 100); /* output waits from here */
+            if (progress) {
+                ws_conn_tick(&c, 400);
+                assert_true(ws_conn_output(&c, &out) > 10);
+                ws_conn_consume(&c, 10); /* the peer read a little: counts again */
+                ws_conn_tick(&c, 700);
+                ws_conn_tick(&c, 1199);
+                assert_int_equal(ws_conn_state(&c), WS_STATE_OPEN);
+                ws_conn_tick(&c, 1200);
+            } else {
+                ws_conn_tick(&c, 599);
+                assert_int_equal(ws_conn_state(&c), WS_STATE_OPEN);
+                assert_int_equal(log->n, 0);
+                ws_conn_tick(&c, 600);
+            }
+            assert_timed_out(&c, log);
+            ws_conn_free(&c);
+            tu_log_clear(log);
+            free(log);
+        }
+    }
+}
+
+/* Without keep-alive nobody asked for a deadline in OPEN: a full queue just waits. */
+static void test_full_queue_waits_without_keepalive(void **state) {
+    ws_config cfg;
+    ws_conn c;
+    tu_log log = {0};
+    (void)state;
+    cfg_init(&cfg, WS_ROLE_SERVER);
+    cfg.user = &log;
+    cfg.max_queue = 4096;
+    assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+    ws_conn_tick(&c, 0);
+    fill_queue(&c);
+    ws_conn_tick(&c, 1000000);
+    ws_conn_tick(&c, 2000000);
+    assert_int_equal(ws_conn_state(&c), WS_STATE_OPEN);
+    assert_int_equal(log.n, 0);
+    ws_conn_free(&c);
+}
+
+/* §7.1.1: after the close handshake, or a failure, whatever is still queued (the close
+   echo, the failure's close frame) goes out only while the peer reads; the close
+   timeout ends the wait, so a peer that never reads does not hold the connection. */
+static void test_unread_last_bytes_time_out(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        int how;
+        for (how = 0; how < 2; how++) {
+            ws_role role = roles[r];
+            ws_config cfg;
+            ws_conn c;
+            tu_log *log = (tu_log *)calloc(1, sizeof *log);
+            bytes in = {0};
+            size_t used = 0;
+            cfg_init(&cfg, role);
+            cfg.user = log;
+            cfg.close_timeout_ms = 300;
+            assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+            ws_conn_tick(&c, 0);
+            if (how == 0) peer_close(&in, role, 1000, "", 0);  /* clean: our echo waits */
+            else add_frame(&in, role == WS_ROLE_SERVER, 1, 0, 0x3, "x", 1); /* fails: 1002 */
+            ws_conn_feed(&c, in.p, in.n, &used);
+            assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSED);
+            assert_true(ws_conn_queued(&c) > 0);
+            assert_true(ws_conn_wants(&c) & WS_WANT_WRITE);
+            ws_conn_tick(&c, 10);
+            ws_conn_tick(&c, 309);
+            assert_true(ws_conn_wants(&c) & WS_WANT_WRITE);
+            ws_conn_tick(&c, 310);
+            assert_int_equal(ws_conn_wants(&c), 0);
+            assert_int_equal(ws_conn_queued(&c), 0);
+            ws_conn_free(&c);
+            bytes_free(&in);
+            tu_log_clear(log);
+            free(log);
+        }
+    }
+}
+
+/* The close timeout counts from the close, not from the tick before it: a close
+   started 4.9 s after the last tick still gets its whole 5 s (from the next tick). */
+static void test_close_timeout_counts_from_close(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_config cfg;
+        ws_conn c;
+        tu_log log = {0};
+        cfg_init(&cfg, roles[r]);
+        cfg.user = &log;
+        cfg.close_timeout_ms = 5000;
+        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+        ws_conn_tick(&c, 0);
+        assert_int_equal(ws_close(&c, 1000, NULL, 0), WS_OK); /* at 4.9 s, no tick since 0 */
+        drain_into(&c, NULL);
+        ws_conn_tick(&c, 5000);
+        ws_conn_tick(&c, 9999);
+        assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSING);
+        assert_int_equal(log.n, 0);
+        ws_conn_tick(&c, 10000);
+        assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSED);
+        assert_int_equal(log.ev[log.n - 1].error, WS_ERR_TIMEOUT);
+        ws_conn_free(&c);
+        tu_log_clear(&log);
+    }
+}
+
+/* §5.5.2: a ping is answered unless a close was *received*; ours having gone out does
+   not end pongs (§5.5.1 ends only data frames). The pong follows our close frame. */
+static void test_pong_after_our_close(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_role role = roles[r];
+        ws_config cfg;
+        bytes in = {0};
+        oframes o;
+        run *R;
+        note(role, "ping after our close");
+        cfg_init(&cfg, role);
+        peer_s(&in, role, 1, WS_OP_PING, "still there?");
+        R = feed_prep(&cfg, close_bye, in.p, in.n);
+        assert_int_equal(R->r, WS_OK);
+        assert_int_equal(R->log.n, 1);
+        assert_event(&R->log.ev[0], WS_EV_PING, "still there?");
+        parse_out(R->out.p, R->out.n, role, &o);
+        assert_int_equal(o.n, 1);
+        assert_frame(&o.f[0], WS_OP_PONG, 1, "still there?", 12);
+        oframes_free(&o);
+        assert_int_equal(ws_conn_state(&R->c), WS_STATE_CLOSING);
+        run_delete(R);
+        bytes_free(&in);
+    }
+}
+
+/* A failure whose close frame does not fit in the queue hangs up without one, and
+   WS_EV_ERROR says so: code 1006, not the 1002 that was never sent. */
+static void test_fail_without_room_reports_1006(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_role role = roles[r];
+        ws_config cfg;
+        ws_conn c;
+        tu_log log = {0};
+        unsigned char sbuf[139], pl[139];
+        bytes in = {0};
+        size_t used = 0;
+        cfg_init(&cfg, role);
+        cfg.user = &log;
+        cfg.send_buf = sbuf;
+        cfg.send_buf_size = sizeof sbuf;
+        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+        memset(pl, 'z', sizeof pl);
+        /* one frame that fills the queue to the byte: 4 (+4 mask) header bytes */
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, pl, role == WS_ROLE_SERVER ? 135 : 131), WS_OK);
+        assert_int_equal(ws_conn_queued(&c), sizeof sbuf);
+        add_frame(&in, role == WS_ROLE_SERVER, 1, 0, 0x3, "x", 1); /* reserved opcode */
+        assert_int_equal(ws_conn_feed(&c, in.p, in.n, &used), WS_ERR_PROTOCOL);
+        assert_int_equal(log.n, 1);
+        assert_int_equal(log.ev[0].type, WS_EV_ERROR);
+        assert_int_equal(log.ev[0].error, WS_ERR_PROTOCOL);
+        assert_int_equal(log.ev[0].code, WS_CLOSE_ABNORMAL);
+        assert_int_equal(ws_conn_wants(&c), 0);
+        ws_conn_free(&c);
+        bytes_free(&in);
+        tu_log_clear(&log);
+    }
+}
+
+/* The I/O contract of ws_conn_output: the pointer may move when a later call queues
+   more (the queue compacts or grows), but the bytes not yet consumed never change and
+   stay first in line - what a TLS stack retrying a write needs. */
+static void test_output_bytes_stable(void **state) {
+    size_t r;
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        ws_config cfg;
+        ws_conn c;
+        const void *p1, *p2;
+        unsigned char *pending, *big = make_payload(WS_OP_BINARY, 100000, 7);
+        size_t n1, n2;
+        cfg_init(&cfg, roles[r]);
+        assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, big, 3000), WS_OK);
+        n1 = ws_conn_output(&c, &p1);
+        ws_conn_consume(&c, 1000); /* a partial write */
+        n1 = ws_conn_output(&c, &p1);
+        pending = (unsigned char *)malloc(n1);
+        memcpy(pending, p1, n1);
+        assert_int_equal(ws_send(&c, WS_OP_BINARY, big, 100000), WS_OK); /* grows the queue */
+        n2 = ws_conn_output(&c, &p2);
+        assert_true(n2 > n1);
+        assert_memory_equal(p2, pending, n1);
+        free(pending);
+        free(big);
+        ws_conn_free(&c);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_sizes),
@@ -2177,6 +2424,13 @@ int main(void) {
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_state_and_queued),
         cmocka_unit_test(test_client_needs_rng),
+        cmocka_unit_test(test_peer_stops_reading),
+        cmocka_unit_test(test_full_queue_waits_without_keepalive),
+        cmocka_unit_test(test_unread_last_bytes_time_out),
+        cmocka_unit_test(test_close_timeout_counts_from_close),
+        cmocka_unit_test(test_pong_after_our_close),
+        cmocka_unit_test(test_fail_without_room_reports_1006),
+        cmocka_unit_test(test_output_bytes_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1575,9 +1575,115 @@ static void test_request_offers_exact(void **state) {
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* §11.3.4, §11.3.2 (and RFC 7230 §3.2.2): Sec-WebSocket-Protocol and
+   Sec-WebSocket-Extensions may come on several lines, which is the same as one line
+   holding all their elements in order. ws_request_offers sees every line;
+   ws_header_list_next walks them, keeps a quoted comma inside its element, skips empty
+   elements and other headers, and works on a head cut exactly at its end. */
+static void test_request_repeated_list_headers(void **state) {
+    static const char head[] =
+        "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: chat\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo\r\n"
+        "X-Other: superchat\r\n"
+        "sec-websocket-protocol:  , superchat ,,v2.json\r\n"
+        "SEC-WEBSOCKET-EXTENSIONS: x-bar; q=\"a,b\\\"c\", ,permessage-deflate\r\n\r\n";
+    static const char *const protocols[] = {"chat", "superchat", "v2.json"};
+    static const char *const extensions[] = {"permessage-deflate; client_max_window_bits",
+                                             "x-foo", "x-bar; q=\"a,b\\\"c\"",
+                                             "permessage-deflate"};
+    size_t n = sizeof head - 1, at, i;
+    char *copy = dup_exact(head, n);
+    ws_request req;
+    ws_str e;
+    (void)state;
+    CHECK_RES(ws_request_parse(copy, n, &NO_LIMITS, &req), WS_OK);
+    for (i = 0; i < 3; i++) CHECK(ws_request_offers(&req, protocols[i]));
+    CHECK(!ws_request_offers(&req, "Chat") && !ws_request_offers(&req, "x-foo") &&
+          !ws_request_offers(&req, ""));
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "Sec-WebSocket-Protocol", &at, &e); i++)
+        CHECK(i < 3 && e.n == strlen(protocols[i]) && memcmp(e.p, protocols[i], e.n) == 0);
+    CHECK(i == 3);
+    CHECK(ws_header_list_next(copy, n, "Sec-WebSocket-Protocol", &at, &e) == 0); /* stays done */
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "sec-websocket-extensions", &at, &e); i++)
+        if (i >= 4 || e.n != strlen(extensions[i]) || memcmp(e.p, extensions[i], e.n) != 0)
+            fail_msg("extension %u: \"%.*s\"", (unsigned)i, (int)e.n, e.p);
+    CHECK(i == 4);
+    for (at = 0, i = 0; ws_header_list_next(copy, n, "Origin", &at, &e); i++) {}
+    CHECK(i == 0);
+    /* through the connection: the second line's offer can be accepted */
+    {
+        static run r;
+        ws_config cfg;
+        char val[64];
+        LOG.accept_protocol = "v2.json";
+        server_cfg(&cfg);
+        for (g_chunk = 1; g_chunk <= n; g_chunk++) {
+            int hl;
+            server_run(&cfg, head, n, g_chunk, &r);
+            CHECK_RES(r.fed, WS_OK);
+            CHECK(LOG.n == 2 && LOG.ev[1].type == WS_EV_OPEN && strcmp(LOG.ev[1].protocol, "v2.json") == 0);
+            hl = ws_http_head_end((const char *)r.out, r.out_len, 0, 8192);
+            CHECK(hl > 0 && hdr(r.out, (size_t)hl, "Sec-WebSocket-Protocol", val, sizeof val) == 1 &&
+                  strcmp(val, "v2.json") == 0);
+        }
+    }
+}
+
+/* A client whose ws_client_start failed holds no memory, so a caller that drops it
+   without ws_conn_free leaks nothing: bad URL, header values with CR/LF, extra headers
+   that are not CRLF-terminated lines, offered protocols too long for the handshake. */
+static long g_live_allocs;
+static void *live_alloc(void *ctx, size_t n) { (void)ctx; g_live_allocs++; return malloc(n); }
+static void live_free(void *ctx, void *p, size_t n) { (void)ctx, (void)n; g_live_allocs--; free(p); }
+
+static void test_client_start_failure_holds_nothing(void **state) {
+    static const struct {
+        const char *url, *protocols, *origin, *extra;
+        ws_result want;
+    } cases[] = {
+        {"http://example.com/", NULL, NULL, NULL, WS_ERR_URL},
+        {"ws://example.com/#frag", NULL, NULL, NULL, WS_ERR_URL},
+        {"ws://example.com/", "chat\r\nX: y", NULL, NULL, WS_ERR_ARG},
+        {"ws://example.com/", NULL, "http://a\nb", NULL, WS_ERR_ARG},
+        {"ws://example.com/", NULL, NULL, "Cookie: a=b", WS_ERR_ARG},
+        {"ws://example.com/", NULL, NULL, "\r\n", WS_ERR_ARG},
+    };
+    char big[5000];
+    size_t i;
+    (void)state;
+    memset(big, 'p', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    for (i = 0; i <= sizeof cases / sizeof cases[0]; i++) {
+        ws_config cfg;
+        ws_conn c;
+        ws_client_options o;
+        ws_result r;
+        client_cfg(&cfg);
+        cfg.allocator.alloc = live_alloc;
+        cfg.allocator.free = live_free;
+        g_live_allocs = 0;
+        CHECK_RES(ws_conn_init(&c, &cfg), WS_OK);
+        memset(&o, 0, sizeof o);
+        if (i < sizeof cases / sizeof cases[0]) {
+            o.url = cases[i].url, o.protocols = cases[i].protocols;
+            o.origin = cases[i].origin, o.extra_headers = cases[i].extra;
+        } else { /* the offer must leave room for the response in max_handshake */
+            o.url = "ws://example.com/", o.protocols = big;
+        }
+        r = ws_client_start(&c, &o);
+        if (i < sizeof cases / sizeof cases[0]) CHECK_RES(r, cases[i].want);
+        else CHECK_RES(r, WS_ERR_TOO_BIG);
+        if (g_live_allocs != 0) fail_msg("case %u: %ld blocks left after a failed start", (unsigned)i, g_live_allocs);
+    }
+}
+
 int main(void) {
     (void)count_malloc; /* used through WS_MALLOC; kept referenced regardless */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
         T(test_url_parse_ipv6),

@@ -77,7 +77,7 @@ static void test_strerror_every_result(void **state) {
     WS__RESULTS(CHECK_TEXT)
 #undef CHECK_TEXT
     assert_string_equal(ws_strerror(1), "unknown result");
-    assert_string_equal(ws_strerror(WS_ERR_HS_REJECTED - 1), "unknown result");
+    assert_string_equal(ws_strerror(WS__RESULT_LAST), "unknown result");
     assert_string_equal(ws_strerror(-2147483647 - 1), "unknown result");
 }
 
@@ -204,6 +204,25 @@ static void test_base64_encode_small_buffer(void **state) {
             free(dst);
         }
     }
+}
+
+/* ws.h contract: a length whose encoded size does not fit (WS_BASE64_LEN would wrap: on
+   32-bit from 0xBFFFFFFE, here near SIZE_MAX) is WS_ERR_BUFFER before a byte is read or
+   written, whatever cap claims. src is 3 bytes: reading past them is an ASan report. */
+static void test_base64_encode_huge_len(void **state) {
+    static const size_t lens[] = {(size_t)-1, (size_t)-2, (size_t)-3, (size_t)-1 / 4 * 3 + 1,
+                                  (size_t)0xBFFFFFFEu, (size_t)0x7fffffff, (size_t)0x60000000};
+    unsigned char *src = (unsigned char *)malloc(3);
+    char *dst = (char *)malloc(8);
+    size_t i;
+    (void)state;
+    memcpy(src, "abc", 3);
+    for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        assert_int_equal(ws_base64_encode(src, lens[i], dst, 8), WS_ERR_BUFFER);
+        assert_int_equal(ws_base64_encode(src, lens[i], dst, (size_t)-1), WS_ERR_BUFFER);
+    }
+    free(src);
+    free(dst);
 }
 
 /* RFC 4648 §10 decoded into a buffer of exactly the decoded size. */
@@ -704,6 +723,7 @@ int main(void) {
         cmocka_unit_test(test_sha1_split_every_position),
         cmocka_unit_test(test_base64_encode_vectors),
         cmocka_unit_test(test_base64_encode_small_buffer),
+        cmocka_unit_test(test_base64_encode_huge_len),
         cmocka_unit_test(test_base64_decode_vectors),
         cmocka_unit_test(test_base64_decode_small_buffer),
         cmocka_unit_test(test_base64_decode_rejects),

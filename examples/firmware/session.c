@@ -20,6 +20,9 @@
 static void fw_fail(const char *why);
 
 #define WS_NO_STDLIB
+/* permessage-deflate left out: it needs a heap for its window, and its encoder alone
+   wants more stack (ws__huff_lengths: 2.4 KB) than this whole session. */
+#define WS_NO_DEFLATE
 #define WS_ASSERT(x) ((x) ? (void)0 : fw_fail("WS_ASSERT(" #x ")"))
 #define WS_IMPLEMENTATION
 #include "../../ws.h"

@@ -626,6 +626,7 @@ static int special(run *r) {
         drain(r);
         if (out_frame(r, r->out.p + before, r->out.n - before, &used, &f) != 1) return failf(r, "no close frame sent");
         free(f.pl);
+        ws_conn_tick(&r->conn, 2000); /* the wait counts from the first tick after the close */
         ws_conn_tick(&r->conn, 2000 + 4999);
         if (r->a.errors || !(ws_conn_wants(&r->conn) & WS_WANT_READ))
             return failf(r, "gave up before the timeout (wants %u, errors %d)", ws_conn_wants(&r->conn), r->a.errors);
@@ -643,6 +644,7 @@ static int special(run *r) {
     buf_put(&r->in, fr, 4);
     feed_piece(r, n, n + 4);
     if (r->a.closes != 1 || ws_conn_state(&r->conn) != WS_STATE_CLOSED) return failf(r, "close not handled");
+    ws_conn_tick(&r->conn, 2000); /* the wait counts from the first tick after the close */
     ws_conn_tick(&r->conn, 2000 + 4999);
     if (ws_conn_wants(&r->conn) != WS_WANT_READ) return failf(r, "stopped waiting before the timeout (wants %u)", ws_conn_wants(&r->conn));
     ws_conn_tick(&r->conn, 2000 + 5000);

@@ -11,7 +11,11 @@ TEST_TARGETS += interop
 
 INTEROP_DIR   := tests/interop
 INTEROP_OUT   := $(BUILD)/interop
-INTEROP_DEBS  := libwebsockets-dev libwebsocketpp-dev libasio-dev nginx python3-websockets pkg-config g++
+# The proxies (nginx, apache2, lighttpd, haproxy) are started by run.py on configs it
+# writes to build/interop/; their packages' own services are never used. On a machine
+# without a running init (containers, CI) installing them starts nothing.
+INTEROP_DEBS  := libwebsockets-dev libwebsocketpp-dev libasio-dev python3-websockets python3-ws4py \
+                 nginx apache2 lighttpd haproxy pkg-config g++
 INTEROP_STAMP := $(INTEROP_DIR)/node_modules/.ws-h-installed
 INTEROP_PEERS := $(INTEROP_OUT)/lws_peer $(INTEROP_OUT)/wspp_peer
 

@@ -5,6 +5,8 @@ import sys
 SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
 UTF8 = "h\u00e9llo w\u00f6rld \u2713 \U0001F600 \u65e5\u672c\u8a9e \u0416"
 FRAGMENTS = ["frag1 " + "\u2713" * 3001, "frag2 " + "\U0001F600" * 3000, "frag3 end"]
+# fragment:split-utf8 cuts the joined FRAGMENTS' bytes here, inside two 4-byte code points.
+SPLIT_CUTS = [9017, 16385]
 PING = b"interop ping \x00\x01\xfe\xff"
 CLOSE_BY_CLIENT = (4001, "client bye \u2713")
 CLOSE_BY_SERVER = (4002, "server bye \u2713")
