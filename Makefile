@@ -14,8 +14,32 @@ CFLAGS_TEST := -std=c99 -O1 -g $(WARN) $(SAN) -D_POSIX_C_SOURCE=200809L
 PY      := /usr/bin/python3
 
 EXAMPLES   := $(BUILD)/echo_server $(BUILD)/echo_client
+
+# TLS for the examples that speak it (wscat wss://, echo_server and chat_server with
+# --tls-cert/--tls-key): OpenSSL through examples/tls_openssl.h when pkg-config finds
+# it; without it they build plain and say how to get TLS.
+TLS_EXAMPLES := $(BUILD)/wscat $(BUILD)/echo_server $(BUILD)/chat_server
+OPENSSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null)
+ifneq ($(OPENSSL_LIBS),)
+$(TLS_EXAMPLES): EX_FLAGS = -DHAVE_OPENSSL $(shell pkg-config --cflags openssl)
+$(TLS_EXAMPLES): EX_LIBS = $(OPENSSL_LIBS)
+TLS_NOTE :=
+else
+TLS_NOTE := examples built without TLS (no wss://): apt-get install libssl-dev pkg-config, then make clean all
+endif
+TLS_STAMP := $(BUILD)/.tls-$(if $(OPENSSL_LIBS),openssl,none)
+# The mbedTLS client (firmware-shaped, examples/mbedtls_client.c) when mbedTLS is there.
+ifneq ($(wildcard /usr/include/mbedtls/ssl.h),)
+EXAMPLES += $(BUILD)/mbedtls_client
+$(BUILD)/mbedtls_client: EX_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
+else
+TLS_NOTE += ; build/mbedtls_client needs apt-get install libmbedtls-dev
+endif
 UNIT_SRCS  := $(wildcard tests/test_*.c)
 UNIT_BINS  := $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SRCS))
+
+empty :=
+space := $(empty) $(empty)
 
 .PHONY: all
 all: examples  # the default goal, whatever the .mk files below define
@@ -35,10 +59,12 @@ TEST_TARGETS :=
 -include tests/gameloop/gameloop.mk
 -include fuzz/fuzz.mk
 -include tests/bench/bench.mk
+-include tests/tls/tls.mk
 -include tests/deflate/deflate.mk
 
 .PHONY: examples
 examples: $(EXAMPLES)
+	@$(if $(TLS_NOTE),echo "$(TLS_NOTE)")
 
 .PHONY: test run deps unit compile-tests integration clean install
 
@@ -46,7 +72,14 @@ $(BUILD):
 	@mkdir -p $@
 
 $(BUILD)/%: examples/%.c ws.h | $(BUILD)
-	$(CC) $(CFLAGS_EX) -o $@ $<
+	$(CC) $(CFLAGS_EX) $(EX_FLAGS) -o $@ $< $(EX_LIBS)
+
+$(TLS_EXAMPLES): examples/tls_openssl.h $(TLS_STAMP)
+$(BUILD)/mbedtls_client: examples/tls_mbedtls.h
+# Rebuilt when OpenSSL comes or goes (make test installs it after a plain build).
+$(TLS_STAMP): | $(BUILD)
+	@rm -f $(BUILD)/.tls-*
+	@touch $@
 
 deps:
 	@sh tests/deps.sh base
@@ -89,10 +122,17 @@ compile-tests: | $(BUILD)
 integration: $(EXAMPLES)
 	$(PY) tests/integration/run.py
 
+# Families run TEST_JOBS at a time (tests/families.sh), each into build/logs/; the ones
+# that write the interop matrix (build/interop/results.tsv) share one lane.
+TEST_JOBS ?= 2
+# Built once before the families start, since several of them use these.
+TEST_PREBUILD := examples $(UNIT_BINS) $(if $(CONF_OUT),$(CONF_OUT)/cases.h)
+MATRIX_FAMILIES := $(filter interop tls,$(TEST_TARGETS))
 test: deps $(TEST_DEPS)
 	@rm -f $(BUILD)/interop/results.tsv
-	@set -e; for t in unit compile-tests integration $(TEST_TARGETS); do \
-	  echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+	@$(MAKE) --no-print-directory $(TEST_PREBUILD)
+	@JOBS=$(TEST_JOBS) MAKE="$(MAKE)" bash tests/families.sh unit compile-tests integration \
+	  $(filter-out $(MATRIX_FAMILIES),$(TEST_TARGETS)) $(subst $(space),+,$(strip $(MATRIX_FAMILIES)))
 	@echo "make test: all passed"
 
 # A header needs no build. ws.pc.in is shared with CMake (same @...@ names).

@@ -231,14 +231,15 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
 /* DEFLATE (RFC 1951), the compression of permessage-deflate (RFC 7692), usable alone.
    Raw DEFLATE only: no zlib or gzip wrapper. Nothing here allocates: the state structs
    live wherever you put them and their windows in memory you hand over at init, sized by
-   the macros below (for window bits 8..15, RFC 7692 §7.1.2):
+   the macros below (for window bits 8..15, RFC 7692 §7.1.2). Bytes in all, struct +
+   memory, on x86-64 (measured by tests/bench/bench_deflate.c for 15):
 
-       window bits        8      9      10     11     12     13     14     15
-       inflate (bytes)    sizeof(ws_inflater) + WS_INFLATE_MEM(b)  =  ~3.6 KB + 2^b
-       deflate (bytes)    sizeof(ws_deflater) + WS_DEFLATE_MEM(b)  =  ~2.9 KB + 3*2^b + 36 KB
+       window bits                        8      9     10     11     12     13     14     15
+       ws_inflater + WS_INFLATE_MEM    3936   4192   4704   5728   7776  11872  20064  36448
+       ws_deflater + WS_DEFLATE_MEM    9136  10672  14768  20912  33200  59824  76208 108976
 
-   so 15-bit windows both ways take about 143 KB (zlib: ~256 KB to deflate at memLevel 8
-   plus ~44 KB to inflate). The memory may have any alignment. */
+   so 15-bit windows both ways take 145,424 bytes, under half of zlib's ~300 KB (deflate
+   at memLevel 8 ~256 KB, inflate ~44 KB). The memory may have any alignment. */
 
 /* Inflater.
 
@@ -258,6 +259,8 @@ WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsig
        WS_NEED_MORE    every input byte was used and the stream has not ended
        WS_OUT_FULL     the output buffer is full and more output is ready: call again with
                        the rest of the input (any buffer size works, 1 byte included)
+   Bytes of out past *out_len may have been written over (matches are copied 8 bytes at a
+   time where the buffer has room); only out[0..*out_len) is output.
        WS_OK           the end of a block with BFINAL set; *in_used stops at the byte after
                        it where it can. Call ws_inflate_reset before inflating more.
        WS_ERR_TOO_BIG  the output since the last reset would pass the limit
@@ -332,14 +335,13 @@ WSDEF const char *ws_inflate_detail(const ws_inflater *z);
 
 /* Window 2^b + hash chains 2^b bytes (one 16-bit link per position of the last half
    window: links farther back are rarely worth their memory) + lookahead + hash heads +
-   the symbols of one block + alignment slack. */
-#define WS__DEFLATE_LOOK 8192
-#define WS__DEFLATE_HASH_BITS 13
-#define WS__DEFLATE_SYMS 8192
-#define WS__DEFLATE_PREV_SHIFT 1
-#define WS_DEFLATE_MEM(window_bits)                                                       \
-    (((size_t)1 << (window_bits)) + ((size_t)2 << ((window_bits) - WS__DEFLATE_PREV_SHIFT)) + \
-     WS__DEFLATE_LOOK + ((size_t)2 << WS__DEFLATE_HASH_BITS) + 2 * (size_t)WS__DEFLATE_SYMS + 16)
+   the symbols of one block + alignment slack; the last three shrink with small windows. */
+#define WS__DEFLATE_LOOK(b) ((b) >= 13 ? 8192u : (b) >= 10 ? 2048u : 1024u)
+#define WS__DEFLATE_HASH_BITS(b) ((b) >= 13 ? 13u : (unsigned)(b) + 1u)
+#define WS__DEFLATE_SYMS(b) ((b) >= 13 ? 8192u : 2048u)
+#define WS_DEFLATE_MEM(window_bits)                                                             \
+    (((size_t)2 << (window_bits)) + WS__DEFLATE_LOOK(window_bits) +                            \
+     ((size_t)2 << WS__DEFLATE_HASH_BITS(window_bits)) + 2 * (size_t)WS__DEFLATE_SYMS(window_bits) + 16)
 
 typedef struct ws_deflater {
     /* private: ws__ fields, here so you can place the struct */
@@ -347,7 +349,8 @@ typedef struct ws_deflater {
     uint16_t *ws__head, *ws__prev, *ws__sym;
     uint32_t ws__wsize, ws__bsize;
     uint32_t ws__base, ws__fill, ws__pos, ws__ins, ws__hist, ws__bstart, ws__bend;
-    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss;
+    unsigned ws__level, ws__chain, ws__nice, ws__nsym, ws__miss, ws__hshift, ws__syms, ws__run;
+    uint32_t ws__esrc, ws__erun; /* writing a block: position of its next byte, bytes of a run done */
     uint64_t ws__bits;
     unsigned ws__nbits, ws__phase, ws__ei, ws__btype, ws__bfinal, ws__fphase, ws__flush;
     unsigned ws__hlit, ws__hdist, ws__hclen, ws__nrle;
@@ -355,6 +358,13 @@ typedef struct ws_deflater {
     unsigned char ws__ll[288], ws__ld[32], ws__lc[19];
     unsigned char ws__rle[288 + 32], ws__rlex[288 + 32];
 } ws_deflater;
+
+/* Most bytes ws_deflate writes for n bytes of input (in one call or several) up to and
+   including a flush, starting after a completed flush or a reset: an output buffer of
+   this size never sees WS_OUT_FULL. Incompressible data goes in stored blocks of 5
+   bytes' overhead, each covering at least 1018 bytes (window 8; more for larger ones)
+   except the last, and the flush adds at most 6. */
+#define WS_DEFLATE_BOUND(n) ((n) + ((n) >> 7) + 64)
 
 /* window_bits 8..15, level WS_DEFLATE_FAST or WS_DEFLATE_DEFAULT, mem at least
    WS_DEFLATE_MEM(window_bits) bytes. Returns WS_OK or WS_ERR_ARG. */
@@ -1279,6 +1289,10 @@ static int ws__huff_build(const unsigned char *lens, unsigned n, uint16_t *count
     for (i = 0; i < n; i++)
         if (lens[i]) sym[offs[lens[i]]++] = (uint16_t)i;
     WS_MEMSET(fast, 0, sizeof(uint16_t) << fastbits);
+    /* count[0] (unused symbols) is not needed to decode: it keeps the longest code
+       length instead, so a bit pattern no code can start fails as soon as it is seen */
+    for (count[0] = 0, len = 1; len < 16; len++)
+        if (count[len]) count[0] = (uint16_t)len;
     for (len = 1; len <= fastbits; len++, code <<= 1) {
         unsigned j;
         for (j = 0; j < count[len]; j++, k++, code++) {
@@ -1305,6 +1319,7 @@ static inline int ws__huff_decode(uint64_t bits, unsigned avail, const uint16_t 
     }
     for (len = 1; len < 16; len++) { /* the long way, one bit at a time */
         int c = count[len];
+        if (len > count[0]) return -2; /* longer than any code: not in the set */
         if (len > avail) return -1;
         code |= (int)((bits >> (len - 1)) & 1);
         if (code - c < first) {
@@ -1563,7 +1578,13 @@ WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t
                     if (s < 0) goto bad_ll;
                     WS__DROP(used);
                     if (s < 256) {
+                        unsigned e = z->ws__lfast[bits & 1023];
                         *op++ = (unsigned char)s;
+                        /* >= 41 bits left: room for a second short literal, no refill */
+                        if (e && (e & 511) < 256) {
+                            WS__DROP(e >> 9);
+                            *op++ = (unsigned char)e;
+                        }
                         continue;
                     }
                     if (s == 256) goto end_of_block;
@@ -1579,8 +1600,26 @@ WSDEF ws_result ws_inflate(ws_inflater *z, const void *in, size_t in_len, size_t
                     dist = ws__dbase[s] + ((unsigned)bits & ((1u << x) - 1));
                     WS__DROP(x);
                     if (dist > z->ws__wsize) goto too_far;
-                    if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
-                    op = ws__inflate_copy(z, op, ostart, dist, len);
+                    if (dist > (size_t)(op - ostart)) {
+                        if (dist > z->ws__whave + (size_t)(op - ostart)) goto before;
+                        op = ws__inflate_copy(z, op, ostart, dist, len);
+                    } else if (dist >= 8) {
+                        /* whole 8-byte steps, up to 7 bytes past the match: the loop keeps
+                           258 + 8 bytes of room, and what lands past op is rewritten */
+                        const unsigned char *src = op - dist;
+                        unsigned char *end = op + len;
+                        do {
+                            WS_MEMCPY(op, src, 8);
+                            op += 8, src += 8;
+                        } while (op < end);
+                        op = end;
+                    } else if (dist == 1) {
+                        WS_MEMSET(op, op[-1], len);
+                        op += len;
+                    } else {
+                        const unsigned char *src = op - dist;
+                        while (len--) *op++ = *src++;
+                    }
                 }
                 /* Bits above nbits hold bytes the fast loop read ahead of ip: clear them. */
                 bits &= nbits < 64 ? ((uint64_t)1 << nbits) - 1 : ~(uint64_t)0;
@@ -1831,15 +1870,17 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
     p = (unsigned char *)mem;
     p += (8 - ((size_t)((uintptr_t)p & 7))) & 7; /* the uint16_t arrays first, aligned */
     d->ws__wsize = (uint32_t)1 << window_bits;
-    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT);
-    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS;
-    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS;
+    d->ws__prev = (uint16_t *)(void *)p, p += (size_t)1 << window_bits;
+    d->ws__head = (uint16_t *)(void *)p, p += (size_t)2 << WS__DEFLATE_HASH_BITS(window_bits);
+    d->ws__sym = (uint16_t *)(void *)p, p += (size_t)2 * WS__DEFLATE_SYMS(window_bits);
     d->ws__buf = p;
-    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK;
+    d->ws__bsize = d->ws__wsize + WS__DEFLATE_LOOK(window_bits);
+    d->ws__hshift = 32 - WS__DEFLATE_HASH_BITS(window_bits);
+    d->ws__syms = WS__DEFLATE_SYMS(window_bits);
     /* Hash heads and chains need no clearing: every candidate's distance is checked
        against the data really there, so a stale entry costs a comparison, nothing more. */
-    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS);
-    WS_MEMSET(d->ws__prev, 0, (size_t)2 << (window_bits - WS__DEFLATE_PREV_SHIFT));
+    WS_MEMSET(d->ws__head, 0, (size_t)2 << WS__DEFLATE_HASH_BITS(window_bits));
+    WS_MEMSET(d->ws__prev, 0, (size_t)1 << window_bits);
     d->ws__level = (unsigned)level;
     if (level == WS_DEFLATE_FAST) d->ws__chain = WS__FCHAIN, d->ws__nice = WS__FNICE;
     else d->ws__chain = WS__DCHAIN, d->ws__nice = WS__DNICE;
@@ -1850,7 +1891,7 @@ WSDEF ws_result ws_deflate_init(ws_deflater *d, unsigned window_bits, int level,
 WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
     if (!keep_history) d->ws__hist = d->ws__pos;
     d->ws__bstart = d->ws__pos;
-    d->ws__nsym = 0;
+    d->ws__nsym = 0, d->ws__run = 0;
     d->ws__bits = 0, d->ws__nbits = 0;
     d->ws__phase = WS__E_IDLE, d->ws__fphase = 0;
     WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
@@ -1859,9 +1900,9 @@ WSDEF void ws_deflate_reset(ws_deflater *d, int keep_history) {
 
 /* Hash of the 4 bytes at p. Chains of 4-byte keys hold far fewer useless candidates
    than 3-byte ones, and the 3-byte matches they miss are mostly not worth their bits. */
-static inline uint32_t ws__dhash(const unsigned char *p) {
+static inline uint32_t ws__dhash(const unsigned char *p, unsigned shift) {
     uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    return (v * 2654435761u) >> (32 - WS__DEFLATE_HASH_BITS);
+    return (v * 2654435761u) >> shift;
 }
 
 /* Longest match for the bytes at `cur` among the chain starting at candidate `cand`
@@ -1871,7 +1912,7 @@ static inline uint32_t ws__dhash(const unsigned char *p) {
 static inline unsigned ws__longest(const ws_deflater *d, const unsigned char *cur, uint32_t pos,
                                    unsigned cand, unsigned maxdist, unsigned maxlen,
                                    unsigned best, unsigned chain, unsigned *best_dist) {
-    unsigned last = 0, wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1, nice = d->ws__nice;
+    unsigned last = 0, wmask = (d->ws__wsize >> 1) - 1, nice = d->ws__nice;
     if (nice > maxlen) nice = maxlen;
     if (best >= maxlen) return best;
     while (chain--) {
@@ -1911,39 +1952,49 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
     uint32_t base = d->ws__base, end = d->ws__fill, pos = d->ws__pos, ins = d->ws__ins;
     uint32_t lo = d->ws__hist > base ? d->ws__hist : base;
     const unsigned hb = 4; /* bytes hashed */
-    unsigned wmask = (d->ws__wsize >> WS__DEFLATE_PREV_SHIFT) - 1;
+    unsigned hshift = d->ws__hshift, syms = d->ws__syms;
+    unsigned wmask = (d->ws__wsize >> 1) - 1;
     unsigned lazy = d->ws__level != WS_DEFLATE_FAST, nsym = d->ws__nsym, miss = d->ws__miss;
+    unsigned run = d->ws__run;
+/* A literal is counted, and joins the run of literals the last symbol holds (symbols
+   512 + n - 1 stand for n literals, read back from the window when the block is
+   written): incompressible data then fills blocks by bytes, not by symbols. */
+#define WS__LITERAL()                                                     \
+    do {                                                                  \
+        d->ws__fl[buf[pos - base]]++;                                     \
+        if (run && sym[nsym - 1] < 65535) sym[nsym - 1]++;                \
+        else sym[nsym++] = 512, run = 1;                                  \
+    } while (0)
     uint16_t *head = d->ws__head, *prev = d->ws__prev, *sym = d->ws__sym;
     if (ins < base) ins = base;
     while (pos < end && (flush || end - pos >= WS__DEFLATE_MINLOOK) &&
-           nsym + 3 <= WS__DEFLATE_SYMS) {
+           nsym + 3 <= syms) {
         unsigned maxlen = end - pos > 258 ? 258 : end - pos, len = 0, dist = 0;
         unsigned maxdist = pos - lo > d->ws__wsize ? d->ws__wsize : pos - lo;
         for (; ins < pos && end - ins >= hb; ins++) { /* positions skipped over */
-            uint32_t h = ws__dhash(buf + (ins - base));
+            uint32_t h = ws__dhash(buf + (ins - base), hshift);
             prev[ins & wmask] = head[h], head[h] = (uint16_t)ins;
         }
         /* Long runs without a match (incompressible data) search only every 2nd, then
            4th position: still indexed, but the chain walks are what cost */
         if (miss >= 64 && (miss & (miss >= 256 ? 3u : 1u))) {
-            sym[nsym++] = buf[pos - base];
-            d->ws__fl[buf[pos - base]]++;
+            WS__LITERAL();
             pos++, miss++;
             continue;
         }
         if (maxlen >= hb && ins == pos) {
-            uint32_t h = ws__dhash(buf + (pos - base));
+            uint32_t h = ws__dhash(buf + (pos - base), hshift);
             unsigned cand = head[h];
             prev[pos & wmask] = (uint16_t)cand, head[h] = (uint16_t)pos, ins = pos + 1;
             len = ws__longest(d, buf + (pos - base), pos, cand, maxdist, maxlen, 2, d->ws__chain,
                               &dist);
             /* lazy: while the next position has a longer match, emit a literal instead */
             while (lazy && len > 2 && len < WS__DLAZY && pos + 1 < end &&
-                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= WS__DEFLATE_SYMS) {
+                   (flush || end - pos - 1 >= WS__DEFLATE_MINLOOK) && nsym + 4 <= syms) {
                 unsigned len2, dist2 = 0, ml2 = end - pos - 1 > 258 ? 258 : end - pos - 1;
                 unsigned md2 = pos + 1 - lo > d->ws__wsize ? d->ws__wsize : pos + 1 - lo;
                 if (ml2 < hb) break;
-                h = ws__dhash(buf + (pos + 1 - base));
+                h = ws__dhash(buf + (pos + 1 - base), hshift);
                 cand = head[h];
                 prev[(pos + 1) & wmask] = (uint16_t)cand, head[h] = (uint16_t)(pos + 1);
                 ins = pos + 2;
@@ -1951,26 +2002,25 @@ static void ws__deflate_parse(ws_deflater *d, int flush) {
                 len2 = ws__longest(d, buf + (pos + 1 - base), pos + 1, cand, md2, ml2, len,
                                    len >= WS__DGOOD ? d->ws__chain / 4 : d->ws__chain, &dist2);
                 if (len2 <= len) break;
-                sym[nsym++] = buf[pos - base];
-                d->ws__fl[buf[pos - base]]++;
+                WS__LITERAL();
                 pos++, len = len2, dist = dist2, maxdist = md2;
             }
         }
         /* a 3-byte match far back costs more bits than its 3 literals */
         if (len >= 3 && (len > 3 || dist <= 4096)) {
-            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1);
+            sym[nsym++] = (uint16_t)(256 + len - 3), sym[nsym++] = (uint16_t)(dist - 1), run = 0;
             d->ws__fl[257 + ws__lcode(len)]++;
             d->ws__fd[ws__dcode(dist)]++;
             pos += len, miss = 0;
             /* the fast level does not index the inside of long matches */
             if (!lazy && len > 8) ins = pos;
         } else {
-            sym[nsym++] = buf[pos - base];
-            d->ws__fl[buf[pos - base]]++;
+            WS__LITERAL();
             pos++, miss++;
         }
     }
-    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss;
+    d->ws__pos = pos, d->ws__ins = ins, d->ws__nsym = nsym, d->ws__miss = miss, d->ws__run = run;
+#undef WS__LITERAL
 }
 
 /* Choose the block type by exact cost in bits (§3.2.3: stored, fixed or dynamic codes),
@@ -2041,6 +2091,7 @@ static void ws__deflate_block(ws_deflater *d, unsigned bfinal) {
     stored = (uint64_t)span * 8 + (uint64_t)chunks * (3 + 7 + 32);
     d->ws__hlit = hlit, d->ws__hdist = hdist, d->ws__nrle = nrle;
     d->ws__bfinal = bfinal, d->ws__bend = d->ws__pos, d->ws__ei = 0;
+    d->ws__esrc = d->ws__bstart, d->ws__erun = 0;
     if (stored < fix && stored < dyn) {
         d->ws__btype = 0;
         d->ws__phase = WS__E_STORED_HDR;
@@ -2119,10 +2170,21 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
             unsigned nsym = d->ws__nsym;
             while (ei < nsym) {
                 unsigned s = sym[ei];
+                if (s >= 512) { /* a run of literals, from the window */
+                    const unsigned char *src = d->ws__buf + (d->ws__esrc - d->ws__base);
+                    while (d->ws__erun < s - 511) {
+                        unsigned c = src[d->ws__erun];
+                        WS__ROOM();
+                        WS__PUT(d->ws__cl[c], d->ws__ll[c]);
+                        d->ws__erun++;
+                    }
+                    d->ws__esrc += s - 511, d->ws__erun = 0, ei++;
+                    continue;
+                }
                 WS__ROOM();
                 if (s < 256) {
                     WS__PUT(d->ws__cl[s], d->ws__ll[s]);
-                    ei++;
+                    d->ws__esrc++, ei++;
                 } else {
                     unsigned len = s - 253, dist = sym[ei + 1] + 1u;
                     unsigned lc = ws__lcode(len), dc = ws__dcode(dist);
@@ -2130,7 +2192,7 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
                     WS__PUT(len - ws__lbase[lc], ws__lext[lc]);
                     WS__PUT(d->ws__cd[dc], d->ws__ld[dc]);
                     WS__PUT(dist - ws__dbase[dc], ws__dext[dc]);
-                    ei += 2;
+                    d->ws__esrc += len, ei += 2;
                 }
             }
             WS__ROOM();
@@ -2181,7 +2243,7 @@ static int ws__deflate_emit(ws_deflater *d, unsigned char **opp, unsigned char *
         }
         continue;
     block_done:
-        d->ws__bstart = d->ws__bend, d->ws__nsym = 0;
+        d->ws__bstart = d->ws__bend, d->ws__nsym = 0, d->ws__run = 0;
         WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
         WS_MEMSET(d->ws__fd, 0, sizeof d->ws__fd);
     }
@@ -2213,7 +2275,7 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
             continue;
         }
         ws__deflate_parse(d, flush && ip == iend);
-        if (d->ws__nsym + 4 > WS__DEFLATE_SYMS) {
+        if (d->ws__nsym + 4 > d->ws__syms) {
             ws__deflate_block(d, 0);
             continue;
         }
@@ -2258,7 +2320,8 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
                 d->ws__phase = WS__E_MARK;
             } else { /* BFINAL, fixed codes, just the end-of-block code (7 zero bits) */
                 unsigned i;
-                d->ws__nsym = 0, d->ws__bfinal = 1, d->ws__btype = 1, d->ws__bend = d->ws__pos;
+                d->ws__nsym = 0, d->ws__run = 0, d->ws__bfinal = 1, d->ws__btype = 1;
+                d->ws__bend = d->ws__pos, d->ws__esrc = d->ws__pos, d->ws__erun = 0;
                 WS_MEMSET(d->ws__fl, 0, sizeof d->ws__fl);
                 d->ws__fl[256] = 1;
                 for (i = 0; i < 288; i++) d->ws__ll[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
@@ -2721,6 +2784,46 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 }
 #endif /* WS_NO_DEFLATE */
 
+/* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
+   both parsers: each one's first value and how often it came (2: more than once). Upgrade
+   and Connection are lists that may be repeated: what counts is whether any element is
+   "websocket" / "upgrade". */
+enum { WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN, WS__H_PROTOCOL, WS__H_EXTENSIONS,
+       WS__H_ACCEPT, WS__H_COUNT };
+static const char *const ws__hnames[WS__H_COUNT] = {
+    "host", "sec-websocket-key", "sec-websocket-version", "origin", "sec-websocket-protocol",
+    "sec-websocket-extensions", "sec-websocket-accept"};
+
+typedef struct ws__heads {
+    ws_str v[WS__H_COUNT];
+    unsigned char n[WS__H_COUNT];
+    int upgrade, connection;
+} ws__heads;
+
+static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
+                                  ws__heads *h) {
+    ws_str name, value;
+    unsigned i;
+    int r;
+    WS_MEMSET(h, 0, sizeof *h);
+    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
+        if (*count >= max) return WS_ERR_HS_TOO_LARGE;
+        ++*count;
+        if (ws__ieq(name.p, name.n, "upgrade")) h->upgrade |= ws_token_has(value, "websocket");
+        else if (ws__ieq(name.p, name.n, "connection")) h->connection |= ws_token_has(value, "upgrade");
+        else
+            for (i = 0; i < WS__H_COUNT; i++)
+                if (ws__ieq(name.p, name.n, ws__hnames[i])) {
+                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                    if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
+                    h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                    break;
+                }
+    }
+    if (r < 0) return (ws_result)r;
+    return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+}
+
 /* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
 static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_DEFLATE
@@ -2739,12 +2842,12 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *p, *end = head + len, *sp1, *sp2;
-    ws_str line, name, value, upgrade = {0, 0};
+    const char *p, *sp1, *sp2;
+    ws_str line;
+    ws__heads h;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
-    int r, conn_upgrade = 0;
-    unsigned seen_host = 0, seen_key = 0, seen_version = 0; /* 0, 1, or 2 for "more" */
+    ws_result r;
     size_t i;
     unsigned char nonce[18];
 
@@ -2774,41 +2877,20 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         req->method.p[2] != 'T')
         return WS_ERR_HS_METHOD;
 
-    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (req->header_count >= max_headers) return WS_ERR_HS_TOO_LARGE;
-        req->header_count++;
-        if (ws__ieq(name.p, name.n, "host")) {
-            if (seen_host) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
-            seen_host = 1;
-            req->host = value;
-        } else if (ws__ieq(name.p, name.n, "upgrade")) {
-            upgrade.p = value.p, upgrade.n = value.n; /* a struct copy is memcpy on M0 -O0 */
-        } else if (ws__ieq(name.p, name.n, "connection")) {
-            conn_upgrade |= ws_token_has(value, "upgrade");
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-key")) {
-            seen_key += seen_key < 2;
-            req->key = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-version")) {
-            seen_version += seen_version < 2;
-            req->version = value;
-        } else if (ws__ieq(name.p, name.n, "origin")) {
-            req->origin = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) {
-            if (!req->protocols.p) req->protocols = value;
-        } else if (ws__ieq(name.p, name.n, "sec-websocket-extensions")) {
-            if (!req->extensions.p) req->extensions = value;
-        }
-    }
-    if (r < 0) return (ws_result)r;
-    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
-    if (!seen_host || req->host.n == 0) return WS_ERR_HS_HOST;             /* item 2 */
-    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE;      /* item 3 */
-    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                         /* item 4 */
+    r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
+    if (r != WS_OK) return r;
+    req->host = h.v[WS__H_HOST], req->key = h.v[WS__H_KEY], req->version = h.v[WS__H_VERSION];
+    req->origin = h.v[WS__H_ORIGIN], req->protocols = h.v[WS__H_PROTOCOL];
+    req->extensions = h.v[WS__H_EXTENSIONS];
+    if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+    if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
+    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                               /* item 3 */
+    if (!h.connection) return WS_ERR_HS_CONNECTION;                         /* item 4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
-    if (seen_version != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
+    if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
         return WS_ERR_HS_VERSION;
-    if (seen_key != 1 || req->key.n != WS_KEY_LEN ||
+    if (h.n[WS__H_KEY] != 1 || req->key.n != WS_KEY_LEN ||
         ws_base64_decode(req->key.p, req->key.n, nonce, sizeof nonce) != 16)
         return WS_ERR_HS_KEY;                                               /* item 5 */
     return WS_OK;
@@ -3022,13 +3104,13 @@ WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws
 static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                     const char *key, const char *offered_protocols,
                                     const ws_deflate_params *offered_deflate, ws_response *res) {
-    const char *p, *end = head + len;
-    ws_str name, value, upgrade = {0, 0}, accept = {0, 0}, offered, t;
+    const char *p;
+    ws_str offered, t, accept;
+    ws__heads h;
     unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
-    int r, conn_upgrade = 0;
-    unsigned seen_accept = 0, seen_proto = 0; /* 0, 1, or 2 for "more" */
+    ws_result r;
     size_t i;
     char expect[WS_ACCEPT_LEN + 1];
 
@@ -3044,21 +3126,13 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         return WS_ERR_HS_MALFORMED;
     res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (count++ >= max_headers) return WS_ERR_HS_TOO_LARGE;
-        /* Field by field: GCC makes this struct copy a memcpy call on Cortex-M0 (-Os),
-           which a WS_NO_STDLIB build has no libc for. */
-        if (ws__ieq(name.p, name.n, "upgrade")) upgrade.p = value.p, upgrade.n = value.n;
-        else if (ws__ieq(name.p, name.n, "connection")) conn_upgrade |= ws_token_has(value, "upgrade");
-        else if (ws__ieq(name.p, name.n, "sec-websocket-accept")) seen_accept += seen_accept < 2, accept.p = value.p, accept.n = value.n;
-        else if (ws__ieq(name.p, name.n, "sec-websocket-protocol")) seen_proto += seen_proto < 2, res->protocol = value;
-    }
-    if (r < 0) return (ws_result)r;
-    if (p != end) return WS_ERR_HS_MALFORMED;
-    if (!ws_token_has(upgrade, "websocket")) return WS_ERR_HS_UPGRADE; /* §4.1 item 2 */
-    if (!conn_upgrade) return WS_ERR_HS_CONNECTION;                    /* item 3 */
+    r = ws__walk_headers(p, head + len, max_headers, &count, &h);
+    if (r != WS_OK) return r;
+    accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
+    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                          /* §4.1 item 2 */
+    if (!h.connection) return WS_ERR_HS_CONNECTION;                    /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
-    if (seen_accept != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
+    if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
     { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
         size_t at = 0;
@@ -3078,9 +3152,9 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
             return WS_ERR_HS_EXTENSION;
         }
     }
-    if (seen_proto) {                       /* item 6: one token, and one we offered */
+    if (h.n[WS__H_PROTOCOL]) {              /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
-        if (seen_proto > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
+        if (h.n[WS__H_PROTOCOL] > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
         for (i = 0; i < res->protocol.n; i++)
             if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
         for (;;) {
@@ -4228,7 +4302,7 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
 static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int first,
                                     const unsigned char *data, size_t len, int *plain) {
     ws__pmd *z = (ws__pmd *)c->ws__aux;
-    size_t bound = ws__add_sat(len, (len >> 7) + 64), n = 0, used = 0, h;
+    size_t bound = len > (size_t)-1 / 2 ? (size_t)-1 : WS_DEFLATE_BOUND(len), n = 0, used = 0, h;
     int keep = ws__pmd_keep(c, z, 1);
     unsigned char *dst;
     ws_deflater *d;
@@ -4290,7 +4364,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
                                  int fin) {
-    int cont = (c->ws__flags & WS__F_SENDING) != 0;
+    int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
@@ -4305,15 +4379,14 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
              : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
         r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
-        if (r == WS_OK) c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        if (r == WS_OK) plain = 0, c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
         else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
-    } else {
-        r = WS_ERR_TOO_BIG;
     }
-    if (r != WS_OK)
 #endif
-    r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
-    if (r != WS_OK) return r;
+    if (plain) {
+        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
+        if (r != WS_OK) return r;
+    }
     if (fin) {
         c->ws__flags &= ~WS__F_SENDING;
     } else {

@@ -1,6 +1,7 @@
 /* chat_server - a browser chat on ws.h: one poll() loop serves the page and the sockets.
 
       build/chat_server [-p PORT] [-d DIR]     (default port 8080; -p 0 picks a free one)
+      build/chat_server --tls-cert cert.pem --tls-key key.pem    (https:// and wss://)
 
    Listens on 127.0.0.1 only. GET / answers DIR/index.html (read at every request, so
    the page can be edited without a restart); DIR defaults to examples/chat found from
@@ -16,6 +17,9 @@
       127.0.0.1:50312 error: <what> (close code 1002)
    Browsers offer permessage-deflate; ws.h implements no extension, so the answer simply
    leaves Sec-WebSocket-Extensions out, which RFC 6455 §9.1 says means "none".
+
+   With --tls-cert/--tls-key (built with OpenSSL, -DHAVE_OPENSSL) the page and the
+   socket are served over TLS by tls_openssl.h, and the first line says https://.
 
    SIGINT or SIGTERM: every client is closed with 1001 "going away", then the server
    exits 0 once they answered (at most 2 s later); a second signal exits at once. */
@@ -35,6 +39,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef HAVE_OPENSSL
+#include "tls_openssl.h"
+static SSL_CTX *tls_ctx; /* NULL: plain http:// and ws:// */
+#endif
 
 #define MAX_HEAD 8192
 #define MAX_PAGE ((size_t)1 << 20)
@@ -56,6 +65,9 @@ typedef struct client {
     kind kind;
     int drop;                   /* close the socket at the next sweep */
     char peer[64];              /* "127.0.0.1:54321", for log lines */
+#ifdef HAVE_OPENSSL
+    tlsio *tls;                 /* NULL without TLS */
+#endif
     uint64_t head_deadline;     /* a silent half-open connection must not stay forever */
     char head[MAX_HEAD];        /* the request head (and anything read past it) */
     size_t head_len, head_fed;  /* K_WS: how much of head the ws_conn has taken */
@@ -100,6 +112,10 @@ static void log_text(const void *data, size_t len) {
 static long sock_read(void *user, void *buf, size_t len) {
     client *cl = (client *)user;
     ssize_t n;
+#ifdef HAVE_OPENSSL
+    if (cl->tls)
+        return tlsio_read(cl->tls, buf, len);
+#endif
     do
         n = recv(cl->fd, buf, len, 0);
     while (n < 0 && errno == EINTR);
@@ -111,6 +127,10 @@ static long sock_read(void *user, void *buf, size_t len) {
 static long sock_write(void *user, const void *buf, size_t len) {
     client *cl = (client *)user;
     ssize_t n;
+#ifdef HAVE_OPENSSL
+    if (cl->tls)
+        return tlsio_write(cl->tls, buf, len);
+#endif
     do
         n = send(cl->fd, buf, len, 0);
     while (n < 0 && errno == EINTR);
@@ -139,9 +159,15 @@ static void broadcast(ws_opcode op, const void *data, size_t len) {
 
 /* Cross-site WebSocket hijacking: any web page the user visits may open a socket to
    127.0.0.1, and browsers send its Origin. Only pages served from here may join. */
-static int origin_allowed(const ws_request *req) {
-    static const char scheme[] = "http://";
-    size_t k = sizeof scheme - 1;
+static int origin_allowed(const client *cl, const ws_request *req) {
+    const char *scheme = "http://";
+    size_t k;
+#ifdef HAVE_OPENSSL
+    if (cl->tls)
+        scheme = "https://";
+#endif
+    (void)cl;
+    k = strlen(scheme);
     if (!req->origin.p)
         return 1; /* not a browser (wscat, scripts): Origin is a browser's promise */
     return req->origin.n == k + req->host.n && memcmp(req->origin.p, scheme, k) == 0 &&
@@ -152,7 +178,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     client *cl = (client *)user;
     switch (ev->type) {
     case WS_EV_REQUEST:
-        if (!origin_allowed(ev->request)) {
+        if (!origin_allowed(cl, ev->request)) {
             printf("%s refused: origin ", cl->peer);
             log_text(ev->request->origin.p, ev->request->origin.n);
             printf("\n");
@@ -214,6 +240,16 @@ static int listen_on(unsigned port) {
 }
 
 static void client_free(client *cl) {
+#ifdef HAVE_OPENSSL
+    if (cl->tls) {
+        /* close_notify after a finished exchange, one attempt (see echo_server.c). */
+        if (cl->kind == K_REPLY ? cl->reply_pos == cl->reply_len
+                                : cl->kind == K_WS && ws_conn_wants(&cl->conn) == 0)
+            (void)tlsio_shutdown(cl->tls);
+        tlsio_free(cl->tls);
+        free(cl->tls);
+    }
+#endif
     close(cl->fd);
     if (cl->kind == K_WS)
         ws_conn_free(&cl->conn);
@@ -255,6 +291,18 @@ static void accept_clients(int lfd) {
         /* Chat lines are small and should leave at once, not wait for Nagle. */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         cl->fd = fd;
+#ifdef HAVE_OPENSSL
+        if (tls_ctx) {
+            cl->tls = (tlsio *)malloc(sizeof *cl->tls);
+            if (!cl->tls || tlsio_server(cl->tls, tls_ctx, fd) < 0) {
+                fprintf(stderr, "chat_server: cannot set up TLS for a new client\n");
+                free(cl->tls);
+                free(cl);
+                close(fd);
+                continue;
+            }
+        }
+#endif
         cl->kind = K_HTTP;
         cl->head_deadline = now_ms() + HEAD_TIMEOUT_MS;
         inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
@@ -366,12 +414,9 @@ static void route(client *cl, size_t head_end) {
 
 static void read_head(client *cl) {
     size_t had = cl->head_len;
-    ssize_t n;
+    long n = sock_read(cl, cl->head + had, sizeof cl->head - had);
     int end;
-    do
-        n = recv(cl->fd, cl->head + had, sizeof cl->head - had, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n == WS_WOULD_BLOCK)
         return;
     if (n <= 0) {
         cl->drop = 1;
@@ -388,11 +433,8 @@ static void read_head(client *cl) {
 }
 
 static void write_reply(client *cl) {
-    ssize_t n;
-    do
-        n = send(cl->fd, cl->reply + cl->reply_pos, cl->reply_len - cl->reply_pos, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    long n = sock_write(cl, cl->reply + cl->reply_pos, cl->reply_len - cl->reply_pos);
+    if (n == WS_WOULD_BLOCK)
         return;
     if (n <= 0) {
         cl->drop = 1;
@@ -433,7 +475,7 @@ static void pump(client *cl, short revents) {
         return;
     switch (cl->kind) {
     case K_HTTP:
-        if (revents & (POLLIN | POLLHUP | POLLERR))
+        if (revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) /* TLS may wait for POLLOUT */
             read_head(cl);
         if (cl->kind == K_REPLY)
             write_reply(cl); /* usually fits the socket buffer right away */
@@ -441,7 +483,7 @@ static void pump(client *cl, short revents) {
             pump_ws(cl);
         break;
     case K_REPLY:
-        if (revents & (POLLOUT | POLLHUP | POLLERR))
+        if (revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) /* TLS may wait for POLLIN */
             write_reply(cl);
         break;
     case K_WS:
@@ -504,16 +546,18 @@ static char *default_page_dir(const char *argv0) {
 
 static int usage(const char *argv0) {
     fprintf(stderr,
-            "usage: %s [-p PORT] [-d DIR]\n"
+            "usage: %s [-p PORT] [-d DIR] [--tls-cert FILE --tls-key FILE]\n"
             "  -p PORT  port on 127.0.0.1 (default 8080; 0 picks a free one)\n"
             "  -d DIR   folder holding index.html (default: examples/chat next to the\n"
-            "           build folder this program is in)\n",
+            "           build folder this program is in)\n"
+            "  --tls-cert FILE --tls-key FILE   serve https:// and wss:// (PEM files)\n",
             argv0);
     return 2;
 }
 
 int main(int argc, char **argv) {
     unsigned port = 8080;
+    const char *cert = NULL, *key = NULL;
     char *dir_alloc = NULL, page_path[4096];
     int lfd, i;
     struct sigaction sa;
@@ -535,9 +579,31 @@ int main(int argc, char **argv) {
             port = (unsigned)p;
         } else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
             page_dir = argv[++i];
+        } else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+            cert = argv[++i];
+        } else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+            key = argv[++i];
         } else {
             return usage(argv[0]);
         }
+    }
+    if (!cert != !key) {
+        fprintf(stderr, "chat_server: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (cert) {
+#ifdef HAVE_OPENSSL
+        char err[256];
+        tls_ctx = tlsio_server_ctx(cert, key, err, sizeof err);
+        if (!tls_ctx) {
+            fprintf(stderr, "chat_server: %s\n", err);
+            return 1;
+        }
+#else
+        fprintf(stderr, "chat_server: built without TLS (apt-get install libssl-dev "
+                        "pkg-config, then make clean all)\n");
+        return 2;
+#endif
     }
     if (!page_dir)
         page_dir = dir_alloc = default_page_dir(argv[0]);
@@ -567,14 +633,15 @@ int main(int argc, char **argv) {
         free(dir_alloc);
         return 1;
     }
-    printf("chat on http://127.0.0.1:%u/\n", (unsigned)ntohs(bound.sin_port));
+    printf("chat on %s://127.0.0.1:%u/\n", cert ? "https" : "http",
+           (unsigned)ntohs(bound.sin_port));
     fflush(stdout);
 
     next_tick = now_ms() + TICK_MS;
     for (;;) {
         size_t j, npoll = 0, nwatched;
         uint64_t now;
-        int timeout, n;
+        int timeout, n, timeout_zero = 0;
 
         if (stop_signals && !stopping) {
             stopping = 1;
@@ -607,24 +674,27 @@ int main(int argc, char **argv) {
         for (j = 0; j < nwatched; j++) {
             client *cl = clients[j];
             short events = 0;
-            if (cl->kind == K_HTTP) {
-                events = POLLIN;
-            } else if (cl->kind == K_REPLY) {
-                events = POLLOUT;
-            } else {
-                unsigned wants = ws_stream_wants(&cl->stream);
-                if (wants & WS_WANT_READ)
-                    events |= POLLIN;
-                if (wants & WS_WANT_WRITE)
-                    events |= POLLOUT;
+            unsigned wants = cl->kind == K_HTTP    ? WS_WANT_READ
+                             : cl->kind == K_REPLY ? WS_WANT_WRITE
+                                                   : ws_stream_wants(&cl->stream);
+#ifdef HAVE_OPENSSL
+            if (cl->tls) {
+                wants = tlsio_wants(cl->tls, wants); /* TLS may need the other direction */
+                if (tlsio_pending(cl->tls))
+                    timeout_zero = 1; /* decrypted input that poll() cannot see */
             }
+#endif
+            if (wants & WS_WANT_READ)
+                events |= POLLIN;
+            if (wants & WS_WANT_WRITE)
+                events |= POLLOUT;
             pfds[npoll].fd = cl->fd;
             pfds[npoll].events = events;
             npoll++;
         }
 
         now = now_ms();
-        timeout = next_tick > now ? (int)(next_tick - now) : 0;
+        timeout = next_tick > now && !timeout_zero ? (int)(next_tick - now) : 0;
         n = poll(pfds, (nfds_t)npoll, timeout);
         if (n < 0 && errno != EINTR) {
             perror("chat_server: poll");
@@ -639,6 +709,11 @@ int main(int argc, char **argv) {
             if (lfd >= 0 && (pfds[0].revents & POLLIN))
                 accept_clients(lfd);
         }
+#ifdef HAVE_OPENSSL
+        for (j = 0; j < nwatched; j++)
+            if (clients[j]->tls && tlsio_pending(clients[j]->tls))
+                pump(clients[j], POLLIN);
+#endif
         /* A message from one client queued output on the others: send it now rather
            than one poll round later. */
         for (j = 0; j < nclients; j++)
@@ -670,6 +745,9 @@ int main(int argc, char **argv) {
     free(dir_alloc);
     if (lfd >= 0)
         close(lfd);
+#ifdef HAVE_OPENSSL
+    SSL_CTX_free(tls_ctx);
+#endif
     printf("bye\n");
     return 0;
 }

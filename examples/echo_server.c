@@ -2,6 +2,7 @@
    loop (epoll on Linux, poll() elsewhere).
 
       build/echo_server [-p PORT]      (default 9001; -p 0 picks a free port)
+      build/echo_server -p 9443 --tls-cert cert.pem --tls-key key.pem     (wss://)
 
    Listens on 127.0.0.1 and sends every message back with the same type (text or
    binary, up to 64 MiB). A client that offers the subprotocol "chat" gets it.
@@ -11,7 +12,11 @@
    is ready; after each pump, ws_stream_wants says what to wait for next (read, write) or
    that the connection is over (0); ws_conn_tick once a second. The loop does no work per
    idle client: the wait set changes only when a client's wants change, and a socket is
-   read only after the poller reported input, so no recv() is spent on "nothing yet". */
+   read only after the poller reported input, so no recv() is spent on "nothing yet".
+
+   With --tls-cert/--tls-key (built with OpenSSL, -DHAVE_OPENSSL) every client speaks
+   TLS through tls_openssl.h: the same loop, with the TLS read/write callbacks, the
+   readiness TLS needs (tlsio_wants) and close_notify before the socket closes. */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 
@@ -27,6 +32,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef HAVE_OPENSSL
+#include "tls_openssl.h"
+static SSL_CTX *tls_ctx; /* NULL: plain ws:// */
+#endif
 
 /* Linux has epoll: the kernel keeps the wait set, so a wait costs the number of ready
    sockets, not the number of clients. Elsewhere (or with -DECHO_USE_POLL) poll(). */
@@ -59,6 +69,9 @@ typedef struct client {
     size_t slot;                /* index in clients[] (and, with poll, in pfds[]) */
     uint64_t accepted_at;       /* ms, for the handshake timeout */
     char peer[64];              /* "127.0.0.1:54321", for log lines */
+#ifdef HAVE_OPENSSL
+    tlsio *tls;                 /* NULL without TLS; allocated apart, plain clients stay small */
+#endif
     ws_conn conn;
     ws_stream stream;
 } client;
@@ -117,6 +130,21 @@ static long sock_write(void *user, const void *buf, size_t len) {
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? WS_WOULD_BLOCK : WS_ERR_IO;
 }
 
+#ifdef HAVE_OPENSSL
+static long tls_read(void *user, void *buf, size_t len) {
+    client *cl = (client *)user;
+    if (ws_conn_queued(&cl->conn) >= PAUSE_READ_AT)
+        return WS_WOULD_BLOCK; /* back-pressure, as in sock_read */
+    /* No "readable" gate: TLS may hold decrypted input the poller cannot see, and a
+       read can be waiting for the socket to take a handshake message. */
+    return tlsio_read(cl->tls, buf, len);
+}
+
+static long tls_write(void *user, const void *buf, size_t len) {
+    return tlsio_write(((client *)user)->tls, buf, len);
+}
+#endif
+
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     client *cl = (client *)user;
     switch (ev->type) {
@@ -125,6 +153,12 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         ws_accept(c, ws_request_offers(ev->request, "chat") ? "chat" : NULL, NULL);
         break;
     case WS_EV_OPEN:
+#ifdef HAVE_OPENSSL
+        if (cl->tls) {
+            char how[96];
+            fprintf(stderr, "%s: tls %s\n", cl->peer, tlsio_describe(cl->tls, how, sizeof how));
+        }
+#endif
         fprintf(stderr, "%s: open%s%.*s\n", cl->peer, ev->protocol.n ? ", protocol " : "",
                 (int)ev->protocol.n, ev->protocol.p);
         break;
@@ -149,6 +183,12 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
             ws_close(c, ev->code, (const char *)ev->data, ev->len);
         break;
     case WS_EV_ERROR:
+#ifdef HAVE_OPENSSL
+        if (cl->tls && tlsio_error(cl->tls)[0]) {
+            fprintf(stderr, "%s: tls: %s\n", cl->peer, tlsio_error(cl->tls));
+            break;
+        }
+#endif
         fprintf(stderr, "%s: %s (close code %u)\n", cl->peer, ws_strerror(ev->error),
                 ev->code);
         break;
@@ -207,12 +247,37 @@ static client *client_new(int fd, const struct sockaddr_in *from) {
     io.read = sock_read;
     io.write = sock_write;
     io.user = cl;
+#ifdef HAVE_OPENSSL
+    if (tls_ctx) {
+        cl->tls = (tlsio *)malloc(sizeof *cl->tls);
+        if (!cl->tls || tlsio_server(cl->tls, tls_ctx, fd) < 0) {
+            if (cl->tls)
+                fprintf(stderr, "%s: %s\n", cl->peer, tlsio_error(cl->tls));
+            free(cl->tls);
+            ws_conn_free(&cl->conn);
+            free(cl);
+            return NULL;
+        }
+        io.read = tls_read;
+        io.write = tls_write;
+    }
+#endif
     ws_stream_init(&cl->stream, &cl->conn, &io, read_buf, sizeof read_buf);
     ws_stream_share_buffer(&cl->stream);
     return cl;
 }
 
 static void client_free(client *cl) {
+#ifdef HAVE_OPENSSL
+    if (cl->tls) {
+        /* close_notify, one attempt: the output queue just drained, so the socket has
+           room; a peer that stopped reading would not get it by waiting either. */
+        if (ws_conn_wants(&cl->conn) == 0)
+            (void)tlsio_shutdown(cl->tls);
+        tlsio_free(cl->tls);
+        free(cl->tls);
+    }
+#endif
     close(cl->fd);
     ws_stream_free(&cl->stream);
     ws_conn_free(&cl->conn);
@@ -371,6 +436,10 @@ static void accept_clients(int lfd) {
    the connection wants next, or mark it for the sweep when it is over. */
 static void pump(client *cl, int readable) {
     unsigned want;
+#ifdef HAVE_OPENSSL
+    int rounds = 0;
+again:
+#endif
     cl->readable = readable;
     /* Protocol errors are handled inside the connection (it queues the close frame and
        ws_stream_wants reaches 0 once that is written); only a dead socket ends it here. */
@@ -380,6 +449,15 @@ static void pump(client *cl, int readable) {
     want = ws_stream_wants(&cl->stream);
     if (ws_conn_queued(&cl->conn) >= PAUSE_READ_AT)
         want &= ~WS_WANT_READ; /* back-pressure, see sock_read */
+#ifdef HAVE_OPENSSL
+    if (cl->tls && want) {
+        /* Decrypted input the poller will never report: read it now. Each round takes
+           some of it, and there is at most one record's worth. */
+        if ((want & WS_WANT_READ) && !cl->drop && tlsio_pending(cl->tls) && ++rounds < 64)
+            goto again;
+        want = tlsio_wants(cl->tls, want); /* what the socket must show for TLS to go on */
+    }
+#endif
     if (want == 0)
         cl->drop = 1; /* closed, or failed and the close frame is written */
     else if (!cl->drop && want != cl->watching && poller_watch(cl, want) < 0)
@@ -436,17 +514,44 @@ int main(int argc, char **argv) {
     uint64_t next_tick, stop_by = 0;
     int stopping = 0;
 
-    if (argc == 3 && strcmp(argv[1], "-p") == 0) {
-        char *end;
-        unsigned long p = strtoul(argv[2], &end, 10);
-        if (*argv[2] == '\0' || *end != '\0' || p > 65535) {
-            fprintf(stderr, "echo_server: bad port '%s'\n", argv[2]);
+    const char *cert = NULL, *key = NULL;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long p = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || p > 65535) {
+                fprintf(stderr, "echo_server: bad port '%s'\n", argv[i]);
+                return 2;
+            }
+            port = (unsigned)p;
+        } else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+            cert = argv[++i];
+        } else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+            key = argv[++i];
+        } else {
+            fprintf(stderr, "usage: %s [-p PORT] [--tls-cert FILE --tls-key FILE]\n", argv[0]);
             return 2;
         }
-        port = (unsigned)p;
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: %s [-p PORT]\n", argv[0]);
+    }
+    if (!cert != !key) {
+        fprintf(stderr, "echo_server: --tls-cert and --tls-key go together\n");
         return 2;
+    }
+    if (cert) {
+#ifdef HAVE_OPENSSL
+        char err[256];
+        tls_ctx = tlsio_server_ctx(cert, key, err, sizeof err);
+        if (!tls_ctx) {
+            fprintf(stderr, "echo_server: %s\n", err);
+            return 1;
+        }
+#else
+        fprintf(stderr, "echo_server: built without TLS (apt-get install libssl-dev "
+                        "pkg-config, then make clean all)\n");
+        return 2;
+#endif
     }
 
     /* No SA_RESTART: the signal must interrupt the wait so shutdown starts at once. */
@@ -465,7 +570,8 @@ int main(int argc, char **argv) {
                 strerror(errno));
         return 1;
     }
-    printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(bound.sin_port));
+    printf("listening on 127.0.0.1:%u%s\n", (unsigned)ntohs(bound.sin_port),
+           cert ? " (TLS: wss://)" : "");
     fflush(stdout); /* a script may be waiting for this line to learn the port */
 
     next_tick = now_ms() + TICK_MS;
@@ -519,5 +625,8 @@ int main(int argc, char **argv) {
     poller_free();
     if (lfd >= 0)
         close(lfd);
+#ifdef HAVE_OPENSSL
+    SSL_CTX_free(tls_ctx);
+#endif
     return 0;
 }

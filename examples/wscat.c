@@ -1,8 +1,13 @@
 /* wscat - talk to a WebSocket server from the terminal or a pipe, on ws.h.
 
       build/wscat URL [--binary] [--header "Name: value"]... [--protocol NAME]
-                      [--ping-interval MS]
+                      [--ping-interval MS] [--cafile FILE] [--insecure] [--connect-to ADDR]
       printf 'hello\n' | build/wscat ws://127.0.0.1:8080/ws
+      printf 'hello\n' | build/wscat wss://echo.example.com/
+
+   wss:// runs over OpenSSL when built with it (-DHAVE_OPENSSL, see tls_openssl.h): the
+   server's certificate is checked against the system's CA store (or --cafile) and
+   against the URL's host name, which also goes out as SNI.
 
    Every line read from stdin goes out as one message (text, or binary with --binary),
    without its newline. Every message received is written to stdout: text as it is
@@ -28,9 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_OPENSSL
+#include "tls_openssl.h"
+#endif
+
 #define EXIT_CLEAN 0       /* close handshake done with 1000 or 1005 */
 #define EXIT_FAILED 1      /* connect, handshake, protocol, I/O or timeout failure */
-#define EXIT_USAGE 2       /* bad arguments, bad URL, wss:// */
+#define EXIT_USAGE 2       /* bad arguments, bad URL, wss:// without TLS built in */
 #define EXIT_CLOSED_CODE 3 /* close handshake done, but with another code (1001, 4000...) */
 #define EXIT_GAVE_UP 130   /* a second Ctrl-C while waiting for the server's close */
 
@@ -46,6 +55,7 @@
 typedef struct app {
     int fd;
     int rngfd;
+    const char *host;        /* the URL's host, for messages */
     ws_opcode send_op;
     ws_conn conn;
     ws_stream stream;
@@ -62,6 +72,10 @@ typedef struct app {
     unsigned long line_no;   /* lines taken so far, for error messages */
     int stdin_eof;
     int output_broken;       /* stdout went away (wscat ... | head -1) */
+#ifdef HAVE_OPENSSL
+    int secure;              /* wss://: everything goes through tls */
+    tlsio tls;
+#endif
 } app;
 
 static volatile sig_atomic_t interrupts;
@@ -153,11 +167,20 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     app *a = (app *)user;
     (void)c;
     switch (ev->type) {
-    case WS_EV_OPEN:
+    case WS_EV_OPEN: {
+        char tls[96] = "";
+#ifdef HAVE_OPENSSL
+        if (a->secure) {
+            tls[0] = ' ', tls[1] = '(';
+            tlsio_describe(&a->tls, tls + 2, sizeof tls - 3);
+            strcat(tls, ")");
+        }
+#endif
         a->opened = 1;
-        fprintf(stderr, "wscat: connected%s%.*s\n", ev->protocol.n ? ", protocol " : "",
+        fprintf(stderr, "wscat: connected%s%s%.*s\n", tls, ev->protocol.n ? ", protocol " : "",
                 (int)ev->protocol.n, ev->protocol.p);
         break;
+    }
     case WS_EV_MESSAGE:
         print_message(a, ev);
         break;
@@ -296,8 +319,19 @@ static void read_stdin(app *a) {
 static int usage(const char *argv0, int status) {
     fprintf(status ? stderr : stdout,
             "usage: %s URL [options]\n"
-            "  URL                    ws://host[:port]/path (wss:// needs TLS, which is not\n"
-            "                         built in)\n"
+#ifdef HAVE_OPENSSL
+            "  URL                    ws://host[:port]/path or wss://host[:port]/path\n"
+            "  --cafile FILE          wss://: trust the CA certificates in FILE (PEM)\n"
+            "                         instead of the system's\n"
+            "  --insecure             wss://: do not check the server's certificate at all\n"
+            "                         (the connection is then open to anyone in between)\n"
+#else
+            "  URL                    ws://host[:port]/path (wss:// needs wscat built with\n"
+            "                         OpenSSL: apt-get install libssl-dev pkg-config; make)\n"
+#endif
+            "  --connect-to ADDR      connect to ADDR (name or address) instead of the URL's\n"
+            "                         host, which still goes in Host, SNI and the\n"
+            "                         certificate check\n"
             "  --binary               send each stdin line as a binary message (default: text)\n"
             "  --header \"Name: value\" add a header to the handshake request (repeatable)\n"
             "  --protocol NAME        offer a subprotocol (a comma list offers several)\n"
@@ -307,9 +341,10 @@ static int usage(const char *argv0, int status) {
             "Ctrl-C) wscat sends close 1000 and waits for the server's close.\n"
             "Exit status:\n"
             "  0    closed cleanly with code 1000, or with no code (1005)\n"
-            "  1    failed: resolve, connect, handshake refused or invalid, protocol\n"
-            "       error, connection dropped without a close, ping or close timeout\n"
-            "  2    bad arguments, a malformed URL, or wss://\n"
+            "  1    failed: resolve, connect, TLS (a certificate not trusted, expired or\n"
+            "       for another name), handshake refused or invalid, protocol error,\n"
+            "       connection dropped without a close, ping or close timeout\n"
+            "  2    bad arguments, a malformed URL, or wss:// without TLS built in\n"
             "  3    closed cleanly but with another code (1001 going away, 4000...);\n"
             "       the code and reason are on stderr\n"
             "  130  a second Ctrl-C while waiting for the server's close\n",
@@ -327,6 +362,16 @@ static int header_ok(const char *h) {
 static int report(app *a, int status) {
     if (status >= 0)
         return status;
+#ifdef HAVE_OPENSSL
+    if (a->failed && a->secure && a->error == WS_ERR_IO && tlsio_error(&a->tls)[0]) {
+        const char *why = tlsio_error(&a->tls);
+        fprintf(stderr, "wscat: TLS with %s failed: %s%s\n", a->host, why,
+                strncmp(why, "certificate verify failed", 25) == 0
+                    ? " (--cafile FILE trusts another CA; --insecure skips the check)"
+                    : "");
+        return EXIT_FAILED;
+    }
+#endif
     if (a->failed && !a->opened) {
         if (a->error == WS_ERR_HS_STATUS)
             fprintf(stderr, "wscat: handshake refused: %s\n", a->text);
@@ -356,7 +401,9 @@ static int report(app *a, int status) {
 }
 
 int main(int argc, char **argv) {
-    const char *url = NULL, *protocol = NULL;
+    const char *url = NULL, *protocol = NULL, *connect_host = NULL;
+    const char *cafile = NULL;
+    int insecure = 0;
     char host[256], port[8], *headers = NULL;
     size_t headers_len = 0;
     unsigned long ping_ms = 0;
@@ -379,6 +426,12 @@ int main(int argc, char **argv) {
             continue;
         } else if (strcmp(arg, "--protocol") == 0 && i + 1 < argc) {
             protocol = argv[++i];
+        } else if (strcmp(arg, "--cafile") == 0 && i + 1 < argc) {
+            cafile = argv[++i];
+        } else if (strcmp(arg, "--insecure") == 0) {
+            insecure = 1;
+        } else if (strcmp(arg, "--connect-to") == 0 && i + 1 < argc) {
+            connect_host = argv[++i];
         } else if (strcmp(arg, "--ping-interval") == 0 && i + 1 < argc) {
             char *end;
             ping_ms = strtoul(argv[++i], &end, 10);
@@ -416,11 +469,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "wscat: not a ws:// URL: %s\n", url);
         return EXIT_USAGE;
     }
-    if (u.secure) {
-        fprintf(stderr, "wscat: wss:// needs TLS, which is not built in (ws.h runs over "
-                        "any transport you give it; this tool gives it plain TCP)\n");
+#ifndef HAVE_OPENSSL
+    if (u.secure || cafile || insecure) {
+        fprintf(stderr, "wscat: wss:// needs TLS, and this wscat was built without OpenSSL "
+                        "(apt-get install libssl-dev pkg-config, then make clean all)\n");
         return EXIT_USAGE;
     }
+#endif
     if (u.host.n >= sizeof host) {
         fprintf(stderr, "wscat: host name too long\n");
         return EXIT_USAGE;
@@ -462,13 +517,33 @@ int main(int argc, char **argv) {
         free(headers);
         return EXIT_FAILED;
     }
-    a->fd = connect_to(host, port);
+    a->host = host;
+    a->fd = connect_to(connect_host ? connect_host : host, port);
     if (a->fd < 0) {
         close(a->rngfd);
         free(a);
         free(headers);
         return EXIT_FAILED;
     }
+#ifdef HAVE_OPENSSL
+    if (u.secure) {
+        /* The WebSocket handshake goes out through SSL_write, which runs the TLS
+           handshake first: nothing more to start here. */
+        char err[256];
+        SSL_CTX *ctx = tlsio_client_ctx(cafile, insecure, err, sizeof err);
+        if (!ctx || tlsio_client(&a->tls, ctx, a->fd, host) < 0) {
+            fprintf(stderr, "wscat: %s\n", ctx ? tlsio_error(&a->tls) : err);
+            SSL_CTX_free(ctx);
+            close(a->fd);
+            close(a->rngfd);
+            free(a);
+            free(headers);
+            return EXIT_FAILED;
+        }
+        SSL_CTX_free(ctx); /* the connection keeps its own reference */
+        a->secure = 1;
+    }
+#endif
 
     ws_config_init(&cfg, WS_ROLE_CLIENT);
     cfg.on_event = on_event;
@@ -498,6 +573,13 @@ int main(int argc, char **argv) {
     io.read = sock_read;
     io.write = sock_write;
     io.user = a;
+#ifdef HAVE_OPENSSL
+    if (a->secure) {
+        io.read = tlsio_read;
+        io.write = tlsio_write;
+        io.user = &a->tls;
+    }
+#endif
     ws_stream_init(&a->stream, &a->conn, &io, a->buf, sizeof a->buf);
 
     /* Pings need a finer clock than close timeouts do. */
@@ -508,7 +590,7 @@ int main(int argc, char **argv) {
         struct pollfd p[2];
         nfds_t np = 1;
         unsigned wants;
-        int open, n;
+        int open, n, pending = 0;
         uint64_t now;
 
         if (interrupts > handled_interrupts) {
@@ -546,6 +628,12 @@ int main(int argc, char **argv) {
             break; /* the connection is finished with the socket */
 
         p[0].fd = a->fd;
+#ifdef HAVE_OPENSSL
+        if (a->secure) {
+            wants = tlsio_wants(&a->tls, wants); /* a TLS read may need room to write */
+            pending = tlsio_pending(&a->tls); /* input already decrypted: no waiting */
+        }
+#endif
         p[0].events = (short)(((wants & WS_WANT_READ) ? POLLIN : 0) |
                               ((wants & WS_WANT_WRITE) ? POLLOUT : 0));
         p[0].revents = 0;
@@ -556,7 +644,7 @@ int main(int argc, char **argv) {
             np = 2;
         }
         now = now_ms();
-        n = poll(p, np, next_tick > now ? (int)(next_tick - now) : 0);
+        n = poll(p, np, next_tick > now && !pending ? (int)(next_tick - now) : 0);
         if (n < 0 && errno != EINTR) {
             perror("wscat: poll");
             status = EXIT_FAILED;
@@ -582,6 +670,20 @@ int main(int argc, char **argv) {
     }
 
     status = report(a, status);
+#ifdef HAVE_OPENSSL
+    if (a->secure) {
+        /* close_notify, so the server sees the end of TLS as clean; one short wait if
+           the socket is full, no more (the WebSocket is already done). */
+        if (tlsio_shutdown(&a->tls) == 0) {
+            struct pollfd p;
+            p.fd = a->fd;
+            p.events = (tlsio_wants(&a->tls, WS_WANT_WRITE) & WS_WANT_READ) ? POLLIN : POLLOUT;
+            if (poll(&p, 1, 1000) == 1)
+                (void)tlsio_shutdown(&a->tls);
+        }
+        tlsio_free(&a->tls);
+    }
+#endif
     close(a->fd);
     close(a->rngfd);
     ws_conn_free(&a->conn);

@@ -414,7 +414,7 @@ static void test_ws_to_zlib_every_level_window(void **state) {
                     assert_int_equal(ws_deflate_init(&d, w, level, g_dmem, WS_DEFLATE_MEM(w)), WS_OK);
                     deflate_pieces(&d, raw, sizes[si], 1 + trand() % 9000, 1 + trand() % 3000,
                                    WS_DEFLATE_SYNC, &c);
-                    assert_true(c.n >= 4);
+                    assert_true(c.n >= 4 && c.n <= WS_DEFLATE_BOUND(sizes[si]));
                     assert_memory_equal(c.p + c.n - 4, TAIL, 4); /* RFC 7692 §7.2.1 */
                     check_both_inflate(c.p, c.n, raw, sizes[si], w);
                     free(c.p);
@@ -513,6 +513,32 @@ static void test_context_takeover_thousands_of_messages(void **state) {
             free(rawall.p);
             free(raw);
         }
+    }
+}
+
+/* WS_DEFLATE_BOUND(n) is enough room for one call with a sync flush, whatever the data:
+   random bytes (stored blocks, the worst case), at the smallest and largest window. */
+static void test_deflate_bound(void **state) {
+    static const size_t sizes[] = {0, 1, 5, 1017, 1018, 1019, 4096, 100000, 300001};
+    size_t si;
+    (void)state;
+    for (si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        unsigned char *raw = dc_make(3, sizes[si], 31 + (uint32_t)si);
+        size_t cap = WS_DEFLATE_BOUND(sizes[si]);
+        unsigned char *c = (unsigned char *)malloc(cap);
+        unsigned w;
+        int level;
+        for (w = 8; w <= 15; w += 7)
+            for (level = WS_DEFLATE_FAST; level <= WS_DEFLATE_DEFAULT; level++) {
+                ws_deflater d;
+                size_t used, got;
+                assert_int_equal(ws_deflate_init(&d, w, level, g_dmem, WS_DEFLATE_MEM(w)), WS_OK);
+                assert_int_equal(ws_deflate(&d, raw, sizes[si], &used, c, cap, &got, WS_DEFLATE_SYNC), WS_OK);
+                assert_int_equal(used, sizes[si]);
+                check_both_inflate(c, got, raw, sizes[si], w);
+            }
+        free(c);
+        free(raw);
     }
 }
 
@@ -748,6 +774,24 @@ static void test_distance_code_set_invalid(void **state) {
     expect_error(w.b, w.n, 15, 0, WS_ERR_DEFLATE, "distance code");
 }
 
+/* §3.2.7 allows one distance code of one bit; its other bit pattern is no code. A stream
+   ending right after that bit must fail then and there, not wait for bits that cannot
+   make it valid (zlib fails there too). */
+static void test_unused_code_fails_at_once(void **state) {
+    unsigned char cl[19] = {0};
+    bw w = {{0}, 0, 0};
+    unsigned syms[16];
+    (void)state;
+    cl[0] = 3, cl[8] = 3, cl[16] = 3, cl[17] = 3, cl[18] = 2, cl[1] = 3, cl[2] = 3; /* complete */
+    /* literal/lengths: 0 -> 1 bit, 256 and 257 -> 2 bits; one distance code of 1 bit */
+    syms[0] = 1, syms[1] = 0, syms[2] = 18, syms[3] = 138 - 11, syms[4] = 18, syms[5] = 117 - 11;
+    syms[6] = 2, syms[7] = 0, syms[8] = 2, syms[9] = 0, syms[10] = 1, syms[11] = 0;
+    bw_dynamic(&w, 258, 1, cl, syms, 12);
+    bw_code(&w, 3, 2); /* 257: length 3 */
+    bw_code(&w, 1, 1); /* distance pattern '1': no such code */
+    expect_error(w.b, w.n, 15, 0, WS_ERR_DEFLATE, "distance code");
+}
+
 static void test_invalid_fixed_codes(void **state) {
     bw w = {{0}, 0, 0};
     (void)state;
@@ -967,6 +1011,7 @@ int main(void) {
         cmocka_unit_test(test_ws_to_zlib_every_level_window),
         cmocka_unit_test(test_ws_to_zlib_large_finish),
         cmocka_unit_test(test_context_takeover_thousands_of_messages),
+        cmocka_unit_test(test_deflate_bound),
         cmocka_unit_test(test_window_8_never_reaches_past_256),
         cmocka_unit_test(test_invalid_block_type),
         cmocka_unit_test(test_stored_len_nlen_mismatch),
@@ -975,6 +1020,7 @@ int main(void) {
         cmocka_unit_test(test_repeat_past_end_and_without_previous),
         cmocka_unit_test(test_literal_length_code_set_invalid),
         cmocka_unit_test(test_distance_code_set_invalid),
+        cmocka_unit_test(test_unused_code_fails_at_once),
         cmocka_unit_test(test_invalid_fixed_codes),
         cmocka_unit_test(test_distance_too_far),
         cmocka_unit_test(test_bomb_stops_at_the_limit),

@@ -1631,6 +1631,28 @@ static void test_request_repeated_list_headers(void **state) {
     }
 }
 
+/* RFC 7230 §6.7, §3.2.2: Upgrade is a list and may come on several lines; a request or
+   a response whose websocket token is on its second Upgrade line is a WebSocket one. */
+static void test_upgrade_on_second_line(void **state) {
+    static const char req_s[] =
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nUpgrade: websocket\r\n"
+        "Connection: keep-alive\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    static const char resp_s[] =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nUpgrade: WebSocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Accept: " RFC_ACCEPT "\r\n\r\n";
+    static const char no_ws[] =
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nUpgrade: websocketx\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n";
+    ws_request req;
+    ws_response res;
+    (void)state;
+    CHECK_RES(ws_request_parse(req_s, sizeof req_s - 1, &NO_LIMITS, &req), WS_OK);
+    CHECK_RES(ws_response_parse(resp_s, sizeof resp_s - 1, &NO_LIMITS, RFC_KEY, NULL, &res), WS_OK);
+    CHECK_RES(ws_request_parse(no_ws, sizeof no_ws - 1, &NO_LIMITS, &req), WS_ERR_HS_UPGRADE);
+}
+
 /* A client whose ws_client_start failed holds no memory, so a caller that drops it
    without ws_conn_free leaks nothing: bad URL, header values with CR/LF, extra headers
    that are not CRLF-terminated lines, offered protocols too long for the handshake. */
@@ -1684,6 +1706,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
         T(test_url_parse_ipv6),

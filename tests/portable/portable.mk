@@ -103,9 +103,17 @@ $(FW_OUT)/m0_link%.elf: tests/portable/m0_link.c ws.h
 	@mkdir -p $(@D)
 	arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -$* -std=c99 $(WARN) -ffreestanding -nostdlib -o $@ $< -lgcc
 
-FW_M0_LINKS := $(foreach o,O0 O1 O2 O3 Os,$(FW_OUT)/m0_link$(o).elf)
+$(FW_OUT)/m0_link_client%.elf: tests/portable/m0_link.c ws.h
+	@mkdir -p $(@D)
+	arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -$* -DWS_NO_SERVER -std=c99 $(WARN) -ffreestanding -nostdlib -o $@ $< -lgcc
+$(FW_OUT)/m0_link_server%.elf: tests/portable/m0_link.c ws.h
+	@mkdir -p $(@D)
+	arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -$* -DWS_NO_CLIENT -std=c99 $(WARN) -ffreestanding -nostdlib -o $@ $< -lgcc
+
+FW_M0_LINKS := $(foreach o,O0 O1 O2 O3 Os,$(FW_OUT)/m0_link$(o).elf) \
+               $(FW_OUT)/m0_link_clientOs.elf $(FW_OUT)/m0_link_serverOs.elf
 firmware: $(FW_OUT)/m3/session.elf $(FW_OUT)/m0/session.elf $(FW_M0_LINKS)
-	@echo "ok - Cortex-M0 -nostdlib link of all of ws.h at -O0, -O1, -O2, -O3 and -Os (no libc calls)"
+	@echo "ok - Cortex-M0 -nostdlib link of all of ws.h at -O0, -O1, -O2, -O3 and -Os, and of each role alone at -Os (no libc calls)"
 	@set -e; for c in m3 m0; do \
 	  sh tests/portable/firmware.sh $$(case $$c in m3) echo $(FW_BOARD_m3);; m0) echo $(FW_BOARD_m0);; esac) \
 	    $(FW_OUT)/$$c/session.elf $(FW_OUT)/$$c/session.log; done
