@@ -1839,7 +1839,8 @@ static void ws__huff_lengths(const uint16_t *freq, unsigned n, unsigned limit, u
 
 /* Canonical codes for lengths (§3.2.2), bit-reversed because they go out first bit first. */
 static void ws__huff_codes(const unsigned char *lens, unsigned n, uint16_t *codes) {
-    unsigned count[16] = {0}, next[16], i, code = 0;
+    unsigned count[16], next[16], i, code = 0;
+    WS_MEMSET(count, 0, sizeof count); /* "= {0}" is a memset call WS_NO_STDLIB lacks */
     for (i = 0; i < n; i++) count[lens[i]]++;
     count[0] = 0;
     for (i = 1; i < 16; i++) next[i] = code = (code + count[i - 1]) << 1;
@@ -2554,8 +2555,12 @@ WSDEF int ws_token_next(ws_str *list, ws_str *token) {
 }
 
 WSDEF int ws_token_has(ws_str list, const char *token) {
-    ws_str t;
-    while (ws_token_next(&list, &t))
+    /* A copy made field by field: walking `list` itself through a pointer makes GCC copy
+       the argument with memcpy once this is inlined on Cortex-M0 (-O2), and a
+       WS_NO_STDLIB build has no memcpy. */
+    ws_str l, t;
+    l.p = list.p, l.n = list.n;
+    while (ws_token_next(&l, &t))
         if (ws__ieq(t.p, t.n, token)) return 1;
     return 0;
 }
@@ -2810,7 +2815,8 @@ static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, 
         else
             for (i = 0; i < WS__H_COUNT; i++)
                 if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                    if (!h->n[i]) h->v[i] = value;
+                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                    if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
                     h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
                     break;
                 }
@@ -3134,8 +3140,10 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         ws_str e;
         while (ws_header_list_next(head, len, "sec-websocket-extensions", &at, &e)) {
 #ifndef WS_NO_DEFLATE
+            ws_str v; /* field by field: passing e itself is a memcpy on Cortex-M0 */
+            v.p = e.p, v.n = e.n;
             if (offered_deflate && !res->deflate &&
-                ws__deflate_verify(e, offered_deflate, &res->agreed) == WS_OK) {
+                ws__deflate_verify(v, offered_deflate, &res->agreed) == WS_OK) {
                 res->deflate = 1;
                 continue;
             }

@@ -1,12 +1,18 @@
 #!/bin/sh
 # Installs what `make test` needs on a fresh Debian machine (root), or says what to install.
-# Usage: tests/deps.sh [base|...]; each word names a group below.
+# Usage: tests/deps.sh [--no-recommends] [base|PKG|PKG:ARCH ...]; each word names a group
+# below or a package. PKG:ARCH is a Debian multiarch package (libcmocka-dev:s390x): its
+# architecture is added to dpkg first. --no-recommends keeps big tools (qemu) lean.
 set -e
 need=""
+opts=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for group in "${@:-base}"; do
   case "$group" in
-    base) pkgs="libcmocka-dev python3-websockets gcc-multilib g++-multilib clang" ;;
+    --no-recommends) opts="--no-install-recommends"; continue ;;
+    # gcc-12-multilib, not the gcc-multilib meta package: the meta package conflicts
+    # with Debian's cross compilers (gcc-s390x-linux-gnu ...), which tests/portable needs.
+    base) pkgs="libcmocka-dev python3-websockets gcc-12-multilib g++-12-multilib clang" ;;
     *) pkgs="$group" ;;
   esac
   for p in $pkgs; do have_pkg "$p" || need="$need $p"; done
@@ -32,5 +38,26 @@ if [ ! -e $policy ]; then
   printf '#!/bin/sh\n# tests/deps.sh: no service starts while it installs\nexit 101\n' >$policy
   chmod 755 $policy
 fi
+for p in $need; do
+  case "$p" in
+    *:*) arch=${p#*:}
+         dpkg --print-foreign-architectures | grep -qx "$arch" || {
+           echo "deps.sh: adding dpkg architecture $arch (for $p)"; dpkg --add-architecture "$arch"; } ;;
+  esac
+done
 apt-get -o DPkg::Lock::Timeout=600 update -qq
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq $need >/dev/null
+# A cross compiler cannot be installed beside the gcc-multilib/g++-multilib meta packages
+# (an older base group, or a machine set up by hand). Remove them on purpose, keeping the
+# -m32 compilers they stood for (gcc-12-multilib and g++-12-multilib, marked manual).
+case " $need " in
+  *" gcc-"*-linux-gnu*|*" g++-"*-linux-gnu*)
+    for m in gcc-multilib g++-multilib; do
+      if have_pkg "$m"; then
+        echo "deps.sh: removing $m (conflicts with the cross compilers; gcc-12-multilib keeps -m32)"
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq gcc-12-multilib g++-12-multilib >/dev/null
+        apt-mark manual gcc-12-multilib g++-12-multilib >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 remove -y -qq "$m" >/dev/null
+      fi
+    done ;;
+esac
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq $opts $need >/dev/null
