@@ -8,6 +8,7 @@ CC      ?= cc
 CXX     ?= c++
 BUILD   := build
 WARN    := -Wall -Wextra -Wpedantic -Werror
+WARN_STRICT := -Wconversion -Wsign-conversion -Wshadow
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS_EX   := -std=c99 -O2 -g $(WARN) -D_POSIX_C_SOURCE=200809L
 CFLAGS_TEST := -std=c99 -O1 -g $(WARN) $(SAN) -D_POSIX_C_SOURCE=200809L
@@ -110,11 +111,17 @@ compile-tests: | $(BUILD)
 	./$(BUILD)/compile_clangxx
 	$(CC) -std=c99 $(WARN) -DWS_STATIC -o $(BUILD)/compile_static tests/compile_static.c
 	./$(BUILD)/compile_static
+	@# the implementation under the stricter warnings a project that vendors it may use
+	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -c -o $(BUILD)/strict_c.o tests/compile_impl.c
+	clang -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align -c -o $(BUILD)/strict_clang.o tests/compile_impl.c
+	g++ -std=c++11 $(WARN) $(WARN_STRICT) -Wcast-align=strict -x c++ -c -o $(BUILD)/strict_gxx.o tests/compile_impl.c
+	clang++ -std=c++11 $(WARN) $(WARN_STRICT) -Wcast-align -x c++ -c -o $(BUILD)/strict_clangxx.o tests/compile_impl.c
 	@# 32-bit: the build must succeed whenever multilib is installed. A kernel without
 	@# i386 support runs it under qemu-i386 (qemu-user, which `make portable` installs;
 	@# that family also runs every unit test 32-bit).
 	@if echo 'int main(void){return 0;}' | $(CC) -m32 -x c -o $(BUILD)/m32probe - 2>/dev/null; then \
 	  $(CC) -m32 -std=c99 $(WARN) -o $(BUILD)/compile_m32 tests/compile_impl.c tests/compile_main.c; \
+	  $(CC) -m32 -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -c -o $(BUILD)/strict_m32.o tests/compile_impl.c; \
 	  if $(BUILD)/m32probe 2>/dev/null; then ./$(BUILD)/compile_m32 && echo "32-bit: built and ran"; \
 	  elif command -v qemu-i386 >/dev/null; then qemu-i386 $(BUILD)/compile_m32 && echo "32-bit: built and ran (qemu-i386)"; \
 	  else echo "32-bit: built (this kernel cannot run i386 binaries; install qemu-user)"; fi; \
