@@ -36,3 +36,5 @@ tls-unit: $(BUILD)/test_tls_glue $(BUILD)/test_tls_mbedtls
 tls: tls-unit $(TLS_EXAMPLES) $(BUILD)/mbedtls_client
 	@test -n "$(OPENSSL_LIBS)" || { echo "make tls: OpenSSL not found (make tls-deps)"; exit 1; }
 	$(PY) tests/tls/run.py
+	@echo "== the interop matrix, TLS rows included (over = tls)"
+	@$(PY) tests/interop/run.py --matrix
