@@ -3978,6 +3978,18 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
     ws__emit(c, &ev);
 }
 
+/* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
+   `last`: the message must also end on a whole code point. */
+static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
+    ws_utf8 v;
+    if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
+    v.state = c->ws__utf8;
+    if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
+        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+    c->ws__utf8 = v.state;
+    return WS_OK;
+}
+
 #ifndef WS_NO_DEFLATE
 /* n bytes of a compressed message's payload (RFC 7692 §7.2.2), inflated as they come,
    with 00 00 ff ff appended after the last frame's. The inflated bytes take the path an
@@ -4011,13 +4023,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             dst = c->ws__in + c->ws__in_len;
             r = ws_inflate(inf, in, left, &used, dst, room, &got);
             in += used, left -= used;
-            if (got && c->ws__msg_op == WS_OP_TEXT) {
-                ws_utf8 v;
-                v.state = c->ws__utf8;
-                if (ws_utf8_feed(&v, dst, got) != WS_OK)
-                    return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
-                c->ws__utf8 = v.state;
-            }
+            if (got && ws__text(c, dst, got, 0) != WS_OK) return (ws_result)c->ws__error;
             if (streaming && got) {
                 ws__deliver(c, c->ws__msg_op, dst, got, 0);
                 if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
@@ -4032,8 +4038,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
         }
     }
     if (!last) return WS_OK;
-    if (c->ws__msg_op == WS_OP_TEXT && c->ws__utf8 != 0)
-        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+    if (ws__text(c, tail, 0, 1) != WS_OK) return (ws_result)c->ws__error;
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
     ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
@@ -4068,13 +4073,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 #ifndef WS_NO_DEFLATE
     if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
-    if (c->ws__msg_op == WS_OP_TEXT) {
-        ws_utf8 v;
-        v.state = c->ws__utf8;
-        if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
-            return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
-        c->ws__utf8 = v.state;
-    }
+    if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
     if (last) c->ws__flags &= ~WS__F_IN_MSG;
     if ((c->ws__flags & WS__F_STREAMING) || (last && c->ws__in_len == 0)) {
         /* streaming: each piece as it comes; or the whole message is right here: no copy */
