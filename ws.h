@@ -41,6 +41,10 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_NO_DEFLATE             leave out DEFLATE (ws_inflate, ws_deflate; permessage-deflate)
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
+      WS_SMALL                  1: the compact form of the loops that have a fast one
+                                (masking, UTF-8, runs of small frames); same results,
+                                less code, slower on large payloads. Default: 1 when the
+                                compiler optimizes for size (-Os, -Oz), else 0
       WS_ASSERT(x)              default assert(x)
       WS_MEMCPY(d,s,n) WS_MEMMOVE(d,s,n) WS_MEMSET(d,c,n)   (all or none of the three)
       WS_MALLOC(sz) WS_FREE(p)  default allocator (both or neither)
@@ -103,6 +107,14 @@ LAYERS (one section each, bottom up; each usable alone)
 #endif
 #ifndef WS_DEFAULT_HANDSHAKE_TIMEOUT
 #define WS_DEFAULT_HANDSHAKE_TIMEOUT 10000
+#endif
+
+#ifndef WS_SMALL
+#ifdef __OPTIMIZE_SIZE__ /* GCC and Clang at -Os and -Oz */
+#define WS_SMALL 1
+#else
+#define WS_SMALL 0
+#endif
 #endif
 
 #if defined(WS_NO_CLIENT) && defined(WS_NO_SERVER)
@@ -1097,6 +1109,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
     while (s < e) {
         unsigned b;
         if (st == 0) {
+#if !WS_SMALL
             /* ASCII runs, the common case, go a word at a time. */
             while (e - s >= 16) {
                 uint64_t w0, w1;
@@ -1105,6 +1118,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
                 if ((w0 | w1) & 0x8080808080808080ull) break;
                 s += 16;
             }
+#endif
             while (s < e && *s < 0x80) s++;
             if (s == e) break;
             b = *s++;
@@ -1143,6 +1157,7 @@ static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[
                                 unsigned phase) {
     unsigned char *p = (unsigned char *)data;
     phase &= 3;
+#if !WS_SMALL
     /* Words of the key rotated to the current phase: 4 and 8 bytes are whole key periods,
        so the phase is the same after each word. Loads and stores go through memcpy, which
        compilers turn into plain (unaligned-safe) moves: no alignment loop, and right on
@@ -1193,6 +1208,7 @@ static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[
         }
         len &= 3;
     }
+#endif
     while (len--) {
         *p++ ^= key[phase];
         phase = (phase + 1) & 3;
@@ -4140,6 +4156,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
 
+#if !WS_SMALL
 /* Whole messages in one small frame each, all of them in this read: most traffic. One
    after another while the next frame is one: FIN, no RSV bits, text or binary (0x81,
    0x82), the mask bit our role must receive (§5.1: set towards a server; WS_ROLE_SERVER
@@ -4178,6 +4195,7 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
     *pp = p;
     return r;
 }
+#endif
 
 static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) {
     unsigned char *p = *pp;
@@ -4199,11 +4217,14 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
                 p += k;
                 continue;
             }
-        } else if (!had) {
+        }
+#if !WS_SMALL
+        else if (!had) {
             unsigned char *from = p;
             r = ws__small_messages(c, &p, end);
             if (p != from) continue; /* the loop's checks again, then the next frame */
         }
+#endif
         if (had == 0) { /* the header is usually whole in the input */
             n = ws_frame_decode(p, (size_t)(end - p), &f);
             take = n > 0 ? (size_t)n : 0;
