@@ -927,6 +927,8 @@ WSDEF unsigned ws_stream_wants(const ws_stream *s);
 
 /* ---- 1. Config and platform ------------------------------------------------------ */
 
+#include <stdarg.h> /* freestanding too (C99 §4) */
+
 #ifndef WS_ASSERT
 #include <assert.h>
 #define WS_ASSERT(x) assert(x)
@@ -2703,16 +2705,40 @@ static void ws__put(ws__buf *b, const char *s, size_t n) {
         b->overflow = 1;
         return;
     }
-    WS_MEMCPY(b->p + b->n, s, n);
+    if (n) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL then */
     b->n += n;
 }
-static void ws__puts(ws__buf *b, const char *s) { ws__put(b, s, ws__strlen(s)); }
-static void ws__putu(ws__buf *b, unsigned v) {
-    char d[12];
-    size_t i = sizeof d;
-    do d[--i] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    ws__put(b, d + i, sizeof d - i);
+/* fmt's text, and for each directive the next argument: %s a string (NULL: nothing),
+   %S a ws_str *, %u an unsigned. One call per piece of a head keeps the builders short. */
+static void ws__putf(ws__buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    while (*fmt) {
+        const char *s = fmt;
+        size_t n;
+        char d[10];
+        if (*fmt == '%') {
+            fmt += 2;
+            if (fmt[-1] == 's') {
+                s = va_arg(ap, const char *);
+                n = ws__strlen(s);
+            } else if (fmt[-1] == 'S') {
+                const ws_str *v = va_arg(ap, const ws_str *);
+                s = v->p, n = v->n;
+            } else { /* %u */
+                unsigned v = va_arg(ap, unsigned);
+                n = 0;
+                do d[sizeof d - ++n] = (char)('0' + v % 10), v /= 10;
+                while (v);
+                s = d + sizeof d - n;
+            }
+        } else {
+            while (*fmt && *fmt != '%') fmt++;
+            n = (size_t)(fmt - s);
+        }
+        ws__put(b, s, n);
+    }
+    va_end(ap);
 }
 static int ws__finish(ws__buf *b) {
     if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
@@ -2782,20 +2808,11 @@ WSDEF int ws_deflate_parse(ws_str e, int is_response, ws_deflate_params *p) {
 WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
     ws__buf b;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__puts(&b, "permessage-deflate");
-    if (p->server_no_context_takeover) ws__puts(&b, "; server_no_context_takeover");
-    if (p->client_no_context_takeover) ws__puts(&b, "; client_no_context_takeover");
-    if (p->server_max_window_bits) {
-        ws__puts(&b, "; server_max_window_bits=");
-        ws__putu(&b, p->server_max_window_bits);
-    }
-    if (p->client_max_window_bits) {
-        ws__puts(&b, "; client_max_window_bits");
-        if (p->client_max_window_bits != WS_PMD_NO_VALUE) {
-            ws__puts(&b, "=");
-            ws__putu(&b, p->client_max_window_bits);
-        }
-    }
+    ws__putf(&b, "permessage-deflate%s%s", p->server_no_context_takeover ? "; server_no_context_takeover" : "",
+             p->client_no_context_takeover ? "; client_no_context_takeover" : "");
+    if (p->server_max_window_bits) ws__putf(&b, "; server_max_window_bits=%u", p->server_max_window_bits);
+    if (p->client_max_window_bits == WS_PMD_NO_VALUE) ws__putf(&b, "; client_max_window_bits");
+    else if (p->client_max_window_bits) ws__putf(&b, "; client_max_window_bits=%u", p->client_max_window_bits);
     ws__put(&b, "", 1); /* the NUL, counted for room, not in the length */
     return b.overflow ? WS_ERR_BUFFER : ws__finish(&b) - 1;
 }
@@ -2846,11 +2863,11 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_DEFLATE
     int n;
     if (!p) return;
-    ws__puts(b, "Sec-WebSocket-Extensions: ");
+    ws__putf(b, "Sec-WebSocket-Extensions: ");
     n = b->overflow ? -1 : ws_deflate_format(b->p + b->n, b->cap - b->n, p);
     if (n < 0) b->overflow = 1;
     else b->n += (size_t)n;
-    ws__puts(b, "\r\n");
+    ws__putf(b, "\r\n");
 #else
     (void)b, (void)p;
 #endif
@@ -2965,18 +2982,11 @@ static int ws__response_build(char *buf, size_t cap, const ws_request *req, cons
         return WS_ERR_ARG;
     ws_accept_key(req->key.p, req->key.n, accept);
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__puts(&b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
-    ws__put(&b, accept, WS_ACCEPT_LEN);
-    ws__puts(&b, "\r\n");
-    if (protocol) {
-        ws__puts(&b, "Sec-WebSocket-Protocol: ");
-        ws__puts(&b, protocol);
-        ws__puts(&b, "\r\n");
-    }
+    ws__putf(&b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
+    if (protocol) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", protocol);
     ws__put_deflate(&b, deflate);
-    if (extra_headers) ws__puts(&b, extra_headers);
-    ws__puts(&b, "\r\n");
+    ws__putf(&b, "%s\r\n", extra_headers);
     return ws__finish(&b);
 }
 
@@ -3003,14 +3013,9 @@ WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_h
     ws__buf b;
     if (status < 300 || status > 599 || !ws__extra_ok(extra_headers)) return WS_ERR_ARG;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__puts(&b, "HTTP/1.1 ");
-    ws__putu(&b, (unsigned)status);
-    ws__puts(&b, " ");
-    ws__puts(&b, ws__reason_phrase(status));
-    ws__puts(&b, "\r\nConnection: close\r\nContent-Length: 0\r\n");
-    if (status == 426) ws__puts(&b, "Sec-WebSocket-Version: 13\r\n");
-    if (extra_headers) ws__puts(&b, extra_headers);
-    ws__puts(&b, "\r\n");
+    ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s%s\r\n",
+             (unsigned)status, ws__reason_phrase(status),
+             status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", extra_headers);
     return ws__finish(&b);
 }
 #endif /* WS_NO_SERVER */
@@ -3049,33 +3054,16 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
         return WS_ERR_ARG;
     for (i = 0; i < u.host.n; i++) ipv6 |= u.host.p[i] == ':';
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__puts(&b, "GET ");
-    ws__put(&b, u.path.p, u.path.n);
-    ws__put(&b, u.query.p, u.query.n);
-    ws__puts(&b, " HTTP/1.1\r\nHost: ");
-    if (ipv6) ws__puts(&b, "[");
-    ws__put(&b, u.host.p, u.host.n);
-    if (ipv6) ws__puts(&b, "]");
-    if (u.port != (u.secure ? 443u : 80u)) { /* §4.1 item 4: the port only when not default */
-        ws__puts(&b, ":");
-        ws__putu(&b, u.port);
-    }
-    ws__puts(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    ws__puts(&b, key);
-    ws__puts(&b, "\r\nSec-WebSocket-Version: 13\r\n");
-    if (o->protocols && *o->protocols) {
-        ws__puts(&b, "Sec-WebSocket-Protocol: ");
-        ws__puts(&b, o->protocols);
-        ws__puts(&b, "\r\n");
-    }
-    if (o->origin && *o->origin) {
-        ws__puts(&b, "Origin: ");
-        ws__puts(&b, o->origin);
-        ws__puts(&b, "\r\n");
-    }
+    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %s%S%s", &u.path, &u.query, ipv6 ? "[" : "", &u.host,
+             ipv6 ? "]" : "");
+    if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
+        ws__putf(&b, ":%u", u.port);
+    ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n", key);
+    if (o->protocols && *o->protocols) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", o->protocols);
+    if (o->origin && *o->origin) ws__putf(&b, "Origin: %s\r\n", o->origin);
     ws__put_deflate(&b, deflate);
-    if (o->extra_headers) ws__puts(&b, o->extra_headers);
-    ws__puts(&b, "\r\n");
+    ws__putf(&b, "%s\r\n", o->extra_headers);
     return ws__finish(&b);
 }
 
