@@ -2554,22 +2554,37 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
     return 0;
 }
 
+/* The next non-empty element of the list in [*v, ve): the commas and white space before
+   it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
+   A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
+static int ws__element(const char **v, const char *ve, ws_str *out) {
+    const char *p = *v;
+    while (p < ve) {
+        const char *start;
+        int quoted = 0;
+        while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
+        for (start = p; p < ve && (quoted || *p != ','); p++) {
+            if (*p == '"') quoted = !quoted;
+            else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
+        }
+        *out = ws__trim(start, (size_t)(p - start));
+        if (out->n) {
+            *v = p;
+            return 1;
+        }
+    }
+    *v = p;
+    return 0;
+}
+
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
     const char *p = list->p, *end;
+    int r;
     if (!list->n) return 0; /* an absent header is {NULL, 0} */
     end = p + list->n;
-    for (;;) {
-        const char *start;
-        while (p < end && (ws__is_ows(*p) || *p == ',')) p++;
-        if (p == end) break;
-        start = p;
-        while (p < end && *p != ',') p++;
-        *token = ws__trim(start, (size_t)(p - start));
-        list->p = p, list->n = (size_t)(end - p);
-        if (token->n) return 1;
-    }
-    list->p = end, list->n = 0;
-    return 0;
+    r = ws__element(&p, end, token);
+    list->p = p, list->n = (size_t)(end - p);
+    return r;
 }
 
 WSDEF int ws_token_has(ws_str list, const char *token) {
@@ -2610,19 +2625,9 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             for (ve = p; ve < end && *ve != '\r'; ve++) {}
             v = p, next = end - ve >= 2 ? ve + 2 : end;
         }
-        while (v < ve) {
-            const char *start;
-            int quoted = 0;
-            while (v < ve && (ws__is_ows(*v) || *v == ',')) v++;
-            for (start = v; v < ve && (quoted || *v != ','); v++) {
-                if (*v == '"') quoted = !quoted;
-                else if (quoted && *v == '\\' && v + 1 < ve) v++; /* quoted-pair */
-            }
-            *element = ws__trim(start, (size_t)(v - start));
-            if (element->n) {
-                *at = (size_t)((v < ve ? v + 1 : next) - head);
-                return 1;
-            }
+        if (ws__element(&v, ve, element)) {
+            *at = (size_t)((v < ve ? v + 1 : next) - head);
+            return 1;
         }
         p = next;
     }
@@ -2631,61 +2636,43 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
 }
 
 #ifndef WS_NO_CLIENT
-static int ws__parse_port(const char *p, size_t n, unsigned *port) {
-    unsigned v = 0;
-    size_t i;
-    if (n == 0 || n > 5) return 0;
-    for (i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return 0;
-        v = v * 10 + (unsigned)(p[i] - '0');
-    }
-    if (v == 0 || v > 65535) return 0;
-    *port = v;
-    return 1;
-}
-
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
-    const char *p = url, *end = url + len, *auth, *auth_end, *h, *h_end, *colon = 0;
+    const char *p, *end = url + len, *auth, *h, *h_end, *colon;
+    unsigned port = 0;
     size_t i;
-    if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0, p += 5;
-    else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1, p += 6;
+    if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
+    else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    out->port = out->secure ? 443 : 80;
     for (i = 0; i < len; i++) /* §3: no fragment; no white space or control bytes */
         if (url[i] == '#' || (unsigned char)url[i] <= ' ' || url[i] == 0x7f) return WS_ERR_URL;
-    auth = p;
-    while (p < end && *p != '/' && *p != '?') p++;
-    auth_end = p;
-    if (auth == auth_end) return WS_ERR_URL;
-    for (h = auth; h < auth_end; h++)
-        if (*h == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
-    if (*auth == '[') {
-        h = auth + 1;
-        h_end = h;
-        while (h_end < auth_end && *h_end != ']') h_end++;
-        if (h_end == auth_end || h_end == h) return WS_ERR_URL;
-        for (i = 0; h + i < h_end; i++) {
-            char c = h[i];
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                  c == ':' || c == '.'))
-                return WS_ERR_URL;
+    auth = p = url + 5 + out->secure;
+    for (; p < end && *p != '/' && *p != '?'; p++)
+        if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
+    if (auth < p && *auth == '[') { /* an IPv6 literal: hex digits, colons, dots */
+        for (h = h_end = auth + 1; h_end < p && *h_end != ']'; h_end++) {
+            unsigned c = (unsigned char)*h_end;
+            if (c - '0' > 9 && (c | 32) - 'a' > 5 && c != ':' && c != '.') return WS_ERR_URL;
         }
-        if (h_end + 1 < auth_end) {
-            if (h_end[1] != ':') return WS_ERR_URL;
-            colon = h_end + 1;
-        }
+        if (h_end == p || (h_end + 1 < p && h_end[1] != ':')) return WS_ERR_URL;
+        colon = h_end + 1;
     } else {
-        h = auth;
-        for (h_end = auth; h_end < auth_end && *h_end != ':'; h_end++)
+        for (h = h_end = auth; h_end < p && *h_end != ':'; h_end++)
             if (*h_end == '[' || *h_end == ']') return WS_ERR_URL;
-        if (h_end == h) return WS_ERR_URL;
-        if (h_end < auth_end) colon = h_end;
+        colon = h_end;
     }
-    if (colon && !ws__parse_port(colon + 1, (size_t)(auth_end - colon - 1), &out->port))
-        return WS_ERR_URL;
+    if (h_end == h) return WS_ERR_URL;
+    if (colon < p) { /* a port: 1 to 5 digits, 1-65535 */
+        if (p - colon < 2 || p - colon > 6) return WS_ERR_URL;
+        for (i = 1; colon + i < p; i++) {
+            if (colon[i] < '0' || colon[i] > '9') return WS_ERR_URL;
+            port = port * 10 + (unsigned)(colon[i] - '0');
+        }
+        if (port == 0 || port > 65535) return WS_ERR_URL;
+    }
+    out->port = port ? port : out->secure ? 443 : 80;
     out->host.p = h, out->host.n = (size_t)(h_end - h);
-    for (p = auth_end; p < end && *p != '?'; p++) {}
-    out->path.p = auth_end, out->path.n = (size_t)(p - auth_end);
+    for (h = p; p < end && *p != '?'; p++) {}
+    out->path.p = h, out->path.n = (size_t)(p - h);
     out->query.p = p, out->query.n = (size_t)(end - p);
     if (out->path.n == 0) out->path.p = "/", out->path.n = 1;
     return WS_OK;
@@ -3400,6 +3387,15 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
     return err;
 }
 
+/* Fail with the close code that says why: 1002 a protocol error, 1007 bad data, 1009 a
+   message over the limit, 1011 no memory or an internal failure (§7.4.1). */
+static ws_result ws__fail_close(ws_conn *c, ws_result err) {
+    unsigned code = err == WS_ERR_PROTOCOL ? WS_CLOSE_PROTOCOL
+                  : err == WS_ERR_UTF8 || err == WS_ERR_DEFLATE ? WS_CLOSE_INVALID_DATA
+                  : err == WS_ERR_TOO_BIG ? WS_CLOSE_TOO_BIG : WS_CLOSE_INTERNAL;
+    return ws__fail(c, err, code, 1, 0, 0);
+}
+
 /* Drop the transport now, queued output or not. Unless the connection had already ended
    (cleanly, or by an earlier failure), that is an abnormal closure: err, reported with
    1006, which is never sent (§7.1.5). */
@@ -3905,16 +3901,14 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
 
 /* -- frames: header, payload, control -- */
 
-static ws_result ws__fail_protocol(ws_conn *c) {
-    return ws__fail(c, WS_ERR_PROTOCOL, WS_CLOSE_PROTOCOL, 1, 0, 0);
-}
+static ws_result ws__fail_protocol(ws_conn *c) { return ws__fail_close(c, WS_ERR_PROTOCOL); }
 
 /* Queue the reply to a control frame, in the room held for it since its header. */
 static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
     ws_result r;
     c->ws__held = 0;
     r = ws__queue_frame(c, op, 1, d, n, 0, 0);
-    if (r != WS_OK) return ws__fail(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+    if (r != WS_OK) return ws__fail_close(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL);
     return WS_OK;
 }
 
@@ -3946,7 +3940,7 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
             code = (unsigned)d[0] << 8 | d[1];
             if (!ws_close_code_valid(code)) return ws__fail_protocol(c);
             if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
-                return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+                return ws__fail_close(c, WS_ERR_UTF8);
         }
         c->ws__flags |= WS__F_GOT_CLOSE;
         if (c->ws__state == WS_STATE_OPEN) c->ws__state = WS_STATE_CLOSING;
@@ -3989,7 +3983,7 @@ static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last
     if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
     v.state = c->ws__utf8;
     if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
-        return ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+        return ws__fail_close(c, WS_ERR_UTF8);
     c->ws__utf8 = v.state;
     return WS_OK;
 }
@@ -4008,7 +4002,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
     ws_inflater *inf = ws__pmd_inflater(c);
     int streaming = (c->ws__flags & WS__F_STREAMING) != 0, pass;
     size_t piece = c->ws__flags & WS__F_IN_FIXED ? c->ws__in_cap : 4096;
-    if (!inf) return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+    if (!inf) return ws__fail_close(c, WS_ERR_NOMEM);
     ws_inflate_set_limit(inf, streaming ? 0 : c->ws__max_message);
     for (pass = 0; pass <= last; pass++) {
         const unsigned char *in = pass ? tail : p;
@@ -4022,7 +4016,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             if (streaming ? ws__in_reserve(c, piece, piece) != WS_OK
                           : c->ws__in_len == c->ws__in_cap && c->ws__in_len < c->ws__max_message &&
                                 ws__in_reserve(c, c->ws__in_len + 1, c->ws__max_message) != WS_OK)
-                return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+                return ws__fail_close(c, WS_ERR_NOMEM);
             room = streaming ? piece : WS__MIN(c->ws__in_cap, c->ws__max_message) - c->ws__in_len;
             dst = c->ws__in + c->ws__in_len;
             r = ws_inflate(inf, in, left, &used, dst, room, &got);
@@ -4037,8 +4031,8 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             if (r == WS_NEED_MORE || r == WS_OK) break;
             if (r == WS_OUT_FULL && (got || used)) continue;
             if (r == WS_ERR_TOO_BIG || r == WS_OUT_FULL) /* past max_message, or no room */
-                return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
-            return ws__fail(c, r == WS_ERR_NOMEM ? r : WS_ERR_DEFLATE, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+                return ws__fail_close(c, WS_ERR_TOO_BIG);
+            return ws__fail_close(c, r == WS_ERR_NOMEM ? r : WS_ERR_DEFLATE);
         }
     }
     if (!last) return WS_OK;
@@ -4066,7 +4060,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         if (!had && !c->ws__left) return ws__control(c, p, n); /* whole in the input */
         /* Split between reads: gathered after the message being assembled. */
         if (ws__in_reserve(c, c->ws__in_len + had + n, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
-            return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+            return ws__fail_close(c, WS_ERR_NOMEM);
         WS_MEMCPY(c->ws__in + c->ws__in_len + had, p, n);
         if (c->ws__left) return WS_OK;
         r = ws__control(c, c->ws__in + c->ws__in_len, c->ws__ctrl_len);
@@ -4086,7 +4080,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     }
     if (n) {
         if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
-            return ws__fail(c, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+            return ws__fail_close(c, WS_ERR_NOMEM);
         WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
         c->ws__in_len += n;
     }
@@ -4131,7 +4125,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
        a compressed message's is its inflated size, checked as it inflates. */
     if (!(f->opcode & 8) && !(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
         f->len > c->ws__max_message - c->ws__in_len)
-        return ws__fail(c, WS_ERR_TOO_BIG, WS_CLOSE_TOO_BIG, 1, 0, 0);
+        return ws__fail_close(c, WS_ERR_TOO_BIG);
     c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
     if (f->masked) {
         WS_MEMCPY(c->ws__key, f->key, 4);
@@ -4172,7 +4166,7 @@ static ws_result ws__small_messages(ws_conn *c, unsigned char **pp, unsigned cha
         if (mask_bit) ws__mask(data, len, p + 2, 0);
         p = data + len;
         if (b0 == 0x81 && ws_utf8_check(data, len) != WS_OK) {
-            r = ws__fail(c, WS_ERR_UTF8, WS_CLOSE_INVALID_DATA, 1, 0, 0);
+            r = ws__fail_close(c, WS_ERR_UTF8);
             break;
         }
         ev.opcode = (ws_opcode)(b0 & 0x0f), ev.data = data, ev.len = len;
@@ -4321,7 +4315,7 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
     if (!(d = ws__pmd_deflater(c))) return WS_ERR_NOMEM;
     r = ws_deflate(d, data, len, &used, dst + WS_MAX_HEADER, bound, &n, WS_DEFLATE_SYNC);
     if (r != WS_OK || n < 4) /* the bound held in every test: say so loudly if not */
-        return ws__fail(c, WS_ERR_INTERNAL, WS_CLOSE_INTERNAL, 1, 0, 0);
+        return ws__fail_close(c, WS_ERR_INTERNAL);
     if (fin) {
         n -= 4;
         ws_deflate_reset(d, keep);
