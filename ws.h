@@ -758,7 +758,7 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint64_t ws__left;               /* payload bytes left in the current frame */
-    uint64_t ws__now, ws__ping_at, ws__close_at;
+    uint64_t ws__ping_at, ws__close_at;
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     uint32_t ws__utf8, ws__send_utf8, ws__flags, ws__hs_prefix;
     int ws__error;
@@ -3111,12 +3111,14 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     p = ws__start_line(head, len, &res->status_line);
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
-    if (!p || res->status_line.n < 12 || !ws__memeq(head, "HTTP/1.", 7) || head[7] < '1' ||
-        head[7] > '9' || head[8] != ' ' ||
-        head[9] < '1' || head[9] > '5' || head[10] < '0' || head[10] > '9' || head[11] < '0' ||
-        head[11] > '9' || (res->status_line.n > 12 && head[12] != ' '))
+    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' ') ||
+        head[7] == '0' || head[9] == '0' || head[9] > '5')
         return WS_ERR_HS_MALFORMED;
-    res->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+    for (i = 0; i < 12; i++) { /* '#': a digit */
+        char want = "HTTP/1.# ###"[i];
+        if (want == '#' ? head[i] < '0' || head[i] > '9' : head[i] != want) return WS_ERR_HS_MALFORMED;
+        if (i > 8) res->status = res->status * 10 + (head[i] - '0');
+    }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
     r = ws__walk_headers(p, head + len, max_headers, &count, &h);
     if (r != WS_OK) return r;
@@ -3600,7 +3602,7 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
-    c->ws__now = c->ws__ping_at = c->ws__close_at = WS__NEVER;
+    c->ws__ping_at = c->ws__close_at = WS__NEVER;
     c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifdef WS_NO_HANDSHAKE
     c->ws__state = WS_STATE_OPEN;
@@ -4430,7 +4432,6 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 }
 
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
-    c->ws__now = now;
     if (c->ws__out_tail == 0) ws__out_release(c); /* idle: hold no buffer */
 #ifndef WS_NO_DEFLATE
     ws__pmd_release(c, 0);
@@ -4518,7 +4519,7 @@ static void ws__stream_stash(ws_stream *s) {
     p = (unsigned char *)ws__alloc(s->conn, n);
     if (!p) {
         s->pos = s->len = 0;
-        ws__fail(s->conn, WS_ERR_NOMEM, WS_CLOSE_INTERNAL, 1, 0, 0);
+        ws__fail_close(s->conn, WS_ERR_NOMEM);
         return;
     }
     WS_MEMCPY(p, s->buf + s->pos, n);
