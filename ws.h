@@ -758,7 +758,7 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint64_t ws__left;               /* payload bytes left in the current frame */
-    uint64_t ws__ping_at, ws__close_at;
+    uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     uint32_t ws__utf8, ws__send_utf8, ws__flags, ws__hs_prefix;
     int ws__error;
@@ -855,7 +855,10 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
    on, when queued output has not moved for the pong timeout (a peer that stopped
    reading), and after a close, a failure or a refusal hangs up once the close timeout
    has passed (a server that never closes, a peer that never reads our last bytes).
-   Every wait counts from the first tick after it began. Call it every few hundred ms. */
+   Every wait counts from the first tick after it began. Call it every few hundred ms.
+   Only now_ms's low 32 bits count, so a clock may wrap there; a wait is measured up to
+   2^31 ms (24 days): a timeout set longer never fires. A clock that goes back restarts
+   the waits in progress. */
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms);
 
 WSDEF ws_state ws_conn_state(const ws_conn *c);
@@ -3188,7 +3191,11 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
 #define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
 #define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
-#define WS__NEVER ((uint64_t)-1) /* a timer that starts at the next tick */
+/* Timers keep the low 32 bits of the caller's clock: a wait is a difference mod 2^32,
+   exact for any wait under 2^31 ms (24 days); a clock that went back restarts it.
+   WS__NEVER marks a wait that starts at the next tick (a tick at exactly that time
+   counts as one ms earlier). */
+#define WS__NEVER 0xffffffffu
 
 static void *ws__alloc(ws_conn *c, size_t n) {
     if (c->ws__alloc.alloc) return c->ws__alloc.alloc(c->ws__alloc.ctx, n);
@@ -4431,39 +4438,44 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     return WS_OK;
 }
 
-WSDEF void ws_conn_tick(ws_conn *c, uint64_t now) {
+/* Whether limit ms have passed since *at, starting the wait now if it has not begun (or
+   the clock went back). */
+static int ws__due(uint32_t *at, uint32_t now, uint32_t limit) {
+    if (*at == WS__NEVER || now - *at > 0x7fffffffu) *at = now;
+    return now - *at >= limit;
+}
+
+WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
+    uint32_t now = (uint32_t)now_ms;
+    if (now == WS__NEVER) now--;
     if (c->ws__out_tail == 0) ws__out_release(c); /* idle: hold no buffer */
 #ifndef WS_NO_DEFLATE
     ws__pmd_release(c, 0);
 #endif
-    if (c->ws__flags & WS__F_CLOSE_TIMER) {
-        uint32_t limit = c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout;
-        if (c->ws__close_at == WS__NEVER || now < c->ws__close_at) c->ws__close_at = now;
-        if (now - c->ws__close_at >= limit) {
-            /* No handshake, or no answer to our close (§7.1.1); a client that closed
-               cleanly just stops waiting for the server to drop the transport. */
-            c->ws__flags &= ~WS__F_CLOSE_TIMER;
-            ws__abort(c, WS_ERR_TIMEOUT);
-            return;
-        }
+    if ((c->ws__flags & WS__F_CLOSE_TIMER) &&
+        ws__due(&c->ws__close_at, now,
+                c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout)) {
+        /* No handshake, or no answer to our close (§7.1.1); a client that closed cleanly
+           just stops waiting for the server to drop the transport. */
+        c->ws__flags &= ~WS__F_CLOSE_TIMER;
+        ws__abort(c, WS_ERR_TIMEOUT);
+        return;
     }
     if (c->ws__state == WS_STATE_OPEN && c->ws__ping_interval) {
         /* A peer that stopped reading: output that has not moved for the pong timeout
            fails the connection, whether or not the keep-alive ping found room. */
         if (c->ws__out_tail == c->ws__out_head) {
             c->ws__flags &= ~WS__F_WRITE_TIMER;
-        } else if (!(c->ws__flags & WS__F_WRITE_TIMER) || now < c->ws__close_at) {
+        } else if (!(c->ws__flags & WS__F_WRITE_TIMER)) {
             c->ws__flags |= WS__F_WRITE_TIMER;
             c->ws__close_at = now;
-        } else if (now - c->ws__close_at >= c->ws__pong_timeout) {
+        } else if (ws__due(&c->ws__close_at, now, c->ws__pong_timeout)) {
             ws__abort(c, WS_ERR_TIMEOUT);
             return;
         }
-        if (c->ws__ping_at == WS__NEVER || now < c->ws__ping_at) {
-            c->ws__ping_at = now;
-        } else if (c->ws__flags & WS__F_PING_OUT) {
-            if (now - c->ws__ping_at >= c->ws__pong_timeout) ws__abort(c, WS_ERR_TIMEOUT);
-        } else if (now - c->ws__ping_at >= c->ws__ping_interval &&
+        if (c->ws__flags & WS__F_PING_OUT) {
+            if (ws__due(&c->ws__ping_at, now, c->ws__pong_timeout)) ws__abort(c, WS_ERR_TIMEOUT);
+        } else if (ws__due(&c->ws__ping_at, now, c->ws__ping_interval) &&
                    ws__queue_frame(c, WS_OP_PING, 1, 0, 0, 0, 0) == WS_OK) {
             c->ws__flags |= WS__F_PING_OUT;
             c->ws__ping_at = now;

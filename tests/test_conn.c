@@ -2284,6 +2284,43 @@ static void test_close_timeout_counts_from_close(void **state) {
     }
 }
 
+/* ws_conn_tick's clock may start anywhere and cross 2^32 ms (only its low 32 bits are
+   kept) or step back (the wait restarts): the close timeout of 5 s still ends the
+   connection 5 s after the wait began, never earlier, on every clock. */
+static void test_clock_wraps_and_goes_back(void **state) {
+    static const uint64_t bases[] = {0, 0xffffffffu - 1000, 0xfffff000u, ((uint64_t)1 << 40) - 3000,
+                                     ((uint64_t)7 << 32) + 123456};
+    size_t b, back;
+    (void)state;
+    for (b = 0; b < sizeof bases / sizeof *bases; b++)
+        for (back = 0; back < 2; back++) {
+            uint64_t t = bases[b], start = t + 1000;
+            ws_config cfg;
+            ws_conn c;
+            tu_log log = {0};
+            cfg_init(&cfg, WS_ROLE_SERVER);
+            cfg.user = &log;
+            cfg.close_timeout_ms = 5000;
+            assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+            ws_conn_tick(&c, t);
+            assert_int_equal(ws_close(&c, 1000, NULL, 0), WS_OK);
+            drain_into(&c, NULL);
+            ws_conn_tick(&c, start); /* the wait begins */
+            if (back) { /* the clock steps back 400 ms: the wait begins again there */
+                start -= 400;
+                ws_conn_tick(&c, start);
+            }
+            ws_conn_tick(&c, start + 4998);
+            assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSING);
+            assert_int_equal(log.n, 0);
+            ws_conn_tick(&c, start + 5000);
+            assert_int_equal(ws_conn_state(&c), WS_STATE_CLOSED);
+            assert_int_equal(log.ev[log.n - 1].error, WS_ERR_TIMEOUT);
+            ws_conn_free(&c);
+            tu_log_clear(&log);
+        }
+}
+
 /* §5.5.2: a ping is answered unless a close was *received*; ours having gone out does
    not end pongs (§5.5.1 ends only data frames). The pong follows our close frame. */
 static void test_pong_after_our_close(void **state) {
@@ -2428,6 +2465,7 @@ int main(void) {
         cmocka_unit_test(test_full_queue_waits_without_keepalive),
         cmocka_unit_test(test_unread_last_bytes_time_out),
         cmocka_unit_test(test_close_timeout_counts_from_close),
+        cmocka_unit_test(test_clock_wraps_and_goes_back),
         cmocka_unit_test(test_pong_after_our_close),
         cmocka_unit_test(test_fail_without_room_reports_1006),
         cmocka_unit_test(test_output_bytes_stable),
