@@ -3640,6 +3640,23 @@ WSDEF void ws_conn_free(ws_conn *c) {
 /* -- the opening handshake inside a connection -- */
 #ifndef WS_NO_HANDSHAKE
 
+/* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
+   permessage-deflate agreed (NULL for nothing). */
+static void ws__opened(ws_conn *c, const char *protocol, size_t protocol_len) {
+    ws_event ev;
+    ws_deflate_params agreed;
+    c->ws__state = WS_STATE_OPEN;
+    c->ws__flags &= ~WS__F_CLOSE_TIMER;
+    ws__event_init(&ev, WS_EV_OPEN);
+    ev.protocol.p = protocol_len ? protocol : "", ev.protocol.n = protocol_len;
+#ifndef WS_NO_DEFLATE
+    if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
+#else
+    (void)agreed;
+#endif
+    ws__emit(c, &ev);
+}
+
 #ifndef WS_NO_CLIENT
 /* The client's permessage-deflate offer from its config (NULL: none). A bare
    client_max_window_bits lets the server choose our window (§7.1.2.2). */
@@ -3698,9 +3715,8 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
 static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_response res;
     ws_hs_limits lim;
-    ws_event ev;
     ws_result r;
-    ws_deflate_params offer, agreed;
+    ws_deflate_params offer;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
                            c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
@@ -3712,17 +3728,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
         ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
     }
-    c->ws__state = WS_STATE_OPEN;
-    c->ws__flags &= ~WS__F_CLOSE_TIMER;
-    ws__event_init(&ev, WS_EV_OPEN);
-    ev.protocol = res.protocol;
-    if (!ev.protocol.n) ev.protocol.p = "";
-#ifndef WS_NO_DEFLATE
-    if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
-#else
-    (void)agreed;
-#endif
-    ws__emit(c, &ev);
+    ws__opened(c, res.protocol.p, res.protocol.n);
     c->ws__hs_prefix = 0;
     ws__in_release(c);
     return WS_OK;
@@ -3826,7 +3832,6 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     ws_hs_limits lim;
     ws_event ev;
     ws_result r;
-    ws_deflate_params agreed;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws_request_parse(head, n, &lim, &req);
     if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
@@ -3850,17 +3855,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
     if (c->ws__error) return (ws_result)c->ws__error;
     if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0, 0);
-    if (c->ws__state == WS_STATE_OPEN) {
-        ws__event_init(&ev, WS_EV_OPEN);
-        ev.protocol = hs.protocol;
-        if (!ev.protocol.n) ev.protocol.p = "";
-#ifndef WS_NO_DEFLATE
-        if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
-#else
-        (void)agreed;
-#endif
-        ws__emit(c, &ev);
-    }
+    if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
     return WS_OK;
 }
