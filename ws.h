@@ -3368,20 +3368,21 @@ static void ws__arm_close_timer(ws_conn *c);
 
 /* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
    be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
-   what the peer is told: 1006 (nothing) when the close frame did not fit. */
+   what the peer is told: 1006 (nothing) when no close frame could carry it. */
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
                           const void *data, size_t len) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
     c->ws__held = 0; /* no pong or close echo after this */
-    if (send_close && c->ws__state != WS_STATE_CONNECTING && !(c->ws__flags & WS__F_SENT_CLOSE)) {
+    if (send_close) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-        if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK) {
-            ws__hang_up(c);
+        /* Before the handshake, or after our own close, no close frame can say why. */
+        if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & WS__F_SENT_CLOSE))
             code = WS_CLOSE_ABNORMAL;
-        }
+        else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK)
+            ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
     c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
     c->ws__flags &= ~WS__F_PING_OUT;

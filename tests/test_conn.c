@@ -1456,6 +1456,38 @@ static void test_close_initiated(void **state) {
     }
 }
 
+/* §7.1.7, §5.5.1: a broken close reply after ours fails the connection, but no second
+   close frame goes out (ours already did), so WS_EV_ERROR says 1006 (no close code
+   sent, §7.1.5), not the 1002/1007 it would have sent: a one-byte close, a code that
+   may not be sent (§7.4.2), a reason that is not UTF-8 (§8.1). */
+static void test_bad_close_reply_after_ours(void **state) {
+    static const char *const bodies[] = {"\x03", "\x03\xe7", "\x03\xe8\xff"};
+    static const ws_result errors[] = {WS_ERR_PROTOCOL, WS_ERR_PROTOCOL, WS_ERR_UTF8};
+    size_t r, k;
+    (void)state;
+    for (r = 0; r < 2; r++)
+        for (k = 0; k < 3; k++) {
+            ws_role role = roles[r];
+            ws_config cfg;
+            bytes in = {0};
+            run *R;
+            const tu_event *e;
+            note(role, "a bad close reply after our close");
+            cfg_init(&cfg, role);
+            peer(&in, role, 1, WS_OP_CLOSE, bodies[k], strlen(bodies[k]));
+            R = feed_prep(&cfg, close_bye, in.p, in.n);
+            assert_int_equal(R->log.n, 1);
+            e = &R->log.ev[0];
+            assert_int_equal(e->type, WS_EV_ERROR);
+            assert_int_equal(e->error, errors[k]);
+            assert_int_equal(e->code, WS_CLOSE_ABNORMAL);
+            assert_int_equal(R->out.n, 0);
+            run_delete(R);
+            bytes_free(&in);
+        }
+}
+
+
 /* §7.4.1, §7.4.2: codes that must not be sent are refused; so is a reason over 123 bytes
    (§5.5: the close payload is at most 125). Nothing is queued and the connection stays
    open. */
@@ -2443,6 +2475,7 @@ int main(void) {
         cmocka_unit_test(test_close_invalid),
         cmocka_unit_test(test_data_after_close_dropped),
         cmocka_unit_test(test_close_initiated),
+        cmocka_unit_test(test_bad_close_reply_after_ours),
         cmocka_unit_test(test_close_bad_arguments),
         cmocka_unit_test(test_close_empty_local),
         cmocka_unit_test(test_eof_while_open),
