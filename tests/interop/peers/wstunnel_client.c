@@ -418,7 +418,8 @@ static int code_valid(unsigned code) {
 
 /* Did ws.h report what lighttpd really sent at the end? No close frame: the transport
    ended first (1006). A close frame with a valid code (or none: 1005): that code, cleanly.
-   Any other payload (a code RFC 6455 §7.4 does not allow, or 1 byte): a protocol error. */
+   Any other payload (1 byte, or a code outside the ones ws.h takes, as code_valid: RFC
+   6455 §7.4.1 and §7.4.2's ranges): a protocol error. */
 static void judge_end(const char *check, const char *what) {
     if (!raw_close) {
         report(check, failed && error == WS_ERR_EOF && error_code == WS_CLOSE_ABNORMAL && !got_close,
@@ -434,7 +435,7 @@ static void judge_end(const char *check, const char *what) {
         unsigned code = raw_close_len >= 2 ? (unsigned)raw_close_p[0] << 8 | raw_close_p[1] : 0;
         report(check, failed && error == WS_ERR_PROTOCOL && !got_close && ended,
                "%s: lighttpd's close frame holds \"%s\" (%zu bytes: as a code %u, which RFC 6455 "
-               "7.4 does not allow); ws.h reported: %s",
+               "7.4.2 leaves undefined); ws.h reported: %s",
                what, shown(raw_close_p, raw_close_len), raw_close_len, code,
                failed ? failure() : got_close ? "a clean close" : "nothing");
     }
