@@ -57,6 +57,15 @@ static inline void tlsio__modes(SSL_CTX *ctx) {
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* OpenSSL 3 takes a transport ending without close_notify as a fatal error and
+       answers it with a decode_error alert, which the peer (say Apache, closing after
+       the WebSocket close) logs as our failure. With this option it is a plain end of
+       input. OpenSSL's manual allows that only where the protocol on top detects a
+       truncation itself: the WebSocket close handshake does, and ws.h reports an end
+       before it as WS_ERR_EOF (1006), never as a clean close. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 }
 
 static inline void tlsio__err_text(char *out, size_t cap, const char *what) {
@@ -170,6 +179,12 @@ static inline long tlsio__blocked(tlsio *t, int r, unsigned *needs, int reading)
         *needs = WS_WANT_WRITE;
         return WS_WOULD_BLOCK;
     case SSL_ERROR_ZERO_RETURN: /* close_notify: a clean end of input */
+        /* ...or, under SSL_OP_IGNORE_UNEXPECTED_EOF, the transport's end without one,
+           which the socket BIO then shows as its end of file (OpenSSL reads no further
+           than a record, so after a real close_notify it does not): the same bare end
+           as below, of a peer that is gone. */
+        if (BIO_eof(SSL_get_rbio(t->ssl)))
+            break;
         t->peer_closed = 1;
         *needs = 0;
         if (reading)
@@ -181,10 +196,12 @@ static inline long tlsio__blocked(tlsio *t, int r, unsigned *needs, int reading)
     }
     t->dead = 1;
     *needs = 0;
-    /* The transport ending without close_notify: OpenSSL 3 says "unexpected eof", 1.1.1
-       a system-call error with nothing queued. For a reader that is end of file; the
-       WebSocket close handshake (or its absence, which ws.h reports) says whether
-       anything was cut off. */
+    /* The transport ending without close_notify: OpenSSL 3 says "unexpected eof" (or,
+       with the option tlsio__modes sets, ZERO_RETURN above), 1.1.1 a system-call error
+       with nothing queued. For a reader that is end of file; the WebSocket close
+       handshake (or its absence, which ws.h reports) says whether anything was cut off. */
+    if (e == SSL_ERROR_ZERO_RETURN && reading)
+        return 0;
 #ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
     if (e == SSL_ERROR_SSL && ERR_GET_REASON(lib) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ERR_clear_error();

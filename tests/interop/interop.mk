@@ -17,7 +17,8 @@ INTEROP_OUT   := $(BUILD)/interop
 INTEROP_DEBS  := libwebsockets-dev libwebsocketpp-dev libasio-dev python3-websockets python3-ws4py \
                  nginx apache2 lighttpd haproxy pkg-config g++
 INTEROP_STAMP := $(INTEROP_DIR)/node_modules/.ws-h-installed
-INTEROP_PEERS := $(INTEROP_OUT)/lws_peer $(INTEROP_OUT)/wspp_peer $(INTEROP_OUT)/wsh_peer
+INTEROP_PEERS := $(INTEROP_OUT)/lws_peer $(INTEROP_OUT)/wspp_peer $(INTEROP_OUT)/wsh_peer \
+                 $(INTEROP_OUT)/wstunnel_client
 
 .PHONY: interop interop-deps interop-reset
 # Debian's nodejs comes without npm, NodeSource's with it (and conflicts with Debian's
@@ -42,6 +43,10 @@ $(INTEROP_OUT)/lws_peer: $(INTEROP_DIR)/peers/lws_peer.c $(INTEROP_DIR)/peers/pl
 
 # ws.h driving the plan against itself (permessage-deflate at every window size).
 $(INTEROP_OUT)/wsh_peer: $(INTEROP_DIR)/peers/wsh_peer.c $(INTEROP_DIR)/peers/plan.h ws.h | $(INTEROP_OUT)
+	$(CC) -std=c99 -O1 -g $(WARN) -D_POSIX_C_SOURCE=200809L -o $@ $<
+
+# ws.h's client against lighttpd's mod_wstunnel (rows lighttpd-wstunnel*).
+$(INTEROP_OUT)/wstunnel_client: $(INTEROP_DIR)/peers/wstunnel_client.c ws.h | $(INTEROP_OUT)
 	$(CC) -std=c99 -O1 -g $(WARN) -D_POSIX_C_SOURCE=200809L -o $@ $<
 
 # Third-party headers: warnings on, but not -Werror/-Wpedantic (Asio and WebSocket++

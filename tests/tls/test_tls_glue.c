@@ -12,11 +12,13 @@
    - TLS 1.3 post-handshake messages inside the stream: session tickets (RFC 8446 §4.6.1)
      and key updates both ways (§4.6.3);
    - close_notify after the WebSocket close handshake (RFC 8446 §6.1), read as a clean
-     end of input by the other side. */
+     end of input by the other side; a bare end of the transport read as a truncation,
+     answered with nothing. */
 #define WS_IMPLEMENTATION
 #include "../../ws.h"
 #include "../../examples/tls_openssl.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -496,6 +498,39 @@ static void test_key_updates_mid_stream(void **state) {
     pair_close(&p);
 }
 
+/* The server's transport ends without close_notify, mid-WebSocket (a half-close, so that
+   anything the client sends back stays readable): the client reads that as a plain end
+   of file, so ws.h reports a truncation (WS_ERR_EOF, 1006), never a clean close; the
+   glue marks the peer gone (tlsio_shutdown sends no close_notify) and, since
+   SSL_OP_IGNORE_UNEXPECTED_EOF, OpenSSL 3 writes no decode_error alert: nothing at all
+   comes back on the socket. */
+static void test_bare_eof_is_a_truncation_and_no_alert(void **state) {
+    pair p;
+    size_t offset = 0;
+    long rounds;
+    char byte;
+    (void)state;
+    pair_open(&p, 16384, 65536);
+    drive(&p, both_open);
+    want_messages = queue_messages(&p.client, 1000, 1, &offset);
+    want_bytes = offset;
+    drive(&p, echoes_back); /* the session tickets are read by now */
+    assert_int_equal(shutdown(p.server.fd, SHUT_WR), 0);
+    client_may_fail = 1;
+    for (rounds = 0; rounds < 1000 && ws_stream_wants(&p.client.stream); rounds++)
+        ws_stream_pump(&p.client.stream);
+    client_may_fail = 0;
+    assert_int_equal(ws_stream_wants(&p.client.stream), 0);
+    assert_int_equal(ws_conn_error(&p.client.conn), WS_ERR_EOF);
+    assert_false(p.client.closed);
+    assert_true(p.client.tls.dead);
+    assert_false(p.client.tls.peer_closed);
+    assert_int_equal(tlsio_shutdown(&p.client.tls), -1);
+    assert_int_equal(recv(p.server.fd, &byte, 1, 0), -1); /* no alert, no close_notify */
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    pair_close(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_blocks_mid_frame_while_more_is_queued),
@@ -504,6 +539,7 @@ int main(void) {
         cmocka_unit_test(test_handshake_reads_that_write_and_writes_that_read),
         cmocka_unit_test(test_records_larger_than_the_read_buffer),
         cmocka_unit_test(test_key_updates_mid_stream),
+        cmocka_unit_test(test_bare_eof_is_a_truncation_and_no_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
