@@ -992,23 +992,33 @@ WSDEF const char *ws_strerror(int r) {
 
 static uint32_t ws__rol(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
-static void ws__sha1_block(uint32_t h[5], const unsigned char *p) {
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
+static uint32_t ws__be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Written for size, not speed: it hashes about 60 bytes once per handshake. */
+
+/* s->block into s->h (FIPS 180-4 §6.1.2), the schedule kept as a ring of 16 words
+   (the §6.1.3 alternative) rather than 80. */
+static void ws__sha1_block(ws_sha1 *s) {
+    uint32_t w[16], a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f, k, t;
     unsigned i;
-    for (i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    for (i = 0; i < 16; i++) w[i] = ws__be32(s->block + 4 * i);
     for (i = 0; i < 80; i++) {
-        uint32_t f, k;
+        uint32_t *x = &w[i & 15];
+        if (i >= 16) *x = ws__rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ *x, 1);
         if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
-        else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1u;
-        else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDCu;
-        else f = b ^ c ^ d, k = 0xCA62C1D6u;
-        t = ws__rol(a, 5) + f + e + k + w[i];
+        else if (i >= 40 && i < 60) f = (b & c) | ((b | c) & d), k = 0x8F1BBCDCu;
+        else f = b ^ c ^ d, k = i < 40 ? 0x6ED9EBA1u : 0xCA62C1D6u;
+        t = ws__rol(a, 5) + f + e + k + *x;
         e = d, d = c, c = ws__rol(b, 30), b = a, a = t;
     }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+    s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d, s->h[4] += e;
+}
+
+static void ws__sha1_byte(ws_sha1 *s, unsigned char c) {
+    s->block[s->total++ & 63] = c;
+    if (!(s->total & 63)) ws__sha1_block(s);
 }
 
 WSDEF void ws_sha1_init(ws_sha1 *s) {
@@ -1019,28 +1029,15 @@ WSDEF void ws_sha1_init(ws_sha1 *s) {
 
 WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data;
-    size_t used = (size_t)(s->total & 63);
-    s->total += len;
-    if (used) {
-        size_t take = WS__MIN(64 - used, len);
-        WS_MEMCPY(s->block + used, p, take);
-        p += take, len -= take;
-        if (used + take < 64) return;
-        ws__sha1_block(s->h, s->block);
-    }
-    for (; len >= 64; p += 64, len -= 64) ws__sha1_block(s->h, p);
-    if (len) WS_MEMCPY(s->block, p, len);
+    while (len--) ws__sha1_byte(s, *p++);
 }
 
 WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
     uint64_t bits = s->total * 8;
-    unsigned char pad[72];
-    size_t used = (size_t)(s->total & 63), n = (used < 56 ? 56 : 120) - used;
     unsigned i;
-    WS_MEMSET(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    for (i = 0; i < 8; i++) pad[n + i] = (unsigned char)(bits >> (56 - 8 * i));
-    ws_sha1_update(s, pad, n + 8);
+    ws__sha1_byte(s, 0x80); /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
+    while ((s->total & 63) != 56) ws__sha1_byte(s, 0);
+    for (i = 0; i < 8; i++) ws__sha1_byte(s, (unsigned char)(bits >> (56 - 8 * i)));
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
