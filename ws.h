@@ -1045,30 +1045,20 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
-    size_t i, o = 0;
-    int k;
+    size_t o = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
     /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
        32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
     if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
-    for (i = 0; i < len; i += 3, o += 4) { /* 3 bytes, zero-padded, make 4 characters */
-        uint32_t v = (uint32_t)s[i] << 16;
-        if (i + 1 < len) v |= (uint32_t)s[i + 1] << 8;
-        if (i + 2 < len) v |= s[i + 2];
-        for (k = 0; k < 4; k++) dst[o + (size_t)k] = ws__b64[(v >> (18 - 6 * k)) & 63];
-        if (i + 1 >= len) dst[o + 2] = '=';
-        if (i + 2 >= len) dst[o + 3] = '=';
+    while (len--) { /* 8 bits in, 6 bits a character out */
+        acc = acc << 8 | *s++, bits += 8;
+        while (bits >= 6) bits -= 6, dst[o++] = ws__b64[(acc >> bits) & 63];
     }
+    if (bits) dst[o++] = ws__b64[(acc << (6 - bits)) & 63]; /* zero-filled to 6 bits */
+    while (o & 3) dst[o++] = '=';
     dst[o] = 0;
     return (int)o;
-}
-
-static int ws__b64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
 }
 
 WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
@@ -1077,12 +1067,21 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     uint32_t acc = 0;
     unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
-    if (len && src[len - 1] == '=') pad = (len > 1 && src[len - 2] == '=') ? 2 : 1;
+    while (pad < 2 && pad < len && src[len - 1 - pad] == '=') pad++;
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
     for (i = 0; i < len - pad; i++) { /* 6 bits a character, out a byte at a time */
-        int v = ws__b64_value(src[i]);
-        if (v < 0) return WS_ERR_ARG; /* '=' only as the padding */
-        acc = acc << 6 | (uint32_t)v, bits += 6;
+        unsigned v = 0;
+#if WS_SMALL
+        while (v < 64 && ws__b64[v] != src[i]) v++; /* a search: 18 B less on Thumb */
+#else
+        unsigned c = (unsigned char)src[i];
+        if (c - 'A' < 26) v = c - 'A';
+        else if (c - 'a' < 26) v = c - 'a' + 26;
+        else if (c - '0' < 10) v = c - '0' + 52;
+        else v = c == '+' ? 62 : c == '/' ? 63 : 64;
+#endif
+        if (v == 64) return WS_ERR_ARG; /* '=' only as the padding */
+        acc = acc << 6 | v, bits += 6;
         if (bits >= 8) bits -= 8, d[o++] = (unsigned char)(acc >> bits);
     }
     /* Canonical form only: the bits the padding leaves over must be zero. */
