@@ -2361,38 +2361,31 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
 
 WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     const unsigned char *p = (const unsigned char *)data;
-    unsigned op, len7;
-    int n = 2;
+    unsigned op, n = 2, i;
+    uint64_t len;
     if (avail < 2) return WS_NEED_MORE;
     op = p[0] & 0x0f;
-    len7 = p[1] & 0x7f;
+    len = p[1] & 0x7f;
     f->fin = (unsigned char)(p[0] >> 7);
     f->rsv = (unsigned char)((p[0] >> 4) & 7);
     f->opcode = (unsigned char)op;
     f->masked = (unsigned char)(p[1] >> 7);
     if (!(0x0707u >> op & 1)) return WS_ERR_PROTOCOL; /* §5.2: only 0-2 and 8-A are defined */
     if ((op & 8) && !f->fin) return WS_ERR_PROTOCOL; /* §5.5: never fragmented */
-    if (len7 < 126) {
-        f->len = len7;
-    } else if (len7 == 126) {
-        if (avail < 4) return WS_NEED_MORE;
-        f->len = (uint64_t)p[2] << 8 | p[3];
-        n = 4;
-    } else {
-        unsigned i;
-        if (avail < 10) return WS_NEED_MORE;
-        if (p[2] & 0x80) return WS_ERR_PROTOCOL; /* §5.2: the most significant bit MUST be 0 */
-        f->len = 0;
-        for (i = 2; i < 10; i++) f->len = f->len << 8 | p[i];
-        n = 10;
+    if (len > 125) { /* 126: 16-bit length follows, 127: 64-bit */
+        n = len == 126 ? 4 : 10;
+        if (avail < n) return WS_NEED_MORE;
+        if (n == 10 && p[2] & 0x80) return WS_ERR_PROTOCOL; /* §5.2: the top bit MUST be 0 */
+        for (len = 0, i = 2; i < n; i++) len = len << 8 | p[i];
     }
-    if ((op & 8) && f->len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
+    f->len = len;
+    if ((op & 8) && len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
     if (f->masked) {
-        if (avail < (size_t)n + 4) return WS_NEED_MORE;
+        if (avail < n + 4) return WS_NEED_MORE;
         WS_MEMCPY(f->key, p + n, 4);
         n += 4;
     }
-    return n;
+    return (int)n;
 }
 
 WSDEF ws_result ws_frame_check(const ws_frame *f, int is_server, unsigned rsv_allowed) {
@@ -2402,21 +2395,11 @@ WSDEF ws_result ws_frame_check(const ws_frame *f, int is_server, unsigned rsv_al
 }
 
 WSDEF size_t ws_frame_encode(unsigned char out[WS_MAX_HEADER], const ws_frame *f) {
-    size_t n;
+    uint64_t len = f->len;
+    size_t n = len < 126 ? 2 : len <= 0xffff ? 4 : 10, i; /* §5.2: the shortest form */
     out[0] = (unsigned char)((f->fin ? 0x80 : 0) | (f->rsv & 7) << 4 | (f->opcode & 0x0f));
-    if (f->len < 126) {
-        out[1] = (unsigned char)f->len;
-        n = 2;
-    } else if (f->len <= 0xffff) {
-        out[1] = 126;
-        out[2] = (unsigned char)(f->len >> 8), out[3] = (unsigned char)f->len;
-        n = 4;
-    } else {
-        unsigned i;
-        out[1] = 127;
-        for (i = 0; i < 8; i++) out[2 + i] = (unsigned char)(f->len >> (56 - 8 * i));
-        n = 10;
-    }
+    out[1] = (unsigned char)(n == 2 ? len : n == 4 ? 126 : 127);
+    for (i = n; i > 2; len >>= 8) out[--i] = (unsigned char)len; /* big-endian */
     if (f->masked) {
         out[1] |= 0x80;
         WS_MEMCPY(out + n, f->key, 4);
