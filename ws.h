@@ -2393,8 +2393,8 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     if (len > 125) { /* 126: 16-bit length follows, 127: 64-bit */
         n = len == 126 ? 4 : 10;
         if (avail < n) return WS_NEED_MORE;
-        if (n == 10 && p[2] & 0x80) return WS_ERR_PROTOCOL; /* §5.2: the top bit MUST be 0 */
         for (len = 0, i = 2; i < n; i++) len = len << 8 | p[i];
+        if (len >> 63) return WS_ERR_PROTOCOL; /* §5.2: the top bit MUST be 0 */
     }
     f->len = len;
     if ((op & 8) && len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
