@@ -1005,12 +1005,12 @@ static void ws__sha1_block(ws_sha1 *s) {
     unsigned i;
     for (i = 0; i < 16; i++) w[i] = ws__be32(s->block + 4 * i);
     for (i = 0; i < 80; i++) {
-        uint32_t *x = &w[i & 15];
-        if (i >= 16) *x = ws__rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ *x, 1);
+        uint32_t x = w[i & 15]; /* W[i], whose slot then takes W[i + 16] */
+        w[i & 15] = ws__rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ x, 1);
         if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
         else if (i >= 40 && i < 60) f = (b & c) | ((b | c) & d), k = 0x8F1BBCDCu;
         else f = b ^ c ^ d, k = i < 40 ? 0x6ED9EBA1u : 0xCA62C1D6u;
-        t = ws__rol(a, 5) + f + e + k + *x;
+        t = ws__rol(a, 5) + f + e + k + x;
         e = d, d = c, c = ws__rol(b, 30), b = a, a = t;
     }
     s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d, s->h[4] += e;
