@@ -56,6 +56,7 @@ TEST_TARGETS :=
 -include tests/conformance/conformance.mk
 -include tests/memory/memory.mk
 -include tests/portable/portable.mk
+-include tests/small/small.mk
 -include tests/buildsys/buildsys.mk
 -include tests/gameloop/gameloop.mk
 -include fuzz/fuzz.mk
@@ -111,6 +112,13 @@ compile-tests: | $(BUILD)
 	./$(BUILD)/compile_clangxx
 	$(CC) -std=c99 $(WARN) -DWS_STATIC -o $(BUILD)/compile_static tests/compile_static.c
 	./$(BUILD)/compile_static
+	@# the compact loops (WS_SMALL=1, the -Os default) as C and as C++, strict warnings too
+	$(CC) -std=c99 $(WARN) -DWS_SMALL=1 -o $(BUILD)/compile_small_c tests/compile_impl.c tests/compile_main.c
+	./$(BUILD)/compile_small_c
+	g++ -std=c++11 $(WARN) -DWS_SMALL=1 -x c++ -o $(BUILD)/compile_small_gxx tests/compile_impl.c -x c++ tests/compile_main.c
+	./$(BUILD)/compile_small_gxx
+	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -DWS_SMALL=1 -c -o $(BUILD)/strict_small_c.o tests/compile_impl.c
+	clang++ -std=c++11 $(WARN) $(WARN_STRICT) -Wcast-align -DWS_SMALL=1 -x c++ -c -o $(BUILD)/strict_small_clangxx.o tests/compile_impl.c
 	@# the implementation under the stricter warnings a project that vendors it may use
 	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -c -o $(BUILD)/strict_c.o tests/compile_impl.c
 	clang -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align -c -o $(BUILD)/strict_clang.o tests/compile_impl.c
