@@ -262,8 +262,9 @@ for name, b in cli.items():
 # output at several levels, strategies and windows, a bomb and two invalid streams.
 import random
 import zlib
-RFC7692 = {"rfc7692_7231": "f248cdc9c90700000000ffff"[:22], "rfc7692_7233": "000500faff48656c6c6f000000ffff",
-           "rfc7692_7234": "f348cdc9c907000000ffff", "rfc7692_7235": "f2480500000000ffffcac9c90700000000ffff"}
+RFC7692 = {"rfc7692_7231": "f248cdc9c90700", "rfc7692_7233": "000500faff48656c6c6f00",
+           "rfc7692_7234": "f348cdc9c9070000", "rfc7692_7235": "f24805000000ffffcac9c90700"}
+RFC7692 = {name: hexs + "0000ffff" for name, hexs in RFC7692.items()}  # the receiver's tail
 for i, (name, hexs) in enumerate(RFC7692.items()):
     write("inflate", name, bytes([7, i + 1, 3]) + bytes.fromhex(hexs))
 rnd = random.Random(1)
