@@ -26,13 +26,16 @@ killed before exit (on failure too)."""
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import procs  # noqa: E402 (tests/procs.py)
+from procs import log_text, read_line, read_rest, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -151,63 +154,8 @@ PEERS = [
     ("haproxy+node-ws", WS_PEER, "haproxy", ALL_WS),
 ]
 
-children = []  # every process started here; each leads its own process group
-
-
 def start(cmd, log_name, stdout=subprocess.PIPE, env=None):
-    log = open(os.path.join(LOGS, log_name), "wb")
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=log,
-                         start_new_session=True, env=dict(os.environ, **env) if env else None)
-    p.log_path = log.name
-    log.close()
-    children.append(p)
-    return p
-
-
-def stop(p, sig=signal.SIGTERM, grace=5.0):
-    """Ask p (and its process group) to end, then kill it; returns its exit status."""
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-            p.wait(grace)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
-    if p in children:
-        children.remove(p)
-    return p.returncode
-
-
-def read_line(p, timeout):
-    """The next line p prints on stdout, or None after timeout or end of output."""
-    end = time.monotonic() + timeout
-    line = b""
-    while not line.endswith(b"\n"):
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
-            return None
-        c = os.read(p.stdout.fileno(), 1)
-        if not c:
-            return None
-        line += c
-    return line.decode("utf-8", "replace").rstrip("\n")
-
-
-def read_rest(p, timeout):
-    """Everything p prints on stdout until it exits (killed after timeout)."""
-    try:
-        out, _ = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop(p)
-        out, _ = p.communicate()
-    if p in children:
-        children.remove(p)
-    return out.decode("utf-8", "replace")
+    return procs.start(cmd, os.path.join(LOGS, log_name), stdout=stdout, env=env)
 
 
 def start_server(cmd, log_name, env=None):
@@ -404,11 +352,6 @@ def peer_results(out):
         if len(parts) >= 3 and parts[0] == "RESULT" and parts[1] not in got:
             got[parts[1]] = (parts[2] == "ok", parts[3] if len(parts) > 3 else "")
     return got
-
-
-def log_text(p):
-    with open(p.log_path, "rb") as f:
-        return f.read().decode("utf-8", "replace")
 
 
 def pmd_params(element):
@@ -948,8 +891,7 @@ def main():
         try:
             run_pairs(set(args))
         finally:
-            for p in list(children):
-                stop(p, signal.SIGKILL, 1.0)
+            procs.kill_all()
         print()
     if not os.path.exists(RESULTS):
         print("no results in %s" % RESULTS)

@@ -43,6 +43,10 @@ import time
 
 import proxies
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import procs  # noqa: E402 (tests/procs.py)
+from procs import log_text, read_line, stop  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, "build")
@@ -62,54 +66,8 @@ STEP = 30.0          # one program run or one peer's whole plan
 START = 10.0         # a server printing where it listens
 DEADLINE = 300.0     # the whole run: cases not started by then fail as skipped
 
-children = []
-
-
 def start(cmd, log_name, stdin=subprocess.DEVNULL, env=None, stdout=subprocess.PIPE):
-    log = open(os.path.join(LOGS, log_name), "wb")
-    p = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=log,
-                         start_new_session=True, env=dict(os.environ, **(env or {})))
-    p.log_path = log.name
-    log.close()
-    children.append(p)
-    return p
-
-
-def stop(p, sig=signal.SIGTERM, grace=5.0):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-            p.wait(grace)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
-    if p in children:
-        children.remove(p)
-    return p.returncode
-
-
-def read_line(p, timeout):
-    end = time.monotonic() + timeout
-    line = b""
-    while not line.endswith(b"\n"):
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
-            return None
-        c = os.read(p.stdout.fileno(), 1)
-        if not c:
-            return None
-        line += c
-    return line.decode("utf-8", "replace").rstrip("\n")
-
-
-def log_text(p):
-    with open(p.log_path, "rb") as f:
-        return f.read().decode("utf-8", "replace")
+    return procs.start(cmd, os.path.join(LOGS, log_name), stdin=stdin, stdout=stdout, env=env)
 
 
 def start_server(cmd, log_name, env=None):
@@ -174,8 +132,7 @@ def run(cmd, tag, stdin_data=b"", env=None, keep_open=None, timeout=STEP):
     except BrokenPipeError:
         out, _ = p.communicate(timeout=timeout)
         rc = p.returncode
-    if p in children:
-        children.remove(p)
+    procs.forget(p)
     return rc, out.decode("utf-8", "replace"), log_text(p)
 
 
@@ -227,7 +184,7 @@ def plan_peer(cmd, url_host, env, extra, via=None):
             except subprocess.TimeoutExpired:
                 stop(p)
                 out = b""
-            children.remove(p) if p in children else None
+            procs.forget(p)
             results.update(peer_results(out.decode("utf-8", "replace")))
             results.update(close_ours_first(cmd + ["await-close", url], env, srv, tag))
         finally:
@@ -281,7 +238,7 @@ def close_ours_first(cmd, env, server, tag):
     except subprocess.TimeoutExpired:
         stop(waiter)
         out = b""
-    children.remove(waiter) if waiter in children else None
+    procs.forget(waiter)
     got = peer_results(out.decode("utf-8", "replace"))
     try:
         rc = server.wait(START)
@@ -694,6 +651,5 @@ if __name__ == "__main__":
     try:
         status = main()
     finally:
-        for p in list(children):
-            stop(p, signal.SIGKILL, 1.0)
+        procs.kill_all()
     sys.exit(status)
