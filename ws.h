@@ -2680,7 +2680,9 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
 #endif /* WS_NO_CLIENT */
 
 /* Bounded string building for heads: every append checks the room left, so a short
-   buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. */
+   buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. With p NULL (and
+   cap (size_t)-1) nothing is written, only counted: a builder run that way measures
+   the head, so its room can be reserved exactly. */
 typedef struct ws__buf {
     char *p;
     size_t cap, n;
@@ -2692,7 +2694,7 @@ static void ws__put(ws__buf *b, const char *s, size_t n) {
         b->overflow = 1;
         return;
     }
-    if (n) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL then */
+    if (n && b->p) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL when n is 0 */
     b->n += n;
 }
 /* fmt's text, and for each directive the next argument: %s a string (NULL: nothing),
@@ -2851,7 +2853,7 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
     int n;
     if (!p) return;
     ws__putf(b, "Sec-WebSocket-Extensions: ");
-    n = b->overflow ? -1 : ws_deflate_format(b->p + b->n, b->cap - b->n, p);
+    n = b->overflow ? -1 : ws_deflate_format(b->p ? b->p + b->n : 0, b->cap - b->n, p);
     if (n < 0) b->overflow = 1;
     else b->n += (size_t)n;
     ws__putf(b, "\r\n");
@@ -3313,8 +3315,6 @@ static void ws__hang_up(ws_conn *c) {
     ws__out_release(c);
 }
 
-static inline size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
-
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
    (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
@@ -3672,9 +3672,10 @@ static const ws_deflate_params *ws__pmd_offer(const ws_conn *c, ws_deflate_param
 
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     char key[WS_KEY_LEN + 1];
-    size_t plen, est;
+    size_t plen, prefix;
     unsigned char *dst;
-    ws_deflate_params offer;
+    ws_deflate_params offer_buf;
+    const ws_deflate_params *offer = ws__pmd_offer(c, &offer_buf);
     ws_result r;
     int n;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
@@ -3684,27 +3685,25 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
-    /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
-    est = ws__add_sat(ws__add_sat(200 + 160 + ws__strlen(o->url), plen),
-                      ws__add_sat(ws__strlen(o->origin), ws__strlen(o->extra_headers)));
-    est = WS__MIN(est, c->ws__max_queue);
-    r = ws__reserve(c, est, &dst);
+    prefix = sizeof key + (plen ? plen + 1 : 0);
+    n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
+    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+    if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     if (r == WS_OK) {
-        n = ws__request_build((char *)dst, est, o, key, ws__pmd_offer(c, &offer));
+        ws__request_build((char *)dst, (size_t)n, o, key, offer);
         /* The key and the offered protocols wait ahead of the response head in the
            assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
-        r = n < 0 ? (ws_result)n : plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
-          : ws__in_reserve(c, sizeof key + (plen ? plen + 1 : 0), sizeof key + (plen ? plen + 1 : 0));
+        r = plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
+          : ws__in_reserve(c, prefix, prefix);
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
         ws__out_release(c);
         ws__in_release(c);
-        return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+        return r;
     }
-    est = sizeof key + (plen ? plen + 1 : 0);
     WS_MEMCPY(c->ws__in, key, sizeof key);
     if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
-    c->ws__in_len = c->ws__hs_prefix = (uint32_t)est;
+    c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
     c->ws__flags |= WS__F_STARTED;
     return WS_OK;
@@ -3749,11 +3748,11 @@ typedef struct ws__hs_server {
    for a bad one) that always fits an empty queue of the minimum size, or, failing even
    that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
-    size_t est = ws__add_sat(120, ws__strlen(extra));
     unsigned char *dst;
-    ws_result r = ws__reserve(c, est, &dst);
-    int n = r == WS_OK ? ws_reject_build((char *)dst, est, *status, extra)
-          : r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
+    int n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
+    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+    if (r == WS_OK) ws_reject_build((char *)dst, (size_t)n, *status, extra);
+    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
     r = WS_OK;
     if (n < 0) {
         char bare[128]; /* the longest bare refusal, 426 with its version line, is 98 bytes */
@@ -3778,7 +3777,6 @@ static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
-    size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
     int n = 0;
@@ -3794,12 +3792,11 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 #else
     (void)allow;
 #endif
-    /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
-    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (hs->pmd ? 160u : 0u), plen),
-                      ws__strlen(extra_headers));
-    r = ws__reserve(c, est, &dst);
+    n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
+                           extra_headers); /* measured, then written */
+    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
     if (r == WS_OK)
-        n = ws__response_build((char *)dst, est, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
+        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
     else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
     if (n < 0) {
         hs->error = (ws_result)n; /* nothing queued; still undecided */
