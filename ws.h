@@ -3187,9 +3187,15 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
 #define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
 #define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#ifndef WS_NO_DEFLATE
 #define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
 #define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
 #define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
+#else /* never set: every test of them folds away */
+#define WS__F_PMD 0u
+#define WS__F_IN_DEFLATE 0u
+#define WS__F_OUT_DEFLATE 0u
+#endif
 /* Timers keep the low 32 bits of the caller's clock: a wait is a difference mod 2^32,
    exact for any wait under 2^31 ms (24 days); a clock that went back restarts it.
    WS__NEVER marks a wait that starts at the next tick (a tick at exactly that time
