@@ -4234,13 +4234,7 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
         r = ws__frame_begin(c, &f);
         if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
         c->ws__hdr_len = 0;
-        p += take;
-        if (r == WS_OK && (c->ws__flags & WS__F_IN_FRAME) && p < end) {
-            /* the common case, a frame whose payload follows in the same read */
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
-            r = ws__payload(c, p, k);
-            p += k;
-        }
+        p += take; /* its payload, if any, on the next round */
     }
     if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
     *pp = p;
