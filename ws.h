@@ -3756,23 +3756,20 @@ typedef struct ws__hs_server {
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     unsigned char *dst;
     int n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
-    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r == WS_OK) ws_reject_build((char *)dst, (size_t)n, *status, extra);
-    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
-    r = WS_OK;
-    if (n < 0) {
-        char bare[128]; /* the longest bare refusal, 426 with its version line, is 98 bytes */
-        r = (ws_result)n;
+    ws_result why = WS_OK, r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+    if (r != WS_OK) {
+        why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
         if (*status < 300 || *status > 599) *status = 500;
-        n = ws_reject_build(bare, sizeof bare, *status, 0);
-        if (ws__reserve(c, (size_t)n, &dst) == WS_OK) WS_MEMCPY(dst, bare, (size_t)n);
-        else n = 0, ws__hang_up(c);
+        extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
+        n = ws_reject_build(0, (size_t)-1, *status, 0);
+        r = ws__reserve(c, (size_t)n, &dst);
     }
-    c->ws__out_tail += (size_t)n;
+    if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
+    else ws__hang_up(c);
     c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
     c->ws__state = WS_STATE_CLOSED;
     if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
-    return r;
+    return why;
 }
 
 /* A request that cannot be served: refused with status, and reported as err. */
