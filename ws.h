@@ -2810,12 +2810,18 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
    both parsers: each one's first value and how often it came (2: more than once). Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
-   "websocket" / "upgrade". */
-enum { WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN, WS__H_PROTOCOL, WS__H_EXTENSIONS,
+   "websocket" / "upgrade". The first six are in ws_request's order (host to extensions),
+   so ws_request_parse takes their values in one copy. */
+enum { WS__H_HOST, WS__H_ORIGIN, WS__H_KEY, WS__H_VERSION, WS__H_PROTOCOL, WS__H_EXTENSIONS,
        WS__H_ACCEPT, WS__H_COUNT };
 static const char *const ws__hnames[WS__H_COUNT] = {
-    "host", "sec-websocket-key", "sec-websocket-version", "origin", "sec-websocket-protocol",
+    "host", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
     "sec-websocket-extensions", "sec-websocket-accept"};
+#define WS__AT(f, i) (offsetof(ws_request, f) - offsetof(ws_request, host) == (i) * sizeof(ws_str))
+typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H_KEY) &&
+                               WS__AT(version, WS__H_VERSION) && WS__AT(protocols, WS__H_PROTOCOL) &&
+                               WS__AT(extensions, WS__H_EXTENSIONS) ? 1 : -1]; /* -1: no build */
+#undef WS__AT
 
 typedef struct ws__heads {
     ws_str v[WS__H_COUNT];
@@ -2902,9 +2908,7 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
 
     r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
     if (r != WS_OK) return r;
-    req->host = h.v[WS__H_HOST], req->key = h.v[WS__H_KEY], req->version = h.v[WS__H_VERSION];
-    req->origin = h.v[WS__H_ORIGIN], req->protocols = h.v[WS__H_PROTOCOL];
-    req->extensions = h.v[WS__H_EXTENSIONS];
+    WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
     if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
     if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
     if (!h.upgrade) return WS_ERR_HS_UPGRADE;                               /* item 3 */
