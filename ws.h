@@ -3039,13 +3039,12 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
-    int ipv6 = 0;
-    size_t i;
+    int ipv6;
     if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
         return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    for (i = 0; i < u.host.n; i++) ipv6 |= u.host.p[i] == ':';
+    ipv6 = u.host.p[-1] == '['; /* u.host is in o->url: after "//" or an IPv6 literal's '[' */
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
     ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %s%S%s", &u.path, &u.query, ipv6 ? "[" : "", &u.host,
              ipv6 ? "]" : "");
