@@ -2739,12 +2739,9 @@ static int ws__finish(ws__buf *b) {
 static int ws__extra_ok(const char *s) {
     size_t i, n = ws__strlen(s);
     if (n == 0) return 1;
-    if (n < 2 || s[n - 2] != '\r' || s[n - 1] != '\n' || s[0] == '\r') return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')) return 0;
-        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return 0;
-        if (s[i] == '\n' && i + 1 < n && s[i + 1] == '\r') return 0;
-    }
+    if (s[0] == '\r' || s[0] == '\n' || s[n - 1] != '\n') return 0;
+    for (i = 0; i < n; i++) /* a CR right before each LF, and none right after one */
+        if ((s[i] == '\r') != (s[i + 1] == '\n') || (s[i] == '\n' && s[i + 1] == '\r')) return 0;
     return 1;
 }
 
