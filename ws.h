@@ -2807,13 +2807,14 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
    both parsers: each one's first value and how often it came (2: more than once). Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
-   "websocket" / "upgrade". The first six are in ws_request's order (host to extensions),
-   so ws_request_parse takes their values in one copy. */
+   "websocket" / "upgrade", so only their lines that list it are counted. The first six
+   are in ws_request's order (host to extensions), so ws_request_parse takes their values
+   in one copy. */
 enum { WS__H_HOST, WS__H_ORIGIN, WS__H_KEY, WS__H_VERSION, WS__H_PROTOCOL, WS__H_EXTENSIONS,
-       WS__H_ACCEPT, WS__H_COUNT };
+       WS__H_ACCEPT, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_COUNT };
 static const char *const ws__hnames[WS__H_COUNT] = {
     "host", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
-    "sec-websocket-extensions", "sec-websocket-accept"};
+    "sec-websocket-extensions", "sec-websocket-accept", "upgrade", "connection"};
 #define WS__AT(f, i) (offsetof(ws_request, f) - offsetof(ws_request, host) == (i) * sizeof(ws_str))
 typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H_KEY) &&
                                WS__AT(version, WS__H_VERSION) && WS__AT(protocols, WS__H_PROTOCOL) &&
@@ -2823,7 +2824,6 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 typedef struct ws__heads {
     ws_str v[WS__H_COUNT];
     unsigned char n[WS__H_COUNT];
-    int upgrade, connection;
 } ws__heads;
 
 static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
@@ -2835,16 +2835,16 @@ static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, 
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
         if (*count >= max) return WS_ERR_HS_TOO_LARGE;
         ++*count;
-        if (ws__ieq(name.p, name.n, "upgrade")) h->upgrade |= ws_token_has(value, "websocket");
-        else if (ws__ieq(name.p, name.n, "connection")) h->connection |= ws_token_has(value, "upgrade");
-        else
-            for (i = 0; i < WS__H_COUNT; i++)
-                if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
-                    if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
-                    h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+        for (i = 0; i < WS__H_COUNT; i++)
+            if (ws__ieq(name.p, name.n, ws__hnames[i])) {
+                if (i >= WS__H_UPGRADE &&
+                    !ws_token_has(value, i == WS__H_UPGRADE ? "websocket" : "upgrade"))
                     break;
-                }
+                /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
+                h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                break;
+            }
     }
     if (r < 0) return (ws_result)r;
     return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
@@ -2908,8 +2908,8 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
     if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
     if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
-    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                               /* item 3 */
-    if (!h.connection) return WS_ERR_HS_CONNECTION;                         /* item 4 */
+    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                      /* item 3 */
+    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;                /* item 4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
     if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
@@ -3125,8 +3125,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     r = ws__walk_headers(p, head + len, max_headers, &count, &h);
     if (r != WS_OK) return r;
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
-    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                          /* §4.1 item 2 */
-    if (!h.connection) return WS_ERR_HS_CONNECTION;                    /* item 3 */
+    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                 /* §4.1 item 2 */
+    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;           /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
