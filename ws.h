@@ -4241,12 +4241,14 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
     unsigned char *p = (unsigned char *)data, *end;
     ws_result r = WS_OK;
+    size_t ignored;
+    if (!consumed) consumed = &ignored; /* the count is optional */
     if (c->ws__flags & WS__F_IN_EVENT) { /* from a callback: the input being read is not done */
-        if (consumed) *consumed = 0;
+        *consumed = 0;
         return WS_ERR_STATE;
     }
     if (c->ws__error) {
-        if (consumed) *consumed = len;
+        *consumed = len;
         return (ws_result)c->ws__error;
     }
     if (len) {
@@ -4256,7 +4258,7 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
 #endif
         if (r == WS_OK && c->ws__state != WS_STATE_CONNECTING) r = ws__frames(c, &p, end);
     }
-    if (consumed) *consumed = (size_t)(p - (unsigned char *)data);
+    *consumed = (size_t)(p - (unsigned char *)data);
     return r == WS_OK && c->ws__error ? (ws_result)c->ws__error : r;
 }
 
