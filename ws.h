@@ -2680,7 +2680,9 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
 #endif /* WS_NO_CLIENT */
 
 /* Bounded string building for heads: every append checks the room left, so a short
-   buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. */
+   buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. With p NULL (and
+   cap (size_t)-1) nothing is written, only counted: a builder run that way measures
+   the head, so its room can be reserved exactly. */
 typedef struct ws__buf {
     char *p;
     size_t cap, n;
@@ -2692,7 +2694,7 @@ static void ws__put(ws__buf *b, const char *s, size_t n) {
         b->overflow = 1;
         return;
     }
-    if (n) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL then */
+    if (n && b->p) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL when n is 0 */
     b->n += n;
 }
 /* fmt's text, and for each directive the next argument: %s a string (NULL: nothing),
@@ -2737,12 +2739,9 @@ static int ws__finish(ws__buf *b) {
 static int ws__extra_ok(const char *s) {
     size_t i, n = ws__strlen(s);
     if (n == 0) return 1;
-    if (n < 2 || s[n - 2] != '\r' || s[n - 1] != '\n' || s[0] == '\r') return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')) return 0;
-        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return 0;
-        if (s[i] == '\n' && i + 1 < n && s[i + 1] == '\r') return 0;
-    }
+    if (s[0] == '\r' || s[0] == '\n' || s[n - 1] != '\n') return 0;
+    for (i = 0; i < n; i++) /* a CR right before each LF, and none right after one */
+        if ((s[i] == '\r') != (s[i + 1] == '\n') || (s[i] == '\n' && s[i + 1] == '\r')) return 0;
     return 1;
 }
 
@@ -2808,17 +2807,23 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
    both parsers: each one's first value and how often it came (2: more than once). Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
-   "websocket" / "upgrade". */
-enum { WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN, WS__H_PROTOCOL, WS__H_EXTENSIONS,
-       WS__H_ACCEPT, WS__H_COUNT };
+   "websocket" / "upgrade", so only their lines that list it are counted. The first six
+   are in ws_request's order (host to extensions), so ws_request_parse takes their values
+   in one copy. */
+enum { WS__H_HOST, WS__H_ORIGIN, WS__H_KEY, WS__H_VERSION, WS__H_PROTOCOL, WS__H_EXTENSIONS,
+       WS__H_ACCEPT, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_COUNT };
 static const char *const ws__hnames[WS__H_COUNT] = {
-    "host", "sec-websocket-key", "sec-websocket-version", "origin", "sec-websocket-protocol",
-    "sec-websocket-extensions", "sec-websocket-accept"};
+    "host", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
+    "sec-websocket-extensions", "sec-websocket-accept", "upgrade", "connection"};
+#define WS__AT(f, i) (offsetof(ws_request, f) - offsetof(ws_request, host) == (i) * sizeof(ws_str))
+typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H_KEY) &&
+                               WS__AT(version, WS__H_VERSION) && WS__AT(protocols, WS__H_PROTOCOL) &&
+                               WS__AT(extensions, WS__H_EXTENSIONS) ? 1 : -1]; /* -1: no build */
+#undef WS__AT
 
 typedef struct ws__heads {
     ws_str v[WS__H_COUNT];
     unsigned char n[WS__H_COUNT];
-    int upgrade, connection;
 } ws__heads;
 
 static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
@@ -2830,16 +2835,16 @@ static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, 
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
         if (*count >= max) return WS_ERR_HS_TOO_LARGE;
         ++*count;
-        if (ws__ieq(name.p, name.n, "upgrade")) h->upgrade |= ws_token_has(value, "websocket");
-        else if (ws__ieq(name.p, name.n, "connection")) h->connection |= ws_token_has(value, "upgrade");
-        else
-            for (i = 0; i < WS__H_COUNT; i++)
-                if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
-                    if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
-                    h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+        for (i = 0; i < WS__H_COUNT; i++)
+            if (ws__ieq(name.p, name.n, ws__hnames[i])) {
+                if (i >= WS__H_UPGRADE &&
+                    !ws_token_has(value, i == WS__H_UPGRADE ? "websocket" : "upgrade"))
                     break;
-                }
+                /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
+                h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                break;
+            }
     }
     if (r < 0) return (ws_result)r;
     return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
@@ -2851,7 +2856,7 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
     int n;
     if (!p) return;
     ws__putf(b, "Sec-WebSocket-Extensions: ");
-    n = b->overflow ? -1 : ws_deflate_format(b->p + b->n, b->cap - b->n, p);
+    n = b->overflow ? -1 : ws_deflate_format(b->p ? b->p + b->n : 0, b->cap - b->n, p);
     if (n < 0) b->overflow = 1;
     else b->n += (size_t)n;
     ws__putf(b, "\r\n");
@@ -2900,13 +2905,11 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
 
     r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
     if (r != WS_OK) return r;
-    req->host = h.v[WS__H_HOST], req->key = h.v[WS__H_KEY], req->version = h.v[WS__H_VERSION];
-    req->origin = h.v[WS__H_ORIGIN], req->protocols = h.v[WS__H_PROTOCOL];
-    req->extensions = h.v[WS__H_EXTENSIONS];
+    WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
     if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
     if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
-    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                               /* item 3 */
-    if (!h.connection) return WS_ERR_HS_CONNECTION;                         /* item 4 */
+    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                      /* item 3 */
+    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;                /* item 4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
     if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
@@ -3033,13 +3036,12 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
-    int ipv6 = 0;
-    size_t i;
+    int ipv6;
     if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
         return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    for (i = 0; i < u.host.n; i++) ipv6 |= u.host.p[i] == ':';
+    ipv6 = u.host.p[-1] == '['; /* u.host is in o->url: after "//" or an IPv6 literal's '[' */
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
     ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %s%S%s", &u.path, &u.query, ipv6 ? "[" : "", &u.host,
              ipv6 ? "]" : "");
@@ -3123,8 +3125,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     r = ws__walk_headers(p, head + len, max_headers, &count, &h);
     if (r != WS_OK) return r;
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
-    if (!h.upgrade) return WS_ERR_HS_UPGRADE;                          /* §4.1 item 2 */
-    if (!h.connection) return WS_ERR_HS_CONNECTION;                    /* item 3 */
+    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                 /* §4.1 item 2 */
+    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;           /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
@@ -3185,9 +3187,15 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
 #define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
 #define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#ifndef WS_NO_DEFLATE
 #define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
 #define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
 #define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
+#else /* never set: every test of them folds away */
+#define WS__F_PMD 0u
+#define WS__F_IN_DEFLATE 0u
+#define WS__F_OUT_DEFLATE 0u
+#endif
 /* Timers keep the low 32 bits of the caller's clock: a wait is a difference mod 2^32,
    exact for any wait under 2^31 ms (24 days); a clock that went back restarts it.
    WS__NEVER marks a wait that starts at the next tick (a tick at exactly that time
@@ -3312,8 +3320,6 @@ static void ws__hang_up(ws_conn *c) {
     c->ws__out_head = c->ws__out_tail = 0;
     ws__out_release(c);
 }
-
-static inline size_t ws__add_sat(size_t a, size_t b) { return a > (size_t)-1 - b ? (size_t)-1 : a + b; }
 
 /* Room for n more bytes at the end of the output queue, besides the room held for the
    reply to a control frame being read. WS_WOULD_BLOCK while the queue is too full
@@ -3672,9 +3678,10 @@ static const ws_deflate_params *ws__pmd_offer(const ws_conn *c, ws_deflate_param
 
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     char key[WS_KEY_LEN + 1];
-    size_t plen, est;
+    size_t plen, prefix;
     unsigned char *dst;
-    ws_deflate_params offer;
+    ws_deflate_params offer_buf;
+    const ws_deflate_params *offer = ws__pmd_offer(c, &offer_buf);
     ws_result r;
     int n;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
@@ -3684,27 +3691,25 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
-    /* The request's fixed text is under 200 bytes; the rest is the caller's strings. */
-    est = ws__add_sat(ws__add_sat(200 + 160 + ws__strlen(o->url), plen),
-                      ws__add_sat(ws__strlen(o->origin), ws__strlen(o->extra_headers)));
-    est = WS__MIN(est, c->ws__max_queue);
-    r = ws__reserve(c, est, &dst);
+    prefix = sizeof key + (plen ? plen + 1 : 0);
+    n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
+    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+    if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     if (r == WS_OK) {
-        n = ws__request_build((char *)dst, est, o, key, ws__pmd_offer(c, &offer));
+        ws__request_build((char *)dst, (size_t)n, o, key, offer);
         /* The key and the offered protocols wait ahead of the response head in the
            assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
-        r = n < 0 ? (ws_result)n : plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
-          : ws__in_reserve(c, sizeof key + (plen ? plen + 1 : 0), sizeof key + (plen ? plen + 1 : 0));
+        r = plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
+          : ws__in_reserve(c, prefix, prefix);
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
         ws__out_release(c);
         ws__in_release(c);
-        return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+        return r;
     }
-    est = sizeof key + (plen ? plen + 1 : 0);
     WS_MEMCPY(c->ws__in, key, sizeof key);
     if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
-    c->ws__in_len = c->ws__hs_prefix = (uint32_t)est;
+    c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
     c->ws__flags |= WS__F_STARTED;
     return WS_OK;
@@ -3749,25 +3754,22 @@ typedef struct ws__hs_server {
    for a bad one) that always fits an empty queue of the minimum size, or, failing even
    that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
-    size_t est = ws__add_sat(120, ws__strlen(extra));
     unsigned char *dst;
-    ws_result r = ws__reserve(c, est, &dst);
-    int n = r == WS_OK ? ws_reject_build((char *)dst, est, *status, extra)
-          : r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
-    r = WS_OK;
-    if (n < 0) {
-        char bare[128]; /* the longest bare refusal, 426 with its version line, is 98 bytes */
-        r = (ws_result)n;
+    int n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
+    ws_result why = WS_OK, r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+    if (r != WS_OK) {
+        why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
         if (*status < 300 || *status > 599) *status = 500;
-        n = ws_reject_build(bare, sizeof bare, *status, 0);
-        if (ws__reserve(c, (size_t)n, &dst) == WS_OK) WS_MEMCPY(dst, bare, (size_t)n);
-        else n = 0, ws__hang_up(c);
+        extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
+        n = ws_reject_build(0, (size_t)-1, *status, 0);
+        r = ws__reserve(c, (size_t)n, &dst);
     }
-    c->ws__out_tail += (size_t)n;
+    if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
+    else ws__hang_up(c);
     c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
     c->ws__state = WS_STATE_CLOSED;
     if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
-    return r;
+    return why;
 }
 
 /* A request that cannot be served: refused with status, and reported as err. */
@@ -3778,7 +3780,6 @@ static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
-    size_t plen = ws__strlen(protocol), est;
     unsigned char *dst;
     ws_result r;
     int n = 0;
@@ -3794,12 +3795,11 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 #else
     (void)allow;
 #endif
-    /* 129 bytes of fixed text, the protocol line, the extension line, the caller's. */
-    est = ws__add_sat(ws__add_sat(129u + (plen ? 26u : 0u) + (hs->pmd ? 160u : 0u), plen),
-                      ws__strlen(extra_headers));
-    r = ws__reserve(c, est, &dst);
+    n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
+                           extra_headers); /* measured, then written */
+    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
     if (r == WS_OK)
-        n = ws__response_build((char *)dst, est, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
+        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
     else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
     if (n < 0) {
         hs->error = (ws_result)n; /* nothing queued; still undecided */
@@ -4231,13 +4231,7 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
         r = ws__frame_begin(c, &f);
         if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
         c->ws__hdr_len = 0;
-        p += take;
-        if (r == WS_OK && (c->ws__flags & WS__F_IN_FRAME) && p < end) {
-            /* the common case, a frame whose payload follows in the same read */
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
-            r = ws__payload(c, p, k);
-            p += k;
-        }
+        p += take; /* its payload, if any, on the next round */
     }
     if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
     *pp = p;
@@ -4247,12 +4241,14 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consumed) {
     unsigned char *p = (unsigned char *)data, *end;
     ws_result r = WS_OK;
+    size_t ignored;
+    if (!consumed) consumed = &ignored; /* the count is optional */
     if (c->ws__flags & WS__F_IN_EVENT) { /* from a callback: the input being read is not done */
-        if (consumed) *consumed = 0;
+        *consumed = 0;
         return WS_ERR_STATE;
     }
     if (c->ws__error) {
-        if (consumed) *consumed = len;
+        *consumed = len;
         return (ws_result)c->ws__error;
     }
     if (len) {
@@ -4262,7 +4258,7 @@ WSDEF ws_result ws_conn_feed(ws_conn *c, void *data, size_t len, size_t *consume
 #endif
         if (r == WS_OK && c->ws__state != WS_STATE_CONNECTING) r = ws__frames(c, &p, end);
     }
-    if (consumed) *consumed = (size_t)(p - (unsigned char *)data);
+    *consumed = (size_t)(p - (unsigned char *)data);
     return r == WS_OK && c->ws__error ? (ws_result)c->ws__error : r;
 }
 
