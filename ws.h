@@ -42,9 +42,10 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_SMALL                  1: the compact form of the loops that have a fast one
-                                (masking, UTF-8, runs of small frames); same results,
-                                less code, slower on large payloads. Default: 1 when the
-                                compiler optimizes for size (-Os, -Oz), else 0
+                                (masking, UTF-8, runs of small frames, base64
+                                decoding); same results, less code, slower on large
+                                payloads. Default: 1 when the compiler optimizes for
+                                size (-Os, -Oz), else 0
       WS_ASSERT(x)              default assert(x)
       WS_MEMCPY(d,s,n) WS_MEMMOVE(d,s,n) WS_MEMSET(d,c,n)   (all or none of the three)
       WS_MALLOC(sz) WS_FREE(p)  default allocator (both or neither)
@@ -468,8 +469,9 @@ WSDEF ws_result ws_make_key(ws_rng_fn rng, void *rng_ctx, char out[WS_KEY_LEN + 
 /* Header helpers over a raw HTTP head (the bytes up to and including the blank line):
    ws_header_find looks a name up case-insensitively and gives the value with the outer
    white space trimmed (the first occurrence; returns 1 if found). ws_token_next walks a
-   comma-separated list: *list shrinks as tokens are taken; returns 0 at the end.
-   ws_token_has: 1 if the list holds token (case-insensitive). */
+   comma-separated list: *list shrinks as tokens are taken; returns 0 at the end (empty
+   elements are skipped; a comma inside a quoted-string does not end one, as in
+   ws_header_list_next). ws_token_has: 1 if the list holds token (case-insensitive). */
 WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value);
 WSDEF int ws_token_next(ws_str *list, ws_str *token);
 WSDEF int ws_token_has(ws_str list, const char *token);
