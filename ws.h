@@ -3345,13 +3345,11 @@ static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     return WS_OK;
 }
 
-/* Queue one frame whose payload is a then b (a close frame's code and reason). Client
-   frames get a fresh masking key from the caller's RNG (§5.3). */
-static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const void *a, size_t an,
-                                 const void *b, size_t bn) {
+/* Queue one frame. Client frames get a fresh masking key from the caller's RNG (§5.3). */
+static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const void *data, size_t len) {
     ws_frame f;
     unsigned char *dst;
-    size_t h, len = an + bn;
+    size_t h;
     ws_result r;
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
     f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
@@ -3361,8 +3359,7 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
     ws_frame_encode(dst, &f);
-    if (an) WS_MEMCPY(dst + h, a, an);
-    if (bn) WS_MEMCPY(dst + h + an, b, bn);
+    if (len) WS_MEMCPY(dst + h, data, len);
     if (f.masked) ws_mask(dst + h, len, f.key, 0);
     c->ws__out_tail += h + len;
     c->ws__flags |= WS__F_WARM;
@@ -3386,7 +3383,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
         /* Before the handshake, or after our own close, no close frame can say why. */
         if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & WS__F_SENT_CLOSE))
             code = WS_CLOSE_ABNORMAL;
-        else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2, 0, 0) != WS_OK)
+        else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
     c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
@@ -3911,7 +3908,7 @@ static ws_result ws__fail_protocol(ws_conn *c) { return ws__fail_close(c, WS_ERR
 static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
     ws_result r;
     c->ws__held = 0;
-    r = ws__queue_frame(c, op, 1, d, n, 0, 0);
+    r = ws__queue_frame(c, op, 1, d, n);
     if (r != WS_OK) return ws__fail_close(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL);
     return WS_OK;
 }
@@ -4357,7 +4354,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
         if (!plain && r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM) return r;
     }
 #endif
-    return ws__queue_frame(c, opcode, 1, data, len, 0, 0);
+    return ws__queue_frame(c, opcode, 1, data, len);
 }
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
@@ -4382,7 +4379,7 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
     }
 #endif
     if (plain) {
-        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len, 0, 0);
+        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len);
         if (r != WS_OK) return r;
     }
     if (fin) {
@@ -4399,7 +4396,7 @@ static ws_result ws__send_control(ws_conn *c, unsigned op, const void *data, siz
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if (len > WS_MAX_CONTROL) return WS_ERR_ARG;
-    return ws__queue_frame(c, op, 1, data, len, 0, 0);
+    return ws__queue_frame(c, op, 1, data, len);
 }
 
 WSDEF ws_result ws_ping(ws_conn *c, const void *data, size_t len) {
@@ -4411,13 +4408,14 @@ WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len) {
 }
 
 WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len) {
-    unsigned char cc[2];
+    unsigned char pl[WS_MAX_CONTROL]; /* the payload: code, then reason */
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if (code ? !ws_close_code_valid(code) : reason_len != 0) return WS_ERR_ARG;
     if (reason_len > WS_MAX_CONTROL - 2 || ws_utf8_check(reason, reason_len) != WS_OK) return WS_ERR_ARG;
-    cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-    r = ws__queue_frame(c, WS_OP_CLOSE, 1, cc, code ? 2 : 0, reason, reason_len);
+    pl[0] = (unsigned char)(code >> 8), pl[1] = (unsigned char)code;
+    if (reason_len) WS_MEMCPY(pl + 2, reason, reason_len);
+    r = ws__queue_frame(c, WS_OP_CLOSE, 1, pl, code ? 2 + reason_len : 0);
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
     if (c->ws__flags & WS__F_GOT_CLOSE) {
@@ -4467,7 +4465,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
         if (c->ws__flags & WS__F_PING_OUT) {
             if (ws__due(&c->ws__ping_at, now, c->ws__pong_timeout)) ws__abort(c, WS_ERR_TIMEOUT);
         } else if (ws__due(&c->ws__ping_at, now, c->ws__ping_interval) &&
-                   ws__queue_frame(c, WS_OP_PING, 1, 0, 0, 0, 0) == WS_OK) {
+                   ws__queue_frame(c, WS_OP_PING, 1, 0, 0) == WS_OK) {
             c->ws__flags |= WS__F_PING_OUT;
             c->ws__ping_at = now;
         }
