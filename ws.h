@@ -4339,43 +4339,34 @@ static ws_result ws__can_send(const ws_conn *c) {
     return WS_OK;
 }
 
-WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
-    ws_result r = ws__can_send(c);
-    if (r != WS_OK) return r;
-    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
-    if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
-    if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
-#ifndef WS_NO_DEFLATE
-    /* Messages under the threshold, ones the queue could never hold compressed, and ones
-       without memory for a deflater go as they are: any message may (RFC 7692 §6.1). */
-    if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
-        int plain = 0;
-        r = ws__queue_deflated(c, opcode, 1, 1, (const unsigned char *)data, len, &plain);
-        if (!plain && r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM) return r;
-    }
-#endif
-    return ws__queue_frame(c, opcode, 1, data, len);
-}
-
-WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
-                                 int fin) {
+/* A whole message (ws_send: `whole`, fin 1) or the next piece of one (ws_send_fragment):
+   the same checks, one frame. */
+static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin,
+                          int whole) {
     int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
-    if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && opcode != c->ws__send_op))
+    if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
         return WS_ERR_ARG;
+    if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
     v.state = cont ? c->ws__send_utf8 : 0;
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
-    /* A message sent in pieces is one deflate stream across its frames (RFC 7692 §7.2.1),
-       compressed or not as its first piece decides. */
+    /* Messages under the threshold, ones the queue could never hold compressed, and ones
+       without memory for a deflater go as they are: any message may (RFC 7692 §6.1). A
+       message sent in pieces is one deflate stream across its frames (§7.2.1), compressed
+       or not as its first piece decides; a whole one also goes as it is when that is no
+       longer. */
     if (cont ? (c->ws__flags & WS__F_OUT_DEFLATE) != 0
              : (c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
-        r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, 0);
-        if (r == WS_OK) plain = 0, c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
-        else if (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)) return r;
+        int as_is = 0;
+        r = ws__queue_deflated(c, opcode, fin, !cont, (const unsigned char *)data, len, whole ? &as_is : 0);
+        if (r == WS_OK && !as_is)
+            plain = 0, c->ws__flags = fin ? c->ws__flags & ~WS__F_OUT_DEFLATE : c->ws__flags | WS__F_OUT_DEFLATE;
+        else if (r != WS_OK && (cont || (r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM)))
+            return r;
     }
 #endif
     if (plain) {
@@ -4390,6 +4381,35 @@ WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data,
         c->ws__send_utf8 = v.state;
     }
     return WS_OK;
+}
+
+#if WS_SMALL
+WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
+    return ws__send(c, opcode, data, len, 1, 1);
+}
+#else
+/* ws__send(c, opcode, data, len, 1, 1) spelt out: most messages go this way, and the
+   shared form costs small ones about 10% (tests/bench/bench_codec.c, encode rows). */
+WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
+    ws_result r = ws__can_send(c);
+    if (r != WS_OK) return r;
+    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
+    if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
+    if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
+#ifndef WS_NO_DEFLATE
+    if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
+        int plain = 0;
+        r = ws__queue_deflated(c, opcode, 1, 1, (const unsigned char *)data, len, &plain);
+        if (!plain && r != WS_ERR_TOO_BIG && r != WS_ERR_NOMEM) return r;
+    }
+#endif
+    return ws__queue_frame(c, opcode, 1, data, len);
+}
+#endif
+
+WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
+                                 int fin) {
+    return ws__send(c, opcode, data, len, fin, 0);
 }
 
 static ws_result ws__send_control(ws_conn *c, unsigned op, const void *data, size_t len) {
