@@ -4466,8 +4466,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
                 c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout)) {
         /* No handshake, or no answer to our close (§7.1.1); a client that closed cleanly
            just stops waiting for the server to drop the transport. */
-        c->ws__flags &= ~WS__F_CLOSE_TIMER;
-        ws__abort(c, WS_ERR_TIMEOUT);
+        ws__abort(c, WS_ERR_TIMEOUT); /* which stops the timer */
         return;
     }
     if (c->ws__state == WS_STATE_OPEN && c->ws__ping_interval) {
@@ -4482,12 +4481,15 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
             ws__abort(c, WS_ERR_TIMEOUT);
             return;
         }
-        if (c->ws__flags & WS__F_PING_OUT) {
-            if (ws__due(&c->ws__ping_at, now, c->ws__pong_timeout)) ws__abort(c, WS_ERR_TIMEOUT);
-        } else if (ws__due(&c->ws__ping_at, now, c->ws__ping_interval) &&
-                   ws__queue_frame(c, WS_OP_PING, 1, 0, 0) == WS_OK) {
-            c->ws__flags |= WS__F_PING_OUT;
-            c->ws__ping_at = now;
+        /* the pong owed to our ping, or the time for the next ping */
+        if (ws__due(&c->ws__ping_at, now,
+                    c->ws__flags & WS__F_PING_OUT ? c->ws__pong_timeout : c->ws__ping_interval)) {
+            if (c->ws__flags & WS__F_PING_OUT) {
+                ws__abort(c, WS_ERR_TIMEOUT);
+            } else if (ws__queue_frame(c, WS_OP_PING, 1, 0, 0) == WS_OK) {
+                c->ws__flags |= WS__F_PING_OUT;
+                c->ws__ping_at = now;
+            }
         }
     }
 }
