@@ -4208,17 +4208,21 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             if (p != from) continue; /* the loop's checks again, then the next frame */
         }
 #endif
-        if (had == 0) { /* the header is usually whole in the input */
+#if !WS_SMALL
+        if (had == 0) { /* the header is usually whole in the input: decoded there */
             n = ws_frame_decode(p, (size_t)(end - p), &f);
             take = n > 0 ? (size_t)n : 0;
-        } else { /* a header split between reads: at most 14 bytes are kept */
+            if (n == WS_NEED_MORE) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
+        } else
+#endif
+        { /* a header split between reads (compact: every header) is gathered in ws__hdr,
+             14 bytes at most */
             take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
             WS_MEMCPY(c->ws__hdr + had, p, take);
             n = ws_frame_decode(c->ws__hdr, had + take, &f);
             if (n > 0) take = (size_t)n - had;
         }
         if (n == WS_NEED_MORE) {
-            if (!had) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
             c->ws__hdr_len = (unsigned char)(had + take);
             p += take;
             break;
