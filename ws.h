@@ -4063,12 +4063,12 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         ws_result r;
         if (!had && !c->ws__left) return ws__control(c, p, n); /* whole in the input */
         /* Split between reads: gathered after the message being assembled. */
-        if (ws__in_reserve(c, c->ws__in_len + had + n, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
+        if (ws__in_reserve(c, c->ws__in_len + c->ws__ctrl_len, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
             return ws__fail_close(c, WS_ERR_NOMEM);
         WS_MEMCPY(c->ws__in + c->ws__in_len + had, p, n);
         if (c->ws__left) return WS_OK;
         r = ws__control(c, c->ws__in + c->ws__in_len, c->ws__ctrl_len);
-        if (c->ws__in_len == 0 && c->ws__in) ws__in_release(c);
+        if (c->ws__in_len == 0) ws__in_release(c);
         return r;
     }
     last = c->ws__fin && c->ws__left == 0;
@@ -4077,21 +4077,21 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 #endif
     if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
     if (last) c->ws__flags &= ~WS__F_IN_MSG;
-    if ((c->ws__flags & WS__F_STREAMING) || (last && c->ws__in_len == 0)) {
-        /* streaming: each piece as it comes; or the whole message is right here: no copy */
-        if (n || last) ws__deliver(c, c->ws__msg_op, p, n, last);
-        return WS_OK;
+    if (!(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0)) {
+        /* assembled (the whole message right here needs no copy), then handed over */
+        if (n) {
+            if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
+                return ws__fail_close(c, WS_ERR_NOMEM);
+            WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
+            c->ws__in_len += n;
+        }
+        if (!last) return WS_OK;
+        p = c->ws__in, n = c->ws__in_len;
+    } else if (!n && !last) {
+        return WS_OK; /* streaming: no piece to hand over */
     }
-    if (n) {
-        if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
-            return ws__fail_close(c, WS_ERR_NOMEM);
-        WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
-        c->ws__in_len += n;
-    }
-    if (last) {
-        ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
-        ws__in_release(c);
-    }
+    ws__deliver(c, c->ws__msg_op, p, n, last);
+    if (last) ws__in_release(c); /* empty unless it held the message */
     return WS_OK;
 }
 
