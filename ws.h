@@ -3373,9 +3373,10 @@ static void ws__arm_close_timer(ws_conn *c);
 
 /* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
    be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
-   what the peer is told: 1006 (nothing) when no close frame could carry it. */
+   what the peer is told: 1006 (nothing) when no close frame could carry it. line: the
+   status line of a client's failed handshake, for the event, or NULL. */
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
-                          const void *data, size_t len) {
+                          const ws_str *line) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
@@ -3396,7 +3397,8 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
        read it: the close timeout bounds that. */
     if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c);
     ws__event_init(&ev, WS_EV_ERROR);
-    ev.error = err, ev.code = code, ev.data = data, ev.len = len;
+    ev.error = err, ev.code = code;
+    if (line) ev.data = line->p, ev.len = line->n;
     ws__emit(c, &ev);
     ws__in_release(c);
     return err;
@@ -3408,7 +3410,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
     unsigned code = err == WS_ERR_PROTOCOL ? WS_CLOSE_PROTOCOL
                   : err == WS_ERR_UTF8 || err == WS_ERR_DEFLATE ? WS_CLOSE_INVALID_DATA
                   : err == WS_ERR_TOO_BIG ? WS_CLOSE_TOO_BIG : WS_CLOSE_INTERNAL;
-    return ws__fail(c, err, code, 1, 0, 0);
+    return ws__fail(c, err, code, 1, 0);
 }
 
 /* Drop the transport now, queued output or not. Unless the connection had already ended
@@ -3417,7 +3419,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
 static ws_result ws__abort(ws_conn *c, ws_result err) {
     ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
-    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0, 0);
+    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0);
 }
 
 /* The wait counts from the first tick after this call, not from the tick before it (a
@@ -3731,7 +3733,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif
     if (r != WS_OK) {
         ws__hang_up(c);
-        return ws__fail(c, r, (unsigned)res.status, 0, res.status_line.p, res.status_line.n);
+        return ws__fail(c, r, (unsigned)res.status, 0, &res.status_line);
     }
     ws__opened(c, res.protocol.p, res.protocol.n);
     c->ws__hs_prefix = 0;
@@ -3777,7 +3779,7 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
 /* A request that cannot be served: refused with status, and reported as err. */
 static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
     ws__refuse(c, &status, 0);
-    return ws__fail(c, err, (unsigned)status, 0, 0, 0);
+    return ws__fail(c, err, (unsigned)status, 0, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
@@ -3854,7 +3856,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
        request it was reading is gone. */
     if (c->ws__error) return (ws_result)c->ws__error;
     if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
-    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0, 0);
+    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
     return WS_OK;
@@ -3874,7 +3876,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
     r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
-    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0, 0, 0);
+    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0, 0);
     WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
     c->ws__in_len += take;
     n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
@@ -3888,7 +3890,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
         if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
 #endif
         ws__hang_up(c);
-        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0, 0);
+        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0);
     }
     *pp = p + ((size_t)n - had);
     c->ws__in_len = prefix + (size_t)n;
