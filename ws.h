@@ -3695,7 +3695,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);
-    prefix = sizeof key + (plen ? plen + 1 : 0);
+    prefix = sizeof key + plen + 1;
     n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
     r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
     if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
@@ -3712,6 +3712,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
         return r;
     }
     WS_MEMCPY(c->ws__in, key, sizeof key);
+    c->ws__in[sizeof key] = 0; /* none offered: "" */
     if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
@@ -3726,7 +3727,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
     ws_deflate_params offer;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
-                           c->ws__hs_prefix > WS_KEY_LEN + 1 ? (const char *)c->ws__in + WS_KEY_LEN + 1 : 0,
+                           (const char *)c->ws__in + WS_KEY_LEN + 1,
                            ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
     if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
