@@ -4445,7 +4445,7 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     if (reason_len > WS_MAX_CONTROL - 2 || ws_utf8_check(reason, reason_len) != WS_OK) return WS_ERR_ARG;
     pl[0] = (unsigned char)(code >> 8), pl[1] = (unsigned char)code;
     if (reason_len) WS_MEMCPY(pl + 2, reason, reason_len);
-    r = ws__queue_frame(c, WS_OP_CLOSE, 1, pl, code ? 2 + reason_len : 0);
+    r = ws__send_control(c, WS_OP_CLOSE, pl, code ? 2 + reason_len : 0); /* as pings go */
     if (r != WS_OK) return r;
     c->ws__flags |= WS__F_SENT_CLOSE;
     if (c->ws__flags & WS__F_GOT_CLOSE) {
