@@ -4530,8 +4530,8 @@ static void ws__stream_stash(ws_stream *s) {
     s->in = p, s->pos = 0, s->len = n;
 }
 
-/* Write what is queued until the transport would block. 1 if anything moved, 0 if not,
-   or the failure. */
+/* Write what is queued until the transport would block. 1 if anything moved or the
+   transport failed (which aborts the connection), else 0. */
 static int ws__stream_flush(ws_stream *s) {
     ws_conn *c = s->conn;
     const void *out;
@@ -4540,7 +4540,10 @@ static int ws__stream_flush(ws_stream *s) {
     while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
         long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
         if (w == WS_WOULD_BLOCK) break;
-        if (w <= 0 || (size_t)w > n) return ws__abort(c, WS_ERR_IO) ? -1 : moved;
+        if (w <= 0 || (size_t)w > n) {
+            ws__abort(c, WS_ERR_IO);
+            return 1; /* a change the next round will see */
+        }
         ws_conn_consume(c, (size_t)w);
         moved = 1;
     }
@@ -4549,13 +4552,16 @@ static int ws__stream_flush(ws_stream *s) {
 
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
-    int reads = 0, rounds;
+    int reads = 0, rounds = 0, progress = 1;
     if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
-    /* One pass is read, feed, write: all the replies to one read leave in one write.
-       More passes only while input waits for queue room (a pong or close reply). */
-    for (rounds = 0; rounds < 1000; rounds++) {
-        int progress = ws__stream_flush(s);
-        if (progress < 0) break;
+    /* A round writes, then reads and feeds, and the loop ends only after a write: all the
+       replies to one read leave in one write. More rounds only while input waits for
+       queue room (a pong or close reply), or to feed what a failed write left, which the
+       failed connection drops. */
+    for (;;) {
+        int wrote = ws__stream_flush(s);
+        if (!(progress | wrote) || (reads && s->pos == s->len) || ++rounds > 1000) break;
+        progress = 0;
         if (s->pos == s->len && s->in != s->buf) ws_stream_free(s); /* stash all fed */
         if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
             long got = s->io.read(s->io.user, s->buf, s->cap);
@@ -4578,8 +4584,6 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
             if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
             progress |= used != 0;
         }
-        if (ws__stream_flush(s) > 0) progress = 1;
-        if (!progress || (reads && s->pos == s->len)) break;
     }
     ws__stream_stash(s);
     return (ws_result)c->ws__error;
