@@ -4562,19 +4562,21 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
         int wrote = ws__stream_flush(s);
         if (!(progress | wrote) || (reads && s->pos == s->len) || ++rounds > 1000) break;
         progress = 0;
-        if (s->pos == s->len && s->in != s->buf) ws_stream_free(s); /* stash all fed */
-        if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
-            long got = s->io.read(s->io.user, s->buf, s->cap);
-            reads = 1;
-            if (got > 0 && (size_t)got <= s->cap) {
-                s->in = s->buf, s->pos = 0, s->len = (size_t)got;
-            } else if (got == 0) {
-                s->eof = 1;
-                ws_conn_eof(c);
-                progress = 1;
-            } else if (got != WS_WOULD_BLOCK) {
-                ws__abort(c, WS_ERR_IO);
-                break;
+        if (s->pos == s->len) { /* all fed, and no read yet: the check above */
+            if (s->in != s->buf) ws_stream_free(s); /* the stash */
+            if (!s->eof && (ws_conn_wants(c) & WS_WANT_READ)) {
+                long got = s->io.read(s->io.user, s->buf, s->cap);
+                reads = 1;
+                if (got > 0 && (size_t)got <= s->cap) {
+                    s->in = s->buf, s->pos = 0, s->len = (size_t)got;
+                } else if (got == 0) {
+                    s->eof = 1;
+                    ws_conn_eof(c);
+                    progress = 1;
+                } else if (got != WS_WOULD_BLOCK) {
+                    ws__abort(c, WS_ERR_IO);
+                    break;
+                }
             }
         }
         if (s->pos < s->len) {
