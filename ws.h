@@ -4516,18 +4516,15 @@ static void ws__stream_stash(ws_stream *s) {
     size_t n = s->len - s->pos;
     unsigned char *p;
     if (!s->shared || s->in != s->buf) return;
-    if (n == 0) {
-        s->pos = s->len = 0;
-        return;
+    p = n ? (unsigned char *)ws__alloc(s->conn, n) : NULL;
+    if (p) {
+        WS_MEMCPY(p, s->buf + s->pos, n);
+        s->in = p;
+    } else {
+        if (n) ws__fail_close(s->conn, WS_ERR_NOMEM);
+        n = 0;
     }
-    p = (unsigned char *)ws__alloc(s->conn, n);
-    if (!p) {
-        s->pos = s->len = 0;
-        ws__fail_close(s->conn, WS_ERR_NOMEM);
-        return;
-    }
-    WS_MEMCPY(p, s->buf + s->pos, n);
-    s->in = p, s->pos = 0, s->len = n;
+    s->pos = 0, s->len = n;
 }
 
 /* Write what is queued until the transport would block. 1 if anything moved or the
@@ -4580,7 +4577,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
             }
         }
         if (s->pos < s->len) {
-            size_t used = 0;
+            size_t used;
             ws_result r = ws_conn_feed(c, s->in + s->pos, s->len - s->pos, &used);
             s->pos += used;
             if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
