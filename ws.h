@@ -1029,8 +1029,9 @@ static void ws__sha1_byte(ws_sha1 *s, unsigned char c) {
 }
 
 WSDEF void ws_sha1_init(ws_sha1 *s) {
-    s->h[0] = 0x67452301u, s->h[1] = 0xEFCDAB89u, s->h[2] = 0x98BADCFEu;
-    s->h[3] = 0x10325476u, s->h[4] = 0xC3D2E1F0u;
+    static const uint32_t h0[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u,
+                                   0xC3D2E1F0u};
+    WS_MEMCPY(s->h, h0, sizeof h0);
     s->total = 0;
 }
 
