@@ -1071,18 +1071,18 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
 
 WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     unsigned char *d = (unsigned char *)dst;
-    size_t i, o = 0, pad = 0;
+    const char *end;
+    size_t o = 0, pad = 0;
     uint32_t acc = 0;
     unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
     while (pad < 2 && pad < len && src[len - 1 - pad] == '=') pad++;
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
-    for (i = 0; i < len - pad; i++) { /* 6 bits a character, out a byte at a time */
-        unsigned v = 0;
+    for (end = src + len - pad; src < end;) { /* 6 bits a character, out a byte at a time */
+        unsigned v = 0, c = (unsigned char)*src++;
 #if WS_SMALL
-        while (v < 64 && ws__b64[v] != src[i]) v++; /* a search: 18 B less on Thumb */
+        while (v < 64 && (unsigned char)ws__b64[v] != c) v++; /* a search: 18 B less on Thumb */
 #else
-        unsigned c = (unsigned char)src[i];
         if (c - 'A' < 26) v = c - 'A';
         else if (c - 'a' < 26) v = c - 'a' + 26;
         else if (c - '0' < 10) v = c - '0' + 52;
