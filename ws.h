@@ -1053,7 +1053,7 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0;
+    char *o = dst;
     uint32_t acc = 0;
     unsigned bits = 0;
     /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
@@ -1061,12 +1061,12 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
     while (len--) { /* 8 bits in, 6 bits a character out */
         acc = acc << 8 | *s++, bits += 8;
-        while (bits >= 6) bits -= 6, dst[o++] = ws__b64[(acc >> bits) & 63];
+        while (bits >= 6) bits -= 6, *o++ = ws__b64[(acc >> bits) & 63];
     }
-    if (bits) dst[o++] = ws__b64[(acc << (6 - bits)) & 63]; /* zero-filled to 6 bits */
-    while (o & 3) dst[o++] = '=';
-    dst[o] = 0;
-    return (int)o;
+    if (bits) acc <<= 6, *o++ = ws__b64[(acc >> bits) & 63]; /* zero-filled to 6 bits */
+    while ((o - dst) & 3) *o++ = '=';
+    *o = 0;
+    return (int)(o - dst);
 }
 
 WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
