@@ -1043,8 +1043,11 @@ WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
 WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
     uint64_t bits = s->total * 8;
     unsigned i;
-    ws__sha1_byte(s, 0x80); /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
-    while ((s->total & 63) != 56) ws__sha1_byte(s, 0);
+    unsigned char c = 0x80; /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
+    do {
+        ws__sha1_byte(s, c);
+        c = 0;
+    } while ((s->total & 63) != 56);
     for (i = 0; i < 8; i++, bits <<= 8) ws__sha1_byte(s, (unsigned char)(bits >> 56));
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
