@@ -2390,16 +2390,16 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
 
 WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     const unsigned char *p = (const unsigned char *)data;
-    unsigned b0, b1, op, n = 2, i;
+    unsigned b0, op, n = 2, i;
     uint64_t len;
     if (avail < 2) return WS_NEED_MORE;
-    b0 = p[0], b1 = p[1]; /* in locals: the stores to *f below might alias p */
+    b0 = p[0]; /* read once: the stores to *f might alias p */
     op = b0 & 0x0f;
-    len = b1 & 0x7f;
+    len = p[1] & 0x7f;
     f->fin = (unsigned char)(b0 >> 7);
     f->rsv = (unsigned char)((b0 >> 4) & 7);
     f->opcode = (unsigned char)op;
-    f->masked = (unsigned char)(b1 >> 7);
+    f->masked = (unsigned char)(p[1] >> 7);
     if (!(0x0707u >> op & 1)) return WS_ERR_PROTOCOL; /* §5.2: only 0-2 and 8-A are defined */
     if ((b0 & 0x88) == 0x08) return WS_ERR_PROTOCOL; /* §5.5: control, never fragmented */
     if (len > 125) { /* 126: 16-bit length follows, 127: 64-bit */
@@ -2410,7 +2410,7 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     }
     f->len = len;
     if ((op & 8) && len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
-    if (b1 & 0x80) {
+    if (p[1] & 0x80) {
         if (avail < n + 4) return WS_NEED_MORE;
         WS_MEMCPY(f->key, p + n, 4);
         n += 4;
