@@ -4564,7 +4564,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
         if (!(progress | wrote) || (reads && s->pos == s->len) || ++rounds > 1000) break;
         progress = 0;
         if (s->pos == s->len) { /* all fed, and no read yet: the check above */
-            if (s->in != s->buf) ws_stream_free(s); /* the stash */
+            ws_stream_free(s); /* the stash if any; in the buffer from its start */
             if (!s->eof && (ws_conn_wants(c) & WS_WANT_READ)) {
                 long got = s->io.read(s->io.user, s->buf, s->cap);
                 reads = 1;
@@ -4594,8 +4594,8 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
 
 WSDEF unsigned ws_stream_wants(const ws_stream *s) {
     unsigned w = ws_conn_wants(s->conn);
-    if (s->pos < s->len) w &= ~WS_WANT_READ; /* the buffer still holds unread input */
-    if (s->eof) w &= ~WS_WANT_READ;
+    /* not while the buffer still holds unread input, nor after the end of the input */
+    if (s->pos < s->len || s->eof) w &= ~WS_WANT_READ;
     return w;
 }
 
