@@ -2426,15 +2426,17 @@ WSDEF ws_result ws_frame_check(const ws_frame *f, int is_server, unsigned rsv_al
 
 WSDEF size_t ws_frame_encode(unsigned char out[WS_MAX_HEADER], const ws_frame *f) {
     uint64_t len = f->len;
-    size_t n = len < 126 ? 2 : len <= 0xffff ? 4 : 10, i; /* §5.2: the shortest form */
+    size_t n = 2, i; /* §5.2: the shortest form, 7 bits, else 16, else 64 */
+    unsigned b1 = (unsigned)len; /* the second byte, built whole before it is stored */
+    if (len > 125) n = len > 0xffff ? 10 : 4, b1 = n == 4 ? 126 : 127;
     out[0] = (unsigned char)((f->fin ? 0x80 : 0) | (f->rsv & 7) << 4 | (f->opcode & 0x0f));
-    out[1] = (unsigned char)(n == 2 ? len : n == 4 ? 126 : 127);
     for (i = n; i > 2; len >>= 8) out[--i] = (unsigned char)len; /* big-endian */
     if (f->masked) {
-        out[1] |= 0x80;
+        b1 |= 0x80;
         WS_MEMCPY(out + n, f->key, 4);
         n += 4;
     }
+    out[1] = (unsigned char)b1;
     return n;
 }
 
