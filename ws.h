@@ -1032,8 +1032,9 @@ static void ws__sha1_byte(ws_sha1 *s, unsigned char c) {
 }
 
 WSDEF void ws_sha1_init(ws_sha1 *s) {
-    s->h[0] = 0x67452301u, s->h[1] = 0xEFCDAB89u, s->h[2] = 0x98BADCFEu;
-    s->h[3] = 0x10325476u, s->h[4] = 0xC3D2E1F0u;
+    static const uint32_t h0[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u,
+                                   0xC3D2E1F0u};
+    WS_MEMCPY(s->h, h0, sizeof h0);
     s->total = 0;
 }
 
@@ -1045,8 +1046,11 @@ WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
 WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
     uint64_t bits = s->total * 8;
     unsigned i;
-    ws__sha1_byte(s, 0x80); /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
-    while ((s->total & 63) != 56) ws__sha1_byte(s, 0);
+    unsigned char c = 0x80; /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
+    do {
+        ws__sha1_byte(s, c);
+        c = 0;
+    } while ((s->total & 63) != 56);
     for (i = 0; i < 8; i++, bits <<= 8) ws__sha1_byte(s, (unsigned char)(bits >> 56));
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
@@ -1055,7 +1059,7 @@ static const char ws__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0;
+    char *o = dst;
     uint32_t acc = 0;
     unsigned bits = 0;
     /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
@@ -1063,28 +1067,28 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
     while (len--) { /* 8 bits in, 6 bits a character out */
         acc = acc << 8 | *s++, bits += 8;
-        while (bits >= 6) bits -= 6, dst[o++] = ws__b64[(acc >> bits) & 63];
+        while (bits >= 6) bits -= 6, *o++ = ws__b64[(acc >> bits) & 63];
     }
-    if (bits) dst[o++] = ws__b64[(acc << (6 - bits)) & 63]; /* zero-filled to 6 bits */
-    while (o & 3) dst[o++] = '=';
-    dst[o] = 0;
-    return (int)o;
+    if (bits) acc <<= 6, *o++ = ws__b64[(acc >> bits) & 63]; /* zero-filled to 6 bits */
+    while ((o - dst) & 3) *o++ = '=';
+    *o = 0;
+    return (int)(o - dst);
 }
 
 WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     unsigned char *d = (unsigned char *)dst;
-    size_t i, o = 0, pad = 0;
+    const char *end;
+    size_t o = 0, pad = 0;
     uint32_t acc = 0;
     unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
     while (pad < 2 && pad < len && src[len - 1 - pad] == '=') pad++;
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
-    for (i = 0; i < len - pad; i++) { /* 6 bits a character, out a byte at a time */
-        unsigned v = 0;
+    for (end = src + len - pad; src < end;) { /* 6 bits a character, out a byte at a time */
+        unsigned v = 0, c = (unsigned char)*src++;
 #if WS_SMALL
-        while (v < 64 && ws__b64[v] != src[i]) v++; /* a search: 18 B less on Thumb */
+        while (v < 64 && (unsigned char)ws__b64[v] != c) v++; /* a search: 18 B less on Thumb */
 #else
-        unsigned c = (unsigned char)src[i];
         if (c - 'A' < 26) v = c - 'A';
         else if (c - 'a' < 26) v = c - 'a' + 26;
         else if (c - '0' < 10) v = c - '0' + 52;
@@ -2389,17 +2393,18 @@ WSDEF ws_result ws_deflate(ws_deflater *d, const void *in, size_t in_len, size_t
 
 WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     const unsigned char *p = (const unsigned char *)data;
-    unsigned op, n = 2, i;
+    unsigned b0, op, n = 2, i;
     uint64_t len;
     if (avail < 2) return WS_NEED_MORE;
-    op = p[0] & 0x0f;
+    b0 = p[0]; /* read once: the stores to *f might alias p */
+    op = b0 & 0x0f;
     len = p[1] & 0x7f;
-    f->fin = (unsigned char)(p[0] >> 7);
-    f->rsv = (unsigned char)((p[0] >> 4) & 7);
+    f->fin = (unsigned char)(b0 >> 7);
+    f->rsv = (unsigned char)((b0 >> 4) & 7);
     f->opcode = (unsigned char)op;
     f->masked = (unsigned char)(p[1] >> 7);
     if (!(0x0707u >> op & 1)) return WS_ERR_PROTOCOL; /* §5.2: only 0-2 and 8-A are defined */
-    if ((op & 8) && !f->fin) return WS_ERR_PROTOCOL; /* §5.5: never fragmented */
+    if ((b0 & 0x88) == 0x08) return WS_ERR_PROTOCOL; /* §5.5: control, never fragmented */
     if (len > 125) { /* 126: 16-bit length follows, 127: 64-bit */
         n = len == 126 ? 4 : 10;
         if (avail < n) return WS_NEED_MORE;
@@ -2408,7 +2413,7 @@ WSDEF int ws_frame_decode(const void *data, size_t avail, ws_frame *f) {
     }
     f->len = len;
     if ((op & 8) && len > WS_MAX_CONTROL) return WS_ERR_PROTOCOL; /* §5.5 */
-    if (f->masked) {
+    if (p[1] & 0x80) {
         if (avail < n + 4) return WS_NEED_MORE;
         WS_MEMCPY(f->key, p + n, 4);
         n += 4;
@@ -2424,15 +2429,17 @@ WSDEF ws_result ws_frame_check(const ws_frame *f, int is_server, unsigned rsv_al
 
 WSDEF size_t ws_frame_encode(unsigned char out[WS_MAX_HEADER], const ws_frame *f) {
     uint64_t len = f->len;
-    size_t n = len < 126 ? 2 : len <= 0xffff ? 4 : 10, i; /* §5.2: the shortest form */
+    size_t n = 2, i; /* §5.2: the shortest form, 7 bits, else 16, else 64 */
+    unsigned b1 = (unsigned)len; /* the second byte, built whole before it is stored */
+    if (len > 125) n = len > 0xffff ? 10 : 4, b1 = n == 4 ? 126 : 127;
     out[0] = (unsigned char)((f->fin ? 0x80 : 0) | (f->rsv & 7) << 4 | (f->opcode & 0x0f));
-    out[1] = (unsigned char)(n == 2 ? len : n == 4 ? 126 : 127);
     for (i = n; i > 2; len >>= 8) out[--i] = (unsigned char)len; /* big-endian */
     if (f->masked) {
-        out[1] |= 0x80;
+        b1 |= 0x80;
         WS_MEMCPY(out + n, f->key, 4);
         n += 4;
     }
+    out[1] = (unsigned char)b1;
     return n;
 }
 
@@ -4545,22 +4552,19 @@ static void ws__stream_stash(ws_stream *s) {
     size_t n = s->len - s->pos;
     unsigned char *p;
     if (!s->shared || s->in != s->buf) return;
-    if (n == 0) {
-        s->pos = s->len = 0;
-        return;
+    p = n ? (unsigned char *)ws__alloc(s->conn, n) : NULL;
+    if (p) {
+        WS_MEMCPY(p, s->buf + s->pos, n);
+        s->in = p;
+    } else {
+        if (n) ws__fail_close(s->conn, WS_ERR_NOMEM);
+        n = 0;
     }
-    p = (unsigned char *)ws__alloc(s->conn, n);
-    if (!p) {
-        s->pos = s->len = 0;
-        ws__fail_close(s->conn, WS_ERR_NOMEM);
-        return;
-    }
-    WS_MEMCPY(p, s->buf + s->pos, n);
-    s->in = p, s->pos = 0, s->len = n;
+    s->pos = 0, s->len = n;
 }
 
-/* Write what is queued until the transport would block. 1 if anything moved, 0 if not,
-   or the failure. */
+/* Write what is queued until the transport would block. 1 if anything moved or the
+   transport failed (which aborts the connection), else 0. */
 static int ws__stream_flush(ws_stream *s) {
     ws_conn *c = s->conn;
     const void *out;
@@ -4569,7 +4573,10 @@ static int ws__stream_flush(ws_stream *s) {
     while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
         long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
         if (w == WS_WOULD_BLOCK) break;
-        if (w <= 0 || (size_t)w > n) return ws__abort(c, WS_ERR_IO) ? -1 : moved;
+        if (w <= 0 || (size_t)w > n) {
+            ws__abort(c, WS_ERR_IO);
+            return 1; /* a change the next round will see */
+        }
         ws_conn_consume(c, (size_t)w);
         moved = 1;
     }
@@ -4578,37 +4585,40 @@ static int ws__stream_flush(ws_stream *s) {
 
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
-    int reads = 0, rounds;
+    int reads = 0, rounds = 0, progress = 1;
     if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
-    /* One pass is read, feed, write: all the replies to one read leave in one write.
-       More passes only while input waits for queue room (a pong or close reply). */
-    for (rounds = 0; rounds < 1000; rounds++) {
-        int progress = ws__stream_flush(s);
-        if (progress < 0) break;
-        if (s->pos == s->len && s->in != s->buf) ws_stream_free(s); /* stash all fed */
-        if (s->pos == s->len && !s->eof && !reads && (ws_conn_wants(c) & WS_WANT_READ)) {
-            long got = s->io.read(s->io.user, s->buf, s->cap);
-            reads = 1;
-            if (got > 0 && (size_t)got <= s->cap) {
-                s->in = s->buf, s->pos = 0, s->len = (size_t)got;
-            } else if (got == 0) {
-                s->eof = 1;
-                ws_conn_eof(c);
-                progress = 1;
-            } else if (got != WS_WOULD_BLOCK) {
-                ws__abort(c, WS_ERR_IO);
-                break;
+    /* A round writes, then reads and feeds, and the loop ends only after a write: all the
+       replies to one read leave in one write. More rounds only while input waits for
+       queue room (a pong or close reply), or to feed what a failed write left, which the
+       failed connection drops. */
+    for (;;) {
+        int wrote = ws__stream_flush(s);
+        if (!(progress | wrote) || (reads && s->pos == s->len) || ++rounds > 1000) break;
+        progress = 0;
+        if (s->pos == s->len) { /* all fed, and no read yet: the check above */
+            ws_stream_free(s); /* the stash if any; in the buffer from its start */
+            if (!s->eof && (ws_conn_wants(c) & WS_WANT_READ)) {
+                long got = s->io.read(s->io.user, s->buf, s->cap);
+                reads = 1;
+                if (got > 0 && (size_t)got <= s->cap) {
+                    s->in = s->buf, s->pos = 0, s->len = (size_t)got;
+                } else if (got == 0) {
+                    s->eof = 1;
+                    ws_conn_eof(c);
+                    progress = 1;
+                } else if (got != WS_WOULD_BLOCK) {
+                    ws__abort(c, WS_ERR_IO);
+                    break;
+                }
             }
         }
         if (s->pos < s->len) {
-            size_t used = 0;
+            size_t used;
             ws_result r = ws_conn_feed(c, s->in + s->pos, s->len - s->pos, &used);
             s->pos += used;
             if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
             progress |= used != 0;
         }
-        if (ws__stream_flush(s) > 0) progress = 1;
-        if (!progress || (reads && s->pos == s->len)) break;
     }
     ws__stream_stash(s);
     return (ws_result)c->ws__error;
@@ -4616,8 +4626,8 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
 
 WSDEF unsigned ws_stream_wants(const ws_stream *s) {
     unsigned w = ws_conn_wants(s->conn);
-    if (s->pos < s->len) w &= ~WS_WANT_READ; /* the buffer still holds unread input */
-    if (s->eof) w &= ~WS_WANT_READ;
+    /* not while the buffer still holds unread input, nor after the end of the input */
+    if (s->pos < s->len || s->eof) w &= ~WS_WANT_READ;
     return w;
 }
 

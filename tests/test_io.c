@@ -528,6 +528,65 @@ static void pings_through_small_queue(int shared) {
     free(out.p);
 }
 
+/* A write failing hard (-100) while input waits for room in the queue (as above: the
+   third of twenty pings waits for its pong's room): the pump reports WS_ERR_IO, nothing
+   more is delivered, the waiting input goes with the connection (none stays in the
+   buffer or, when it is shared, in a stash) and the stream wants nothing more. */
+static void write_error_with_input_waiting(int shared) {
+    enum { PINGS = 20, PL = 60 };
+    static unsigned char sendq[WS_MAX_HEADER + WS_MAX_CONTROL + 11]; /* 150 bytes */
+    unsigned char frame[WS_MAX_HEADER + PL], pl[PL], buf[4096];
+    ws_config cfg;
+    ws_conn c;
+    ws_stream s;
+    ws_io io;
+    pipe_buf in = {0}, out = {0};
+    endpoint ep;
+    tu_log *log = (tu_log *)calloc(1, sizeof *log);
+    size_t i;
+    memset(&ep, 0, sizeof ep);
+    ep.in = &in, ep.out = &out, ep.k = 4096;
+    for (i = 0; i < PINGS; i++) {
+        ping_payload(pl, i);
+        pipe_add(&in, frame, tu_frame(frame, 1, 0, WS_OP_PING, 1, pl, PL));
+    }
+    ws_config_init(&cfg, WS_ROLE_SERVER);
+    cfg.on_event = on_event;
+    cfg.user = log;
+    cfg.skip_handshake = 1;
+    cfg.send_buf = sendq;
+    cfg.send_buf_size = sizeof sendq;
+    assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+    io.read = ep_read, io.write = ep_write, io.user = &ep;
+    ws_stream_init(&s, &c, &io, buf, sizeof buf);
+    if (shared) ws_stream_share_buffer(&s);
+    ep.full = 1;
+    for (i = 0; i < 4; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
+    assert_int_equal(in.rpos, in.n);
+    assert_int_equal(count_type(log, WS_EV_PING), 2);
+    assert_true(s.pos < s.len); /* the rest waits */
+    ep.full = 0;
+    ep.fail_write = -100;
+    ep.write_ok = 0;
+    assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_ERR_IO);
+    assert_int_equal(count_type(log, WS_EV_PING), 2);
+    assert_int_equal(s.pos, s.len);
+    assert_int_equal(ws_stream_wants(&s), 0);
+    assert_int_equal(out.n, 0);
+    ws_stream_free(&s);
+    ws_conn_free(&c);
+    tu_log_clear(log);
+    free(log);
+    free(in.p);
+    free(out.p);
+}
+
+static void test_write_error_with_input_waiting(void **state) {
+    (void)state;
+    write_error_with_input_waiting(0);
+    write_error_with_input_waiting(1);
+}
+
 static void test_pings_with_fixed_send_buf(void **state) {
     (void)state;
     pings_through_small_queue(0);
@@ -549,6 +608,7 @@ int main(void) {
         cmocka_unit_test(test_eof_before_close),
         cmocka_unit_test(test_pings_with_fixed_send_buf),
         cmocka_unit_test(test_pings_with_shared_read_buf),
+        cmocka_unit_test(test_write_error_with_input_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
