@@ -2493,12 +2493,13 @@ static ws_str ws__trim(const char *p, size_t n) {
     return s;
 }
 
-/* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. */
+/* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. A bit per byte
+   from 0x20 to 0x7f (bit c % 32 of word c / 32 - 1): visible ASCII except DQUOTE and
+   the separators "(),/:;<=>?@[\]{}". */
 static int ws__is_tchar(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
-           c == '~';
+    static const uint32_t ws__tchars[3] = {0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+    unsigned i = c - 32u;
+    return i < 96 && (ws__tchars[i >> 5] >> (i & 31)) & 1;
 }
 
 WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size) {
