@@ -2829,10 +2829,10 @@ typedef struct ws__heads {
     unsigned char n[WS__H_COUNT];
 } ws__heads;
 
-static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
-                                  ws__heads *h) {
+static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
+                                  unsigned *count, ws__heads *h) {
     ws_str name, value;
-    unsigned i;
+    unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
     WS_MEMSET(h, 0, sizeof *h);
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
@@ -2874,7 +2874,6 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     const char *p, *sp1, *sp2;
     ws_str line;
     ws__heads h;
-    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
     size_t i;
@@ -2906,7 +2905,7 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         req->method.p[2] != 'T')
         return WS_ERR_HS_METHOD;
 
-    r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
+    r = ws__walk_headers(p, head + len, lim, &req->header_count, &h);
     if (r != WS_OK) return r;
     WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
     if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
@@ -3104,7 +3103,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     const char *p;
     ws_str offered, t, accept;
     ws__heads h;
-    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
     ws_result r;
@@ -3125,7 +3123,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p, head + len, max_headers, &count, &h);
+    r = ws__walk_headers(p, head + len, lim, &count, &h);
     if (r != WS_OK) return r;
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
     if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                 /* §4.1 item 2 */
