@@ -2700,9 +2700,14 @@ static void ws__put(ws__buf *b, const char *s, size_t n) {
     if (n && b->p) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL when n is 0 */
     b->n += n;
 }
+static int ws__finish(ws__buf *b) {
+    if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
+    return (int)b->n;
+}
 /* fmt's text, and for each directive the next argument: %s a string (NULL: nothing),
-   %S a ws_str *, %u an unsigned. One call per piece of a head keeps the builders short. */
-static void ws__putf(ws__buf *b, const char *fmt, ...) {
+   %S a ws_str *, %u an unsigned. One call per piece of a head keeps the builders short;
+   the last one's result is the builder's: the size so far, or WS_ERR_BUFFER. */
+static int ws__putf(ws__buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     while (*fmt) {
@@ -2731,10 +2736,7 @@ static void ws__putf(ws__buf *b, const char *fmt, ...) {
         ws__put(b, s, n);
     }
     va_end(ap);
-}
-static int ws__finish(ws__buf *b) {
-    if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
-    return (int)b->n;
+    return ws__finish(b);
 }
 
 /* Caller-given header text goes into a head verbatim, so it must be whole lines and
@@ -2978,8 +2980,7 @@ static int ws__response_build(char *buf, size_t cap, const ws_request *req, cons
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
     if (protocol) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", protocol);
     ws__put_deflate(&b, deflate);
-    ws__putf(&b, "%s\r\n", extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "%s\r\n", extra_headers);
 }
 
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
@@ -3005,10 +3006,9 @@ WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_h
     ws__buf b;
     if (status < 300 || status > 599 || !ws__extra_ok(extra_headers)) return WS_ERR_ARG;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s%s\r\n",
-             (unsigned)status, ws__reason_phrase(status),
-             status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s%s\r\n",
+                    (unsigned)status, ws__reason_phrase(status),
+                    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", extra_headers);
 }
 #endif /* WS_NO_SERVER */
 
@@ -3054,8 +3054,7 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
     if (o->protocols && *o->protocols) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", o->protocols);
     if (o->origin && *o->origin) ws__putf(&b, "Origin: %s\r\n", o->origin);
     ws__put_deflate(&b, deflate);
-    ws__putf(&b, "%s\r\n", o->extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "%s\r\n", o->extra_headers);
 }
 
 #ifndef WS_NO_DEFLATE
