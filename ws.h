@@ -2873,12 +2873,11 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *p, *sp1, *sp2;
+    const char *p, *sp1, *sp2, *le;
     ws_str line;
     ws__heads h;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
-    size_t i;
     unsigned char nonce[18];
 
     WS_MEMSET(req, 0, sizeof *req);
@@ -2886,20 +2885,18 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     p = ws__start_line(head, len, &line);
     if (!p) return WS_ERR_HS_MALFORMED;
-    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x). */
-    for (sp1 = line.p; sp1 < line.p + line.n && *sp1 != ' '; sp1++) {}
-    for (sp2 = sp1 + (sp1 < line.p + line.n); sp2 < line.p + line.n && *sp2 != ' '; sp2++) {}
-    if (sp1 == line.p || sp2 >= line.p + line.n || sp2 == sp1 + 1) return WS_ERR_HS_MALFORMED;
+    le = line.p + line.n;
+    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a token, a
+       target of visible bytes, a version, a space after each of the first two. The CRLF
+       after the line (*le is CR) stops both scans. */
+    for (sp1 = line.p; ws__is_tchar((unsigned char)*sp1); sp1++) {}
+    for (sp2 = sp1 + 1; (unsigned char)*sp2 > ' ' && *sp2 != 0x7f; sp2++) {}
+    if (sp1 == line.p || *sp1 != ' ' || sp2 == sp1 + 1 || *sp2 != ' ') return WS_ERR_HS_MALFORMED;
     req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
-    for (i = 0; i < req->method.n; i++)
-        if (!ws__is_tchar((unsigned char)req->method.p[i])) return WS_ERR_HS_MALFORMED;
-    for (i = 0; i < req->target.n; i++)
-        if ((unsigned char)req->target.p[i] <= ' ' || req->target.p[i] == 0x7f)
-            return WS_ERR_HS_MALFORMED;
     {
         const char *v = sp2 + 1;
-        size_t vn = (size_t)(line.p + line.n - v);
+        size_t vn = (size_t)(le - v);
         if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
             return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
