@@ -2664,8 +2664,8 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
         colon = h_end;
     }
     if (h_end == h) return WS_ERR_URL;
-    if (colon < p) { /* a port: 1 to 5 digits, 1-65535 */
-        if (p - colon < 2 || p - colon > 6) return WS_ERR_URL;
+    if (colon < p) { /* a port: 1 to 5 digits, 1-65535 (none: 0, refused below) */
+        if (p - colon > 6) return WS_ERR_URL;
         for (i = 1; colon + i < p; i++) {
             if (colon[i] < '0' || colon[i] > '9') return WS_ERR_URL;
             port = port * 10 + (unsigned)(colon[i] - '0');
@@ -3035,15 +3035,16 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
-    int ipv6;
+    size_t ipv6;
     if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
         return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    ipv6 = u.host.p[-1] == '['; /* u.host is in o->url: after "//" or an IPv6 literal's '[' */
+    /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
+    ipv6 = u.host.p[-1] == '[';
+    u.host.p -= ipv6, u.host.n += 2 * ipv6;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %s%S%s", &u.path, &u.query, ipv6 ? "[" : "", &u.host,
-             ipv6 ? "]" : "");
+    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
     if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
         ws__putf(&b, ":%u", u.port);
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"

@@ -351,6 +351,9 @@ static void test_url_parse_rejects(void **state) {
     url_bad("ws:///chat");
     url_bad("ws://:9001/chat");
     url_bad("ws://example.com:0/");
+    url_bad("ws://example.com:/");    /* a colon with no port */
+    url_bad("ws://[::1]:/");
+    url_bad("ws://example.com:000080/"); /* 1 to 5 digits */
     url_bad("ws://example.com:65536/");
     url_bad("ws://example.com:99999/");
     url_bad("ws://example.com:4294967376/"); /* 2^32 + 80: must not wrap to 80 */
