@@ -2519,7 +2519,7 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
         unsigned char c = (unsigned char)*p;
         if (!colon && c == ':') colon = p;
-        else if (c == '\r' || c == '\n' || c == 0 || (c < 0x20 && c != '\t') || c == 0x7f)
+        else if ((c < 0x20 && c != '\t') || c == 0x7f) /* CR, LF and NUL included */
             return WS_ERR_HS_MALFORMED;
     }
     if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
@@ -2831,8 +2831,11 @@ typedef struct ws__heads {
     unsigned char n[WS__H_COUNT];
 } ws__heads;
 
+/* The header lines after the start line, and the checks on them that both parsers make
+   in the same order: a request's (req not NULL) values and Host, then Upgrade and
+   Connection (§4.2.1 items 2-4, §4.1 items 2-3). */
 static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
-                                  unsigned *count, ws__heads *h) {
+                                  ws_request *req, unsigned *count, ws__heads *h) {
     ws_str name, value;
     unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
@@ -2852,7 +2855,15 @@ static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_li
             }
     }
     if (r < 0) return (ws_result)r;
-    return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (req) {
+        WS_MEMCPY((char *)req + offsetof(ws_request, host), h->v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
+        if (h->n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+        if (!h->n[WS__H_HOST] || h->v[WS__H_HOST].n == 0) return WS_ERR_HS_HOST;
+    }
+    if (!h->n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;
+    if (!h->n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;
+    return WS_OK;
 }
 
 /* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
@@ -2904,13 +2915,8 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         req->method.p[2] != 'T')
         return WS_ERR_HS_METHOD;
 
-    r = ws__walk_headers(p, head + len, lim, &req->header_count, &h);
-    if (r != WS_OK) return r;
-    WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
-    if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
-    if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
-    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                      /* item 3 */
-    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;                /* item 4 */
+    r = ws__walk_headers(p, head + len, lim, req, &req->header_count, &h);
+    if (r != WS_OK) return r; /* items 2-4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
     if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
@@ -3120,11 +3126,9 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p, head + len, lim, &count, &h);
-    if (r != WS_OK) return r;
+    r = ws__walk_headers(p, head + len, lim, 0, &count, &h);
+    if (r != WS_OK) return r; /* §4.1 items 2-3 */
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
-    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                 /* §4.1 item 2 */
-    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;           /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
