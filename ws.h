@@ -2991,10 +2991,12 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
     return ws__response_build(buf, cap, req, protocol, 0, extra_headers);
 }
 
-/* Each entry: three status digits, the reason phrase, a NUL. */
+/* Each entry: three status digits, the reason phrase, a NUL. 426's phrase ends its
+   status line and adds the header line that §4.4 asks for with it. */
 static const char ws__reasons[] =
     "400Bad Request\0" "401Unauthorized\0" "403Forbidden\0" "404Not Found\0"
-    "405Method Not Allowed\0" "426Upgrade Required\0" "429Too Many Requests\0"
+    "405Method Not Allowed\0" "426Upgrade Required\r\nSec-WebSocket-Version: 13\0"
+    "429Too Many Requests\0"
     "431Request Header Fields Too Large\0" "500Internal Server Error\0"
     "503Service Unavailable\0";
 
@@ -3009,9 +3011,8 @@ WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_h
     ws__buf b;
     if (status < 300 || status > 599 || !ws__extra_ok(extra_headers)) return WS_ERR_ARG;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    return ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s%s\r\n",
-                    (unsigned)status, ws__reason_phrase(status),
-                    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", extra_headers);
+    return ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s\r\n",
+                    (unsigned)status, ws__reason_phrase(status), extra_headers);
 }
 #endif /* WS_NO_SERVER */
 
