@@ -3002,8 +3002,11 @@ static const char ws__reasons[] =
 
 static const char *ws__reason_phrase(int status) {
     const char *p;
-    for (p = ws__reasons; *p; p += ws__strlen(p) + 1)
-        if ((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0') == status) return p + 3;
+    for (p = ws__reasons; *p;) {
+        /* the digits' '0' offsets, weighted 100 + 10 + 1, come off at once */
+        if ((p[0] * 10 + p[1]) * 10 + p[2] - '0' * 111 == status) return p + 3;
+        while (*p++) {} /* to the next entry */
+    }
     return status < 400 ? "Redirect" : "Error";
 }
 
