@@ -2742,12 +2742,10 @@ static int ws__putf(ws__buf *b, const char *fmt, ...) {
 /* Caller-given header text goes into a head verbatim, so it must be whole lines and
    must not end the head early: CRLF-terminated, no empty line, no bare CR or LF. */
 static int ws__extra_ok(const char *s) {
-    size_t i, n = ws__strlen(s);
-    if (n == 0) return 1;
-    if (s[0] == '\r' || s[0] == '\n' || s[n - 1] != '\n') return 0;
-    for (i = 0; i < n; i++) /* a CR right before each LF, and none right after one */
-        if ((s[i] == '\r') != (s[i + 1] == '\n') || (s[i] == '\n' && s[i + 1] == '\r')) return 0;
-    return 1;
+    char prev = '\n'; /* as at the start of a line */
+    for (; s && *s; prev = *s++) /* LF only after CR, after CR only LF, no CR to start a line */
+        if (*s == '\n' ? prev != '\r' : prev == '\r' || (*s == '\r' && prev == '\n')) return 0;
+    return prev == '\n';
 }
 
 #ifndef WS_NO_DEFLATE
