@@ -2561,23 +2561,17 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
    it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
 static int ws__element(const char **v, const char *ve, ws_str *out) {
-    const char *p = *v;
-    while (p < ve) {
-        const char *start;
-        int quoted = 0;
-        while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
-        for (start = p; p < ve && (quoted || *p != ','); p++) {
-            if (*p == '"') quoted = !quoted;
-            else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
-        }
-        *out = ws__trim(start, (size_t)(p - start));
-        if (out->n) {
-            *v = p;
-            return 1;
-        }
+    const char *p = *v, *start;
+    int quoted = 0;
+    while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
+    /* p is at ve or at the element's first byte, so what follows is empty only at ve */
+    for (start = p; p < ve && (quoted || *p != ','); p++) {
+        if (*p == '"') quoted = !quoted;
+        else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
     }
+    *out = ws__trim(start, (size_t)(p - start));
     *v = p;
-    return 0;
+    return out->n != 0;
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
@@ -2654,7 +2648,7 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (auth < p && *auth == '[') { /* an IPv6 literal: hex digits, colons, dots */
         for (h = h_end = auth + 1; h_end < p && *h_end != ']'; h_end++) {
             unsigned c = (unsigned char)*h_end;
-            if (c - '0' > 9 && (c | 32) - 'a' > 5 && c != ':' && c != '.') return WS_ERR_URL;
+            if (c - '0' > 10 && (c | 32) - 'a' > 5 && c != '.') return WS_ERR_URL; /* ':' is '0' + 10 */
         }
         if (h_end == p || (h_end + 1 < p && h_end[1] != ':')) return WS_ERR_URL;
         colon = h_end + 1;
