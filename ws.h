@@ -2569,9 +2569,10 @@ static int ws__element(const char **v, const char *ve, ws_str *out) {
         if (*p == '"') quoted = !quoted;
         else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
     }
-    *out = ws__trim(start, (size_t)(p - start));
     *v = p;
-    return out->n != 0;
+    while (p > start && ws__is_ows(p[-1])) p--; /* start is no white space: trim the end only */
+    out->p = start, out->n = (size_t)(p - start);
+    return p != start;
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
