@@ -2598,8 +2598,8 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
 
 /* *at is an offset into head: 0 before the first header line, the start of a line
    (just after a CRLF) when the elements of the lines before it are all taken, or just
-   after the comma that ended the last element taken. Values hold no CR or LF
-   (ws__header_next refuses them), so the two cases never look alike. */
+   after the comma that ended the last element taken. Past the start line, the byte
+   before *at tells the two cases apart. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *end = head + len;
@@ -2613,7 +2613,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
     }
     for (;;) {
         const char *v, *ve, *next; /* the value still to walk, the line after it */
-        if (p - head >= 2 && p[-2] == '\r' && p[-1] == '\n') {
+        if (p[-1] != ',') {
             ws_str n, value;
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
@@ -2627,7 +2627,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             *at = (size_t)((v < ve ? v + 1 : next) - head);
             return 1;
         }
-        p = next;
+        if ((p = next) == end) break; /* a head cut short, or an *at not ours: no loop */
     }
     *at = len;
     return 0;
