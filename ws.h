@@ -2805,14 +2805,14 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
    both parsers: each one's first value and how often it came (2: more than once). Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
-   "websocket" / "upgrade", so only their lines that list it are counted. The first six
-   are in ws_request's order (host to extensions), so ws_request_parse takes their values
-   in one copy. */
+   "websocket" / "upgrade" (in the table after the name's NUL), so only their lines that
+   list it are counted. The first six are in ws_request's order (host to extensions), so
+   ws_request_parse takes their values in one copy. */
 enum { WS__H_HOST, WS__H_ORIGIN, WS__H_KEY, WS__H_VERSION, WS__H_PROTOCOL, WS__H_EXTENSIONS,
        WS__H_ACCEPT, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_COUNT };
 static const char *const ws__hnames[WS__H_COUNT] = {
     "host", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
-    "sec-websocket-extensions", "sec-websocket-accept", "upgrade", "connection"};
+    "sec-websocket-extensions", "sec-websocket-accept", "upgrade\0websocket", "connection\0upgrade"};
 #define WS__AT(f, i) (offsetof(ws_request, f) - offsetof(ws_request, host) == (i) * sizeof(ws_str))
 typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H_KEY) &&
                                WS__AT(version, WS__H_VERSION) && WS__AT(protocols, WS__H_PROTOCOL) &&
@@ -2838,8 +2838,7 @@ static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_li
         ++*count;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE &&
-                    !ws_token_has(value, i == WS__H_UPGRADE ? "websocket" : "upgrade"))
+                if (i >= WS__H_UPGRADE && !ws_token_has(value, ws__hnames[i] + name.n + 1))
                     break;
                 /* field by field: a struct copy is a memcpy call on Cortex-M0 */
                 if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
