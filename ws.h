@@ -2888,14 +2888,14 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     p = ws__start_line(head, len, &line);
     if (!p) return WS_ERR_HS_MALFORMED;
-    le = line.p + line.n;
+    le = head + line.n; /* the line starts at head */
     /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a token, a
        target of visible bytes, a version, a space after each of the first two. The CRLF
        after the line (*le is CR) stops both scans. */
-    for (sp1 = line.p; ws__is_tchar((unsigned char)*sp1); sp1++) {}
+    for (sp1 = head; ws__is_tchar((unsigned char)*sp1); sp1++) {}
     for (sp2 = sp1 + 1; (unsigned char)*sp2 > ' ' && *sp2 != 0x7f; sp2++) {}
-    if (sp1 == line.p || *sp1 != ' ' || sp2 == sp1 + 1 || *sp2 != ' ') return WS_ERR_HS_MALFORMED;
-    req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
+    if (sp1 == head || *sp1 != ' ' || sp2 == sp1 + 1 || *sp2 != ' ') return WS_ERR_HS_MALFORMED;
+    req->method.p = head, req->method.n = (size_t)(sp1 - head);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
     {
         const char *v = sp2 + 1;
@@ -2903,9 +2903,7 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
         if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
             return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
-    if (req->method.n != 3 || req->method.p[0] != 'G' || req->method.p[1] != 'E' ||
-        req->method.p[2] != 'T')
-        return WS_ERR_HS_METHOD;
+    if (!ws__memeq(head, "GET ", 4)) return WS_ERR_HS_METHOD; /* the method ends at a space */
 
     r = ws__walk_headers(p, head + len, lim, req, &req->header_count, &h);
     if (r != WS_OK) return r; /* items 2-4 */
