@@ -2503,12 +2503,13 @@ static ws_str ws__trim(const char *p, size_t n) {
     return s;
 }
 
-/* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. */
+/* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. A bit per byte
+   from 0x20 to 0x7f (bit c % 32 of word c / 32 - 1): visible ASCII except DQUOTE and
+   the separators "(),/:;<=>?@[\]{}". */
 static int ws__is_tchar(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
-           c == '~';
+    static const uint32_t ws__tchars[3] = {0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+    unsigned i = c - 32u;
+    return i < 96 && (ws__tchars[i >> 5] >> (i & 31)) & 1;
 }
 
 WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size) {
@@ -2528,7 +2529,7 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
         unsigned char c = (unsigned char)*p;
         if (!colon && c == ':') colon = p;
-        else if (c == '\r' || c == '\n' || c == 0 || (c < 0x20 && c != '\t') || c == 0x7f)
+        else if ((c < 0x20 && c != '\t') || c == 0x7f) /* CR, LF and NUL included */
             return WS_ERR_HS_MALFORMED;
     }
     if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
@@ -2570,23 +2571,18 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
    it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
 static int ws__element(const char **v, const char *ve, ws_str *out) {
-    const char *p = *v;
-    while (p < ve) {
-        const char *start;
-        int quoted = 0;
-        while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
-        for (start = p; p < ve && (quoted || *p != ','); p++) {
-            if (*p == '"') quoted = !quoted;
-            else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
-        }
-        *out = ws__trim(start, (size_t)(p - start));
-        if (out->n) {
-            *v = p;
-            return 1;
-        }
+    const char *p = *v, *start;
+    int quoted = 0;
+    while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
+    /* p is at ve or at the element's first byte, so what follows is empty only at ve */
+    for (start = p; p < ve && (quoted || *p != ','); p++) {
+        if (*p == '"') quoted = !quoted;
+        else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
     }
     *v = p;
-    return 0;
+    while (p > start && ws__is_ows(p[-1])) p--; /* start is no white space: trim the end only */
+    out->p = start, out->n = (size_t)(p - start);
+    return p != start;
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
@@ -2612,8 +2608,8 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
 
 /* *at is an offset into head: 0 before the first header line, the start of a line
    (just after a CRLF) when the elements of the lines before it are all taken, or just
-   after the comma that ended the last element taken. Values hold no CR or LF
-   (ws__header_next refuses them), so the two cases never look alike. */
+   after the comma that ended the last element taken. Past the start line, the byte
+   before *at tells the two cases apart. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *end = head + len;
@@ -2627,7 +2623,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
     }
     for (;;) {
         const char *v, *ve, *next; /* the value still to walk, the line after it */
-        if (p - head >= 2 && p[-2] == '\r' && p[-1] == '\n') {
+        if (p[-1] != ',') {
             ws_str n, value;
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
@@ -2641,7 +2637,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             *at = (size_t)((v < ve ? v + 1 : next) - head);
             return 1;
         }
-        p = next;
+        if ((p = next) == end) break; /* a head cut short, or an *at not ours: no loop */
     }
     *at = len;
     return 0;
@@ -2673,8 +2669,8 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
         colon = h_end;
     }
     if (h_end == h) return WS_ERR_URL;
-    if (colon < p) { /* a port: 1 to 5 digits, 1-65535 */
-        if (p - colon < 2 || p - colon > 6) return WS_ERR_URL;
+    if (colon < p) { /* a port: 1 to 5 digits, 1-65535 (none: 0, refused below) */
+        if (p - colon > 6) return WS_ERR_URL;
         for (i = 1; colon + i < p; i++) {
             if (colon[i] < '0' || colon[i] > '9') return WS_ERR_URL;
             port = port * 10 + (unsigned)(colon[i] - '0');
@@ -2709,9 +2705,14 @@ static void ws__put(ws__buf *b, const char *s, size_t n) {
     if (n && b->p) WS_MEMCPY(b->p + b->n, s, n); /* s may be NULL when n is 0 */
     b->n += n;
 }
+static int ws__finish(ws__buf *b) {
+    if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
+    return (int)b->n;
+}
 /* fmt's text, and for each directive the next argument: %s a string (NULL: nothing),
-   %S a ws_str *, %u an unsigned. One call per piece of a head keeps the builders short. */
-static void ws__putf(ws__buf *b, const char *fmt, ...) {
+   %S a ws_str *, %u an unsigned. One call per piece of a head keeps the builders short;
+   the last one's result is the builder's: the size so far, or WS_ERR_BUFFER. */
+static int ws__putf(ws__buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     while (*fmt) {
@@ -2740,21 +2741,16 @@ static void ws__putf(ws__buf *b, const char *fmt, ...) {
         ws__put(b, s, n);
     }
     va_end(ap);
-}
-static int ws__finish(ws__buf *b) {
-    if (b->overflow || b->n > 0x7fffffff) return WS_ERR_BUFFER;
-    return (int)b->n;
+    return ws__finish(b);
 }
 
 /* Caller-given header text goes into a head verbatim, so it must be whole lines and
    must not end the head early: CRLF-terminated, no empty line, no bare CR or LF. */
 static int ws__extra_ok(const char *s) {
-    size_t i, n = ws__strlen(s);
-    if (n == 0) return 1;
-    if (s[0] == '\r' || s[0] == '\n' || s[n - 1] != '\n') return 0;
-    for (i = 0; i < n; i++) /* a CR right before each LF, and none right after one */
-        if ((s[i] == '\r') != (s[i + 1] == '\n') || (s[i] == '\n' && s[i + 1] == '\r')) return 0;
-    return 1;
+    char prev = '\n'; /* as at the start of a line */
+    for (; s && *s; prev = *s++) /* LF only after CR, after CR only LF, no CR to start a line */
+        if (*s == '\n' ? prev != '\r' : prev == '\r' || (*s == '\r' && prev == '\n')) return 0;
+    return prev == '\n';
 }
 
 #ifndef WS_NO_DEFLATE
@@ -2819,14 +2815,14 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
    both parsers: each one's first value and how often it came (2: more than once). Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
-   "websocket" / "upgrade", so only their lines that list it are counted. The first six
-   are in ws_request's order (host to extensions), so ws_request_parse takes their values
-   in one copy. */
+   "websocket" / "upgrade" (in the table after the name's NUL), so only their lines that
+   list it are counted. The first six are in ws_request's order (host to extensions), so
+   ws_request_parse takes their values in one copy. */
 enum { WS__H_HOST, WS__H_ORIGIN, WS__H_KEY, WS__H_VERSION, WS__H_PROTOCOL, WS__H_EXTENSIONS,
        WS__H_ACCEPT, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_COUNT };
 static const char *const ws__hnames[WS__H_COUNT] = {
     "host", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
-    "sec-websocket-extensions", "sec-websocket-accept", "upgrade", "connection"};
+    "sec-websocket-extensions", "sec-websocket-accept", "upgrade\0websocket", "connection\0upgrade"};
 #define WS__AT(f, i) (offsetof(ws_request, f) - offsetof(ws_request, host) == (i) * sizeof(ws_str))
 typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H_KEY) &&
                                WS__AT(version, WS__H_VERSION) && WS__AT(protocols, WS__H_PROTOCOL) &&
@@ -2838,10 +2834,13 @@ typedef struct ws__heads {
     unsigned char n[WS__H_COUNT];
 } ws__heads;
 
-static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, unsigned *count,
-                                  ws__heads *h) {
+/* The header lines after the start line, and the checks on them that both parsers make
+   in the same order: a request's (req not NULL) values and Host, then Upgrade and
+   Connection (§4.2.1 items 2-4, §4.1 items 2-3). */
+static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
+                                  ws_request *req, unsigned *count, ws__heads *h) {
     ws_str name, value;
-    unsigned i;
+    unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
     WS_MEMSET(h, 0, sizeof *h);
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
@@ -2849,8 +2848,7 @@ static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, 
         ++*count;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE &&
-                    !ws_token_has(value, i == WS__H_UPGRADE ? "websocket" : "upgrade"))
+                if (i >= WS__H_UPGRADE && !ws_token_has(value, ws__hnames[i] + name.n + 1))
                     break;
                 /* field by field: a struct copy is a memcpy call on Cortex-M0 */
                 if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
@@ -2859,7 +2857,15 @@ static ws_result ws__walk_headers(const char *p, const char *end, unsigned max, 
             }
     }
     if (r < 0) return (ws_result)r;
-    return p == end ? WS_OK : WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (req) {
+        WS_MEMCPY((char *)req + offsetof(ws_request, host), h->v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
+        if (h->n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
+        if (!h->n[WS__H_HOST] || h->v[WS__H_HOST].n == 0) return WS_ERR_HS_HOST;
+    }
+    if (!h->n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;
+    if (!h->n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;
+    return WS_OK;
 }
 
 /* The Sec-WebSocket-Extensions line of an offer or of a 101 (nothing for NULL). */
@@ -2880,13 +2886,11 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *p, *sp1, *sp2;
+    const char *p, *sp1, *sp2, *le;
     ws_str line;
     ws__heads h;
-    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
-    size_t i;
     unsigned char nonce[18];
 
     WS_MEMSET(req, 0, sizeof *req);
@@ -2894,34 +2898,25 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     p = ws__start_line(head, len, &line);
     if (!p) return WS_ERR_HS_MALFORMED;
-    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x). */
-    for (sp1 = line.p; sp1 < line.p + line.n && *sp1 != ' '; sp1++) {}
-    for (sp2 = sp1 + (sp1 < line.p + line.n); sp2 < line.p + line.n && *sp2 != ' '; sp2++) {}
-    if (sp1 == line.p || sp2 >= line.p + line.n || sp2 == sp1 + 1) return WS_ERR_HS_MALFORMED;
-    req->method.p = line.p, req->method.n = (size_t)(sp1 - line.p);
+    le = head + line.n; /* the line starts at head */
+    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a token, a
+       target of visible bytes, a version, a space after each of the first two. The CRLF
+       after the line (*le is CR) stops both scans. */
+    for (sp1 = head; ws__is_tchar((unsigned char)*sp1); sp1++) {}
+    for (sp2 = sp1 + 1; (unsigned char)*sp2 > ' ' && *sp2 != 0x7f; sp2++) {}
+    if (sp1 == head || *sp1 != ' ' || sp2 == sp1 + 1 || *sp2 != ' ') return WS_ERR_HS_MALFORMED;
+    req->method.p = head, req->method.n = (size_t)(sp1 - head);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
-    for (i = 0; i < req->method.n; i++)
-        if (!ws__is_tchar((unsigned char)req->method.p[i])) return WS_ERR_HS_MALFORMED;
-    for (i = 0; i < req->target.n; i++)
-        if ((unsigned char)req->target.p[i] <= ' ' || req->target.p[i] == 0x7f)
-            return WS_ERR_HS_MALFORMED;
     {
         const char *v = sp2 + 1;
-        size_t vn = (size_t)(line.p + line.n - v);
+        size_t vn = (size_t)(le - v);
         if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
             return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
-    if (req->method.n != 3 || req->method.p[0] != 'G' || req->method.p[1] != 'E' ||
-        req->method.p[2] != 'T')
-        return WS_ERR_HS_METHOD;
+    if (!ws__memeq(head, "GET ", 4)) return WS_ERR_HS_METHOD; /* the method ends at a space */
 
-    r = ws__walk_headers(p, head + len, max_headers, &req->header_count, &h);
-    if (r != WS_OK) return r;
-    WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
-    if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
-    if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;        /* item 2 */
-    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                      /* item 3 */
-    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;                /* item 4 */
+    r = ws__walk_headers(p, head + len, lim, req, &req->header_count, &h);
+    if (r != WS_OK) return r; /* items 2-4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
     if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
@@ -2988,8 +2983,7 @@ static int ws__response_build(char *buf, size_t cap, const ws_request *req, cons
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
     if (protocol) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", protocol);
     ws__put_deflate(&b, deflate);
-    ws__putf(&b, "%s\r\n", extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "%s\r\n", extra_headers);
 }
 
 WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const char *protocol,
@@ -2997,17 +2991,22 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
     return ws__response_build(buf, cap, req, protocol, 0, extra_headers);
 }
 
-/* Each entry: three status digits, the reason phrase, a NUL. */
+/* Each entry: three status digits, the reason phrase, a NUL. 426's phrase ends its
+   status line and adds the header line that §4.4 asks for with it. */
 static const char ws__reasons[] =
     "400Bad Request\0" "401Unauthorized\0" "403Forbidden\0" "404Not Found\0"
-    "405Method Not Allowed\0" "426Upgrade Required\0" "429Too Many Requests\0"
+    "405Method Not Allowed\0" "426Upgrade Required\r\nSec-WebSocket-Version: 13\0"
+    "429Too Many Requests\0"
     "431Request Header Fields Too Large\0" "500Internal Server Error\0"
     "503Service Unavailable\0";
 
 static const char *ws__reason_phrase(int status) {
     const char *p;
-    for (p = ws__reasons; *p; p += ws__strlen(p) + 1)
-        if ((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0') == status) return p + 3;
+    for (p = ws__reasons; *p;) {
+        /* the digits' '0' offsets, weighted 100 + 10 + 1, come off at once */
+        if ((p[0] * 10 + p[1]) * 10 + p[2] - '0' * 111 == status) return p + 3;
+        while (*p++) {} /* to the next entry */
+    }
     return status < 400 ? "Redirect" : "Error";
 }
 
@@ -3015,10 +3014,8 @@ WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_h
     ws__buf b;
     if (status < 300 || status > 599 || !ws__extra_ok(extra_headers)) return WS_ERR_ARG;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s%s\r\n",
-             (unsigned)status, ws__reason_phrase(status),
-             status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Length: 0\r\n%s\r\n",
+                    (unsigned)status, ws__reason_phrase(status), extra_headers);
 }
 #endif /* WS_NO_SERVER */
 
@@ -3048,15 +3045,16 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
-    int ipv6;
+    size_t ipv6;
     if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
         return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    ipv6 = u.host.p[-1] == '['; /* u.host is in o->url: after "//" or an IPv6 literal's '[' */
+    /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
+    ipv6 = u.host.p[-1] == '[';
+    u.host.p -= ipv6, u.host.n += 2 * ipv6;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %s%S%s", &u.path, &u.query, ipv6 ? "[" : "", &u.host,
-             ipv6 ? "]" : "");
+    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
     if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
         ws__putf(&b, ":%u", u.port);
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -3064,8 +3062,7 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
     if (o->protocols && *o->protocols) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", o->protocols);
     if (o->origin && *o->origin) ws__putf(&b, "Origin: %s\r\n", o->origin);
     ws__put_deflate(&b, deflate);
-    ws__putf(&b, "%s\r\n", o->extra_headers);
-    return ws__finish(&b);
+    return ws__putf(&b, "%s\r\n", o->extra_headers);
 }
 
 #ifndef WS_NO_DEFLATE
@@ -3113,7 +3110,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     const char *p;
     ws_str offered, t, accept;
     ws__heads h;
-    unsigned max_headers = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     unsigned count = 0;
     ws_result r;
@@ -3134,11 +3130,9 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p, head + len, max_headers, &count, &h);
-    if (r != WS_OK) return r;
+    r = ws__walk_headers(p, head + len, lim, 0, &count, &h);
+    if (r != WS_OK) return r; /* §4.1 items 2-3 */
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
-    if (!h.n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;                 /* §4.1 item 2 */
-    if (!h.n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;           /* item 3 */
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;

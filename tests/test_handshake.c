@@ -351,6 +351,9 @@ static void test_url_parse_rejects(void **state) {
     url_bad("ws:///chat");
     url_bad("ws://:9001/chat");
     url_bad("ws://example.com:0/");
+    url_bad("ws://example.com:/");    /* a colon with no port */
+    url_bad("ws://[::1]:/");
+    url_bad("ws://example.com:000080/"); /* 1 to 5 digits */
     url_bad("ws://example.com:65536/");
     url_bad("ws://example.com:99999/");
     url_bad("ws://example.com:4294967376/"); /* 2^32 + 80: must not wrap to 80 */
@@ -1653,6 +1656,23 @@ static void test_upgrade_on_second_line(void **state) {
     CHECK_RES(ws_request_parse(no_ws, sizeof no_ws - 1, &NO_LIMITS, &req), WS_ERR_HS_UPGRADE);
 }
 
+/* ws_header_list_next on a head cut short (no blank line, a list left open), and with an
+   *at it did not give (the end, past a trailing comma): each call ends and returns 0. */
+static void test_header_list_next_cut_head(void **state) {
+    static const char head[] = "GET / HTTP/1.1\r\nSec-WebSocket-Protocol: a,,";
+    size_t n = sizeof head - 1, at, starts[] = {0, sizeof head - 2, sizeof head - 1};
+    char *copy = dup_exact(head, n);
+    ws_str e;
+    unsigned i;
+    (void)state;
+    for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+        at = starts[i];
+        CHECK(ws_header_list_next(copy, n, "Sec-WebSocket-Protocol", &at, &e) == 0);
+        CHECK(at == n);
+    }
+    release(copy);
+}
+
 /* A client whose ws_client_start failed holds no memory, so a caller that drops it
    without ws_conn_free leaks nothing: bad URL, header values with CR/LF, extra headers
    that are not CRLF-terminated lines, offered protocols too long for the handshake. */
@@ -1706,6 +1726,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
+        cmocka_unit_test(test_header_list_next_cut_head),
         cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
