@@ -247,7 +247,10 @@ def send_frames(sock, frames, delivery):
 
 
 def step_time(case):
-    return STEP + payload_size(case) / 10e6
+    # Python masks and compares big payloads at a few MB/s on a loaded 2-core machine:
+    # the 64 MiB echo once ran out of a 10 MB/s allowance there. Time is not what these
+    # cases check, so the allowance is generous.
+    return STEP + payload_size(case) / 4e6
 
 
 # ---- against echo_server ------------------------------------------------------------
