@@ -465,120 +465,106 @@ static ws_result pump_maybe_shared(ws_stream *s, unsigned char *buf, size_t cap,
     return r;
 }
 
-/* §5.5.2 through the driver: twenty pings arrive in one read while the fixed output
-   queue holds two pongs; the rest of the input waits (in the stream's buffer, or, when
-   the buffer is shared, in the connection's stash), none of it is lost and every ping
-   gets its pong, in order, written 7 bytes at a time. */
-static void pings_through_small_queue(int shared) {
-    enum { PINGS = 20, PL = 60, PONG = 2 + PL };
-    static unsigned char sendq[WS_MAX_HEADER + WS_MAX_CONTROL + 11]; /* 150 bytes */
-    unsigned char frame[WS_MAX_HEADER + PL], pl[PL];
-    ws_config cfg;
+/* Twenty pings read at once by a server whose queue (150 bytes) holds two of their pongs
+   while the transport takes no writes: the third ping waits, unread, for their room. */
+enum { WAIT_PINGS = 20, WAIT_PL = 60 };
+typedef struct pings_waiting {
     ws_conn c;
     ws_stream s;
-    ws_io io;
-    pipe_buf in = {0}, out = {0};
+    pipe_buf in, out;
     endpoint ep;
-    tu_log *log = (tu_log *)calloc(1, sizeof *log);
+    tu_log *log;
+    int shared;
     unsigned char buf[4096];
-    size_t i;
-    memset(&ep, 0, sizeof ep);
-    ep.in = &in, ep.out = &out, ep.k = 4096;
-    for (i = 0; i < PINGS; i++) {
-        ping_payload(pl, i);
-        pipe_add(&in, frame, tu_frame(frame, 1, 0, WS_OP_PING, 1, pl, PL));
-    }
-    ws_config_init(&cfg, WS_ROLE_SERVER);
-    cfg.on_event = on_event;
-    cfg.user = log;
-    cfg.skip_handshake = 1;
-    cfg.send_buf = sendq;
-    cfg.send_buf_size = sizeof sendq;
-    assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
-    io.read = ep_read, io.write = ep_write, io.user = &ep;
-    ws_stream_init(&s, &c, &io, buf, sizeof buf);
-    if (shared) ws_stream_share_buffer(&s);
-    ep.full = 1; /* the pongs cannot leave yet: input must wait between pumps */
-    for (i = 0; i < 4; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
-    assert_int_equal(in.rpos, in.n); /* read at once... */
-    assert_int_equal(count_type(log, WS_EV_PING), 2); /* two pongs queued; the third ping
-                                                          waits, unread, for their room */
-    ep.full = 0;
-    ep.k = 7;                        /* ...written slowly */
-    for (i = 0; i < 5000 && out.n < PINGS * PONG; i++)
-        assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
-    for (i = 0; i < 8; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
-    assert_int_equal(count_type(log, WS_EV_PING), PINGS);
-    assert_int_equal(out.n, PINGS * PONG);
-    for (i = 0; i < PINGS; i++) {
-        ws_frame f;
-        int h = ws_frame_decode(out.p + i * PONG, PONG, &f);
-        assert_int_equal(h, 2);
-        assert_int_equal(f.opcode, WS_OP_PONG);
-        assert_int_equal(f.len, PL);
-        ping_payload(pl, i);
-        assert_memory_equal(out.p + i * PONG + 2, pl, PL);
-    }
-    assert_int_equal(ws_stream_wants(&s), WS_WANT_READ);
-    ws_stream_free(&s);
-    ws_conn_free(&c);
-    tu_log_clear(log);
-    free(log);
-    free(in.p);
-    free(out.p);
+} pings_waiting;
+
+static ws_result pings_waiting_pump(pings_waiting *w) {
+    return pump_maybe_shared(&w->s, w->buf, sizeof w->buf, w->shared);
 }
 
-/* A write failing hard (-100) while input waits for room in the queue (as above: the
-   third of twenty pings waits for its pong's room): the pump reports WS_ERR_IO, nothing
-   more is delivered, the waiting input goes with the connection (none stays in the
-   buffer or, when it is shared, in a stash) and the stream wants nothing more. */
-static void write_error_with_input_waiting(int shared) {
-    enum { PINGS = 20, PL = 60 };
+static pings_waiting *pings_waiting_start(int shared) {
     static unsigned char sendq[WS_MAX_HEADER + WS_MAX_CONTROL + 11]; /* 150 bytes */
-    unsigned char frame[WS_MAX_HEADER + PL], pl[PL], buf[4096];
+    unsigned char frame[WS_MAX_HEADER + WAIT_PL], pl[WAIT_PL];
+    pings_waiting *w = (pings_waiting *)calloc(1, sizeof *w);
     ws_config cfg;
-    ws_conn c;
-    ws_stream s;
     ws_io io;
-    pipe_buf in = {0}, out = {0};
-    endpoint ep;
-    tu_log *log = (tu_log *)calloc(1, sizeof *log);
     size_t i;
-    memset(&ep, 0, sizeof ep);
-    ep.in = &in, ep.out = &out, ep.k = 4096;
-    for (i = 0; i < PINGS; i++) {
+    w->log = (tu_log *)calloc(1, sizeof *w->log);
+    w->shared = shared;
+    w->ep.in = &w->in, w->ep.out = &w->out, w->ep.k = 4096;
+    for (i = 0; i < WAIT_PINGS; i++) {
         ping_payload(pl, i);
-        pipe_add(&in, frame, tu_frame(frame, 1, 0, WS_OP_PING, 1, pl, PL));
+        pipe_add(&w->in, frame, tu_frame(frame, 1, 0, WS_OP_PING, 1, pl, WAIT_PL));
     }
     ws_config_init(&cfg, WS_ROLE_SERVER);
     cfg.on_event = on_event;
-    cfg.user = log;
+    cfg.user = w->log;
     cfg.skip_handshake = 1;
     cfg.send_buf = sendq;
     cfg.send_buf_size = sizeof sendq;
-    assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
-    io.read = ep_read, io.write = ep_write, io.user = &ep;
-    ws_stream_init(&s, &c, &io, buf, sizeof buf);
-    if (shared) ws_stream_share_buffer(&s);
-    ep.full = 1;
-    for (i = 0; i < 4; i++) assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_OK);
-    assert_int_equal(in.rpos, in.n);
-    assert_int_equal(count_type(log, WS_EV_PING), 2);
-    assert_true(s.pos < s.len); /* the rest waits */
-    ep.full = 0;
-    ep.fail_write = -100;
-    ep.write_ok = 0;
-    assert_int_equal(pump_maybe_shared(&s, buf, sizeof buf, shared), WS_ERR_IO);
-    assert_int_equal(count_type(log, WS_EV_PING), 2);
-    assert_int_equal(s.pos, s.len);
-    assert_int_equal(ws_stream_wants(&s), 0);
-    assert_int_equal(out.n, 0);
-    ws_stream_free(&s);
-    ws_conn_free(&c);
-    tu_log_clear(log);
-    free(log);
-    free(in.p);
-    free(out.p);
+    assert_int_equal(ws_conn_init(&w->c, &cfg), WS_OK);
+    io.read = ep_read, io.write = ep_write, io.user = &w->ep;
+    ws_stream_init(&w->s, &w->c, &io, w->buf, sizeof w->buf);
+    if (shared) ws_stream_share_buffer(&w->s);
+    w->ep.full = 1; /* the pongs cannot leave yet: input must wait between pumps */
+    for (i = 0; i < 4; i++) assert_int_equal(pings_waiting_pump(w), WS_OK);
+    assert_int_equal(w->in.rpos, w->in.n); /* read at once... */
+    assert_int_equal(count_type(w->log, WS_EV_PING), 2); /* two pongs queued */
+    assert_true(w->s.pos < w->s.len);                    /* the rest waits */
+    w->ep.full = 0;
+    return w;
+}
+
+static void pings_waiting_end(pings_waiting *w) {
+    ws_stream_free(&w->s);
+    ws_conn_free(&w->c);
+    tu_log_clear(w->log);
+    free(w->log);
+    free(w->in.p);
+    free(w->out.p);
+    free(w);
+}
+
+/* §5.5.2 through the driver: the waiting pings, with the pongs then written 7 bytes at a
+   time (the rest of the input waits in the stream's buffer or, when the buffer is shared,
+   in the connection's stash): none is lost and every ping gets its pong, in order. */
+static void pings_through_small_queue(int shared) {
+    enum { PONG = 2 + WAIT_PL };
+    pings_waiting *w = pings_waiting_start(shared);
+    unsigned char pl[WAIT_PL];
+    size_t i;
+    w->ep.k = 7; /* ...written slowly */
+    for (i = 0; i < 5000 && w->out.n < WAIT_PINGS * PONG; i++)
+        assert_int_equal(pings_waiting_pump(w), WS_OK);
+    for (i = 0; i < 8; i++) assert_int_equal(pings_waiting_pump(w), WS_OK);
+    assert_int_equal(count_type(w->log, WS_EV_PING), WAIT_PINGS);
+    assert_int_equal(w->out.n, WAIT_PINGS * PONG);
+    for (i = 0; i < WAIT_PINGS; i++) {
+        ws_frame f;
+        int h = ws_frame_decode(w->out.p + i * PONG, PONG, &f);
+        assert_int_equal(h, 2);
+        assert_int_equal(f.opcode, WS_OP_PONG);
+        assert_int_equal(f.len, WAIT_PL);
+        ping_payload(pl, i);
+        assert_memory_equal(w->out.p + i * PONG + 2, pl, WAIT_PL);
+    }
+    assert_int_equal(ws_stream_wants(&w->s), WS_WANT_READ);
+    pings_waiting_end(w);
+}
+
+/* The waiting pings, and then a write failing hard (-100): the pump reports WS_ERR_IO,
+   nothing more is delivered, the waiting input goes with the connection (none stays in
+   the buffer or, when it is shared, in a stash) and the stream wants nothing more. */
+static void write_error_with_input_waiting(int shared) {
+    pings_waiting *w = pings_waiting_start(shared);
+    w->ep.fail_write = -100;
+    w->ep.write_ok = 0;
+    assert_int_equal(pings_waiting_pump(w), WS_ERR_IO);
+    assert_int_equal(count_type(w->log, WS_EV_PING), 2);
+    assert_int_equal(w->s.pos, w->s.len);
+    assert_int_equal(ws_stream_wants(&w->s), 0);
+    assert_int_equal(w->out.n, 0);
+    pings_waiting_end(w);
 }
 
 static void test_write_error_with_input_waiting(void **state) {
