@@ -119,6 +119,9 @@ compile-tests: | $(BUILD)
 	./$(BUILD)/compile_small_gxx
 	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -DWS_SMALL=1 -c -o $(BUILD)/strict_small_c.o tests/compile_impl.c
 	clang++ -std=c++11 $(WARN) $(WARN_STRICT) -Wcast-align -DWS_SMALL=1 -x c++ -c -o $(BUILD)/strict_small_clangxx.o tests/compile_impl.c
+	@# a client without URL parsing (tests/test_nourl.c runs it), as C and as C++
+	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -DWS_NO_URL -c -o $(BUILD)/strict_nourl_c.o tests/compile_impl.c
+	g++ -std=c++11 $(WARN) $(WARN_STRICT) -Wcast-align=strict -DWS_NO_URL -x c++ -c -o $(BUILD)/strict_nourl_gxx.o tests/compile_impl.c
 	@# the implementation under the stricter warnings a project that vendors it may use
 	$(CC) -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align=strict -c -o $(BUILD)/strict_c.o tests/compile_impl.c
 	clang -std=c99 $(WARN) $(WARN_STRICT) -Wcast-align -c -o $(BUILD)/strict_clang.o tests/compile_impl.c

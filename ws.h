@@ -37,6 +37,8 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
       WS_STATIC                 all functions static (private copy per translation unit)
       WS_NO_CLIENT              leave out the client handshake, client role and ws_url_parse
       WS_NO_SERVER              leave out the server handshake and server role
+      WS_NO_URL                 leave out ws_url_parse; clients give host and resource
+                                (ws_client_options) instead of a URL
       WS_NO_HANDSHAKE           leave out layer 4; connections start in OPEN
       WS_NO_DEFLATE             leave out DEFLATE (ws_inflate, ws_deflate; permessage-deflate)
       WS_NO_STDLIB              no malloc/free/memcpy/memset from libc; give allocators and
@@ -522,7 +524,7 @@ typedef struct ws_url {
     ws_str path;
     ws_str query;
 } ws_url;
-#if !defined(WS_NO_HANDSHAKE) && !defined(WS_NO_CLIENT) /* a client's need */
+#if !defined(WS_NO_HANDSHAKE) && !defined(WS_NO_CLIENT) && !defined(WS_NO_URL) /* a client's need */
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out);
 #endif
 
@@ -599,12 +601,18 @@ WSDEF int ws_hs_status(ws_result r);
 
 /* What the client asks for. Strings are NUL-terminated and only read during the call. */
 typedef struct ws_client_options {
-    const char *url;            /* ws://host[:port]/path?query, wss:// or ws://[::1]:9001/ */
+    const char *url;            /* ws://host[:port]/path?query, wss:// or ws://[::1]:9001/;
+                                   NULL: host and resource below (WS_NO_URL: always NULL) */
     const char *protocols;      /* "chat, superchat" or NULL */
     const char *origin;         /* NULL: no Origin header */
     const char *extra_headers;  /* "Authorization: ...\r\nCookie: ...\r\n" or NULL; a
                                    permessage-deflate offer made by hand goes here, as
                                    "Sec-WebSocket-Extensions: " + ws_deflate_format() */
+    /* Read only when url is NULL: the target given as it goes into the request, for a
+       client that knows it already or is built without URL parsing (WS_NO_URL). */
+    const char *host;           /* the Host value: "example.com", "example.com:9001" (the
+                                   port when not the default, §4.1 item 4), "[::1]:9001" */
+    const char *resource;       /* "/chat?room=1" (§3's resource name); NULL: "/" */
 } ws_client_options;
 
 /* A server's response head, parsed and verified against what the client sent (§4.1
@@ -791,8 +799,10 @@ WSDEF void ws_conn_free(ws_conn *c);
 
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_HANDSHAKE)
 /* Queue the client's request (§4.1) with a fresh key. The response arrives via feed.
-   When it fails (WS_ERR_URL, WS_ERR_ARG for a value with CR/LF or extra headers that are
-   not CRLF-terminated lines, WS_ERR_TOO_BIG, WS_ERR_RNG, ...) c holds no memory. */
+   When it fails (WS_ERR_URL for a url, host or resource that is not valid, or any url
+   under WS_NO_URL; WS_ERR_ARG for neither url nor host, a value with CR/LF or extra
+   headers that are not CRLF-terminated lines; WS_ERR_TOO_BIG, WS_ERR_RNG, ...) c holds
+   no memory. */
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o);
 #endif
 
@@ -2643,7 +2653,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
     return 0;
 }
 
-#ifndef WS_NO_CLIENT
+#if !defined(WS_NO_CLIENT) && !defined(WS_NO_URL)
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p, *end = url + len, *auth, *h, *h_end, *colon;
     unsigned port = 0;
@@ -2685,7 +2695,7 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (out->path.n == 0) out->path.p = "/", out->path.n = 1;
     return WS_OK;
 }
-#endif /* WS_NO_CLIENT */
+#endif /* WS_NO_CLIENT, WS_NO_URL */
 
 /* Bounded string building for heads: every append checks the room left, so a short
    buffer fails cleanly with WS_ERR_BUFFER instead of writing past it. With p NULL (and
@@ -3033,6 +3043,16 @@ static int ws__value_ok(const char *s) {
     return 1;
 }
 
+/* A host or resource given without a URL (first: the byte it must start with, or 0 for
+   any) is not empty and holds what a URL may (ws_url_parse): §3 allows no fragment, and
+   white space or a control byte would split the request line or the Host header. */
+static int ws__target_ok(const char *s, int first) {
+    if (!*s || (first && *s != first)) return 0;
+    for (; *s; s++)
+        if (*s == '#' || (unsigned char)*s <= ' ' || *s == 0x7f) return 0;
+    return 1;
+}
+
 static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
                              const ws_deflate_params *deflate);
 
@@ -3045,14 +3065,28 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws_url u;
     ws__buf b;
-    size_t ipv6;
-    if (!o || !o->url || !key || ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK)
-        return !o || !o->url || !key ? WS_ERR_ARG : WS_ERR_URL;
+    if (!o || !key) return WS_ERR_ARG;
+#ifndef WS_NO_URL
+    if (o->url) {
+        size_t ipv6;
+        if (ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK) return WS_ERR_URL;
+        /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
+        ipv6 = u.host.p[-1] == '[';
+        u.host.p -= ipv6, u.host.n += 2 * ipv6;
+    } else
+#endif
+    {
+        const char *res = o->resource ? o->resource : "/";
+        if (o->url) return WS_ERR_URL; /* WS_NO_URL: nothing here could read it */
+        if (!o->host) return WS_ERR_ARG;
+        if (!ws__target_ok(o->host, 0) || !ws__target_ok(res, '/')) return WS_ERR_URL;
+        u.host.p = o->host, u.host.n = ws__strlen(o->host);
+        u.path.p = res, u.path.n = ws__strlen(res);
+        u.query.n = 0;
+        u.secure = 0, u.port = 80; /* any port is in host already */
+    }
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
-    ipv6 = u.host.p[-1] == '[';
-    u.host.p -= ipv6, u.host.n += 2 * ipv6;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
     ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
     if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
@@ -3692,7 +3726,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
         (c->ws__flags & WS__F_STARTED))
         return WS_ERR_STATE;
-    if (!o || !o->url) return WS_ERR_ARG;
+    if (!o || !(o->url || o->host)) return WS_ERR_ARG;
     r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r != WS_OK) return r;
     plen = ws__strlen(o->protocols);

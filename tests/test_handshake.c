@@ -420,6 +420,72 @@ static void test_request_build_host(void **state) {
     }
 }
 
+/* §4.1 items 3-4 with the target given as host and resource instead of a URL (url NULL,
+   the form a WS_NO_URL build has): the request line takes the resource ("/" when NULL),
+   Host the host as given. A url, when there is one, is what counts. */
+static void test_request_build_host_resource(void **state) {
+    static const struct {
+        const char *url, *host, *resource, *want_host, *first;
+    } cases[] = {
+        {NULL, "example.com", "/chat?room=1", "example.com", "GET /chat?room=1 HTTP/1.1"},
+        {NULL, "example.com:9001", NULL, "example.com:9001", "GET / HTTP/1.1"},
+        {NULL, "[::1]:9001", "/x", "[::1]:9001", "GET /x HTTP/1.1"},
+        {"ws://a.example/u", "b.example", "/h", "a.example", "GET /u HTTP/1.1"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[2048], val[256], line[256];
+        ws_client_options o;
+        int n;
+        memset(&o, 0, sizeof o);
+        o.url = cases[i].url, o.host = cases[i].host, o.resource = cases[i].resource;
+        n = ws_request_build(buf, sizeof buf, &o, RFC_KEY);
+        if (n <= 0) fail_msg("case %u: ws_request_build = %d", (unsigned)i, n);
+        snprintf(line, sizeof line, "%s\r\n", cases[i].first);
+        if (!starts_with(buf, (size_t)n, line))
+            fail_msg("case %u: request line is \"%.*s\"", (unsigned)i, 40, buf);
+        if (hdr(buf, (size_t)n, "Host", val, sizeof val) != 1 || strcmp(val, cases[i].want_host) != 0)
+            fail_msg("case %u: Host is \"%s\", want \"%s\"", (unsigned)i, val, cases[i].want_host);
+    }
+}
+
+/* A host or resource that would break the request (§3, §4.1): an empty host, a resource
+   that is not a path (§3: "/" path ["?" query]), white space, CR/LF or control bytes that
+   would split the request line or the Host header, a fragment. WS_ERR_URL; no url and
+   no host at all is WS_ERR_ARG. Nothing is written. */
+static void test_request_build_host_resource_bad(void **state) {
+    static const struct {
+        const char *host, *resource;
+        int want;
+    } cases[] = {
+        {NULL, "/chat", WS_ERR_ARG},
+        {"", "/", WS_ERR_URL},
+        {"example.com", "", WS_ERR_URL},
+        {"example.com", "chat", WS_ERR_URL},
+        {"example.com", "/a b", WS_ERR_URL},
+        {"example.com", "/a\r\nX-Evil: 1", WS_ERR_URL},
+        {"example.com", "/a#frag", WS_ERR_URL},
+        {"example.com", "/a\x7f", WS_ERR_URL},
+        {"example.com\r\nX-Evil: 1", "/", WS_ERR_URL},
+        {"example .com", "/", WS_ERR_URL},
+        {"example.com\t", "/", WS_ERR_URL},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[2048];
+        ws_client_options o;
+        int n;
+        memset(&o, 0, sizeof o);
+        memset(buf, 0x55, sizeof buf);
+        o.host = cases[i].host, o.resource = cases[i].resource;
+        n = ws_request_build(buf, sizeof buf, &o, RFC_KEY);
+        if (n != cases[i].want) fail_msg("case %u: ws_request_build = %d, want %d", (unsigned)i, n, cases[i].want);
+        if (buf[0] != 0x55) fail_msg("case %u: wrote into buf", (unsigned)i);
+    }
+}
+
 /* §4.1 items 1-12: GET <resource> HTTP/1.1, Upgrade, Connection, the key, version 13,
    the subprotocols, Origin, extra headers; the server-side parser takes it back. */
 static void test_request_build_fields(void **state) {
@@ -1280,7 +1346,7 @@ typedef struct client {
 } client;
 
 static const ws_client_options CLIENT_OPTS = {"ws://server.example.com/chat", "chat, superchat",
-                                              "http://example.com", NULL};
+                                              "http://example.com", NULL, NULL, NULL};
 
 static void client_begin(client *cl, const ws_config *cfg) {
     tu_log_clear(&LOG);
@@ -1691,6 +1757,7 @@ static void test_client_start_failure_holds_nothing(void **state) {
         {"ws://example.com/", NULL, "http://a\nb", NULL, WS_ERR_ARG},
         {"ws://example.com/", NULL, NULL, "Cookie: a=b", WS_ERR_ARG},
         {"ws://example.com/", NULL, NULL, "\r\n", WS_ERR_ARG},
+        {NULL, NULL, NULL, NULL, WS_ERR_ARG}, /* neither url nor host */
     };
     char big[5000];
     size_t i;
@@ -1725,6 +1792,8 @@ int main(void) {
     (void)count_malloc; /* used through WS_MALLOC; kept referenced regardless */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
+        cmocka_unit_test(test_request_build_host_resource),
+        cmocka_unit_test(test_request_build_host_resource_bad),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         cmocka_unit_test(test_header_list_next_cut_head),
         cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),

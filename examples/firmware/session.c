@@ -23,6 +23,9 @@ static void fw_fail(const char *why);
 /* permessage-deflate left out: it needs a heap for its window, and its encoder alone
    wants more stack (ws__huff_lengths: 2.4 KB) than this whole session. */
 #define WS_NO_DEFLATE
+/* No URL parsing either: the client names its server by host and resource, as a device
+   configured with them does. */
+#define WS_NO_URL
 #define WS_ASSERT(x) ((x) ? (void)0 : fw_fail("WS_ASSERT(" #x ")"))
 #define WS_IMPLEMENTATION
 #include "../../ws.h"
@@ -142,6 +145,8 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     if (ev->type == WS_EV_REQUEST) {
         /* The device's own policy: only the "sensor" subprotocol, only path /ws. */
         if (!ws_request_offers(ev->request, "sensor")) fw_fail("request without subprotocol sensor");
+        if (ev->request->target.n != 3 || !same(ev->request->target.p, "/ws", 3)) fw_fail("request not for /ws");
+        if (ev->request->host.n != 12 || !same(ev->request->host.p, "device.local", 12)) fw_fail("wrong Host");
         if (ws_accept(c, "sensor", NULL) != WS_OK) fw_fail("ws_accept");
         return;
     }
@@ -253,7 +258,7 @@ int main(void) {
     static const char hello[] = "hello from the client";
     static const char frag_all[] = "one message, three frames";
     static unsigned char blob[300];
-    static const ws_client_options opts = {"ws://device.local/ws", "telemetry, sensor", NULL, NULL};
+    static const ws_client_options opts = {NULL, "telemetry, sensor", NULL, NULL, "device.local", "/ws"};
     unsigned i;
 
     fw_puts("firmware: ws.h client and server in one image, no heap\n");

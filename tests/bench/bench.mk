@@ -47,6 +47,8 @@ bench-build: $(BUILD)/echo_server $(BENCH_BINS) $(BENCH_SIZES)
 	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_DEFLATE -DWS_NO_CLIENT -c -o $(BENCH_BUILD)/impl_thumb_server.o tests/bench/impl.c && \
 	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_DEFLATE -DWS_NO_SERVER -c -o $(BENCH_BUILD)/impl_thumb_client.o tests/bench/impl.c && \
 	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_DEFLATE -DWS_NO_HANDSHAKE -c -o $(BENCH_BUILD)/impl_thumb_nohs.o tests/bench/impl.c && \
+	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_DEFLATE -DWS_NO_URL -c -o $(BENCH_BUILD)/impl_thumb_nourl.o tests/bench/impl.c && \
+	  $(ARM_CC) $(ARM_CFLAGS) -DWS_NO_DEFLATE -DWS_NO_URL -DWS_NO_SERVER -c -o $(BENCH_BUILD)/impl_thumb_client_nourl.o tests/bench/impl.c && \
 	  $(ARM_CC) $(ARM_CFLAGS) -c -o $(BENCH_BUILD)/impl_thumb_deflate.o tests/bench/impl.c; \
 	else rm -f $(BENCH_BUILD)/impl_thumb*.o; fi
 

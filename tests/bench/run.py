@@ -675,6 +675,10 @@ def main():
         T.append("%-52s %-24s %s" % ("  Thumb, one role / no handshake", "server %s B, client %s B" % (ts, tc),
                                      "WS_NO_HANDSHAKE %s B (target 8192: %s / %s / %s)" % (
                                          tn, fr(ratio(8192, ts)), fr(ratio(8192, tc)), fr(ratio(8192, tn)))))
+        tu, tcu = (text_size(os.path.join(B, f)) for f in ("impl_thumb_nourl.o", "impl_thumb_client_nourl.o"))
+        T.append("%-52s %-24s %s" % ("  Thumb, without URL parsing (WS_NO_URL)", "both roles %s B" % tu,
+                                     "client alone %s B (target 8192: %s / %s)" % (
+                                         tcu, fr(ratio(8192, tu)), fr(ratio(8192, tcu)))))
     od, thd = (text_size(os.path.join(B, f)) for f in ("impl_Os_deflate.o", "impl_thumb_deflate.o"))
     T.append("%-52s %-24s %s" % (".text with DEFLATE ((*) rows: WS_NO_DEFLATE)", "x86-64 -Os %d B" % od,
                                  "DEFLATE adds %d B; Thumb %s" % (od - os_, ("%d B, adds %d B" % (thd, thd - th))
@@ -787,6 +791,7 @@ def main():
         # (layers 1-3, 5, 6), i.e. WS_NO_HANDSHAKE; the whole library is shown beside it.
         target("<= 8 KB Thumb, client + server core (WS_NO_HANDSHAKE)", tn <= 8192, 8192 / tn, "%d B" % tn)
         target("  same, whole library with the HTTP handshake", th <= 8192, 8192 / th, "%d B" % th)
+        target("  same, whole library without URL parsing (WS_NO_URL)", tu <= 8192, 8192 / tu, "%d B" % tu)
     else:
         T.append("%-9s %s" % ("n/a", "<= 8 KB Cortex-M4 Thumb .text: arm-none-eabi-gcc not installed"))
     # DEFLATE (issue 11): text and JSON for size, every input for speed
