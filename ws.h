@@ -3063,16 +3063,20 @@ WSDEF int ws_request_build(char *buf, size_t cap, const ws_client_options *o, co
 /* The request, with a permessage-deflate offer (NULL: none). */
 static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
                              const ws_deflate_params *deflate) {
-    ws_url u;
     ws__buf b;
     if (!o || !key) return WS_ERR_ARG;
+    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
 #ifndef WS_NO_URL
     if (o->url) {
+        ws_url u;
         size_t ipv6;
         if (ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK) return WS_ERR_URL;
         /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
         ipv6 = u.host.p[-1] == '[';
         u.host.p -= ipv6, u.host.n += 2 * ipv6;
+        ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
+        if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
+            ws__putf(&b, ":%u", u.port);
     } else
 #endif
     {
@@ -3080,17 +3084,10 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
         if (o->url) return WS_ERR_URL; /* WS_NO_URL: nothing here could read it */
         if (!o->host) return WS_ERR_ARG;
         if (!ws__target_ok(o->host, 0) || !ws__target_ok(res, '/')) return WS_ERR_URL;
-        u.host.p = o->host, u.host.n = ws__strlen(o->host);
-        u.path.p = res, u.path.n = ws__strlen(res);
-        u.query.n = 0;
-        u.secure = 0, u.port = 80; /* any port is in host already */
+        ws__putf(&b, "GET %s HTTP/1.1\r\nHost: %s", res, o->host);
     }
     if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
         return WS_ERR_ARG;
-    b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
-    ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
-    if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
-        ws__putf(&b, ":%u", u.port);
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\n", key);
     if (o->protocols && *o->protocols) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", o->protocols);
