@@ -3713,39 +3713,36 @@ static const ws_deflate_params *ws__pmd_offer(const ws_conn *c, ws_deflate_param
 }
 
 WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
-    char key[WS_KEY_LEN + 1];
     size_t plen, prefix;
     unsigned char *dst;
+    char *key;
     ws_deflate_params offer_buf;
     const ws_deflate_params *offer = ws__pmd_offer(c, &offer_buf);
     ws_result r;
-    int n;
+    int n = 0;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
         (c->ws__flags & WS__F_STARTED))
         return WS_ERR_STATE;
     if (!o || !(o->url || o->host)) return WS_ERR_ARG;
-    r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
-    if (r != WS_OK) return r;
+    /* The key and the offered protocols ("" for none) wait ahead of the response head in
+       the assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
     plen = ws__strlen(o->protocols);
-    prefix = sizeof key + plen + 1;
-    n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
-    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
+    prefix = WS_KEY_LEN + 1 + plen + 1;
+    r = plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG : ws__in_reserve(c, prefix, prefix);
+    key = (char *)c->ws__in;
+    if (r == WS_OK) r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r == WS_OK) {
-        ws__request_build((char *)dst, (size_t)n, o, key, offer);
-        /* The key and the offered protocols wait ahead of the response head in the
-           assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
-        r = plen + 1 > c->ws__max_handshake / 2 ? WS_ERR_TOO_BIG
-          : ws__in_reserve(c, prefix, prefix);
+        n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
+        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+        if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
         ws__out_release(c);
         ws__in_release(c);
         return r;
     }
-    WS_MEMCPY(c->ws__in, key, sizeof key);
-    c->ws__in[sizeof key] = 0; /* none offered: "" */
-    if (plen) WS_MEMCPY(c->ws__in + sizeof key, o->protocols, plen + 1);
+    ws__request_build((char *)dst, (size_t)n, o, key, offer);
+    WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
     c->ws__flags |= WS__F_STARTED;
