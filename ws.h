@@ -1070,11 +1070,11 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
        32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
     if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
-    while (len--) { /* 8 bits in, 6 bits a character out */
-        acc = acc << 8 | *s++, bits += 8;
+    do { /* 8 bits in, 6 bits a character out; after the input, the last bits zero-filled */
+        if (len) acc = acc << 8 | *s++, bits += 8;
+        else if (bits) acc <<= 6, bits += 6;
         while (bits >= 6) bits -= 6, *o++ = ws__b64[(acc >> bits) & 63];
-    }
-    if (bits) acc <<= 6, *o++ = ws__b64[(acc >> bits) & 63]; /* zero-filled to 6 bits */
+    } while (len--);
     while ((o - dst) & 3) *o++ = '=';
     *o = 0;
     return (int)(o - dst);
