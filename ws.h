@@ -4563,13 +4563,14 @@ static void ws__stream_stash(ws_stream *s) {
 }
 
 /* Write what is queued until the transport would block. 1 if anything moved or the
-   transport failed (which aborts the connection), else 0. */
+   transport failed (which aborts the connection), else 0. A connection that hung up has
+   dropped its queue and queues nothing more, so ws_conn_output's count says it all. */
 static int ws__stream_flush(ws_stream *s) {
     ws_conn *c = s->conn;
     const void *out;
     size_t n;
     int moved = 0;
-    while ((ws_conn_wants(c) & WS_WANT_WRITE) && (n = ws_conn_output(c, &out)) > 0) {
+    while ((n = ws_conn_output(c, &out)) > 0) {
         long w = s->io.write(s->io.user, out, WS__MIN(n, (size_t)0x40000000));
         if (w == WS_WOULD_BLOCK) break;
         if (w <= 0 || (size_t)w > n) {
@@ -4600,7 +4601,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
                 long got = s->io.read(s->io.user, s->buf, s->cap);
                 reads = 1;
                 if (got > 0 && (size_t)got <= s->cap) {
-                    s->in = s->buf, s->pos = 0, s->len = (size_t)got;
+                    s->len = (size_t)got;
                 } else if (got == 0) {
                     s->eof = 1;
                     ws_conn_eof(c);
