@@ -4593,13 +4593,13 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
        failed connection drops. */
     for (;;) {
         int wrote = ws__stream_flush(s);
-        if (!(progress | wrote) || (reads && s->pos == s->len) || ++rounds > 1000) break;
+        if (!(progress | wrote) || ++rounds > 1000) break;
         progress = 0;
-        if (s->pos == s->len) { /* all fed, and no read yet: the check above */
+        if (s->pos == s->len) { /* all fed */
+            if (reads++) break; /* the second time: this call's one read is behind us */
             ws_stream_free(s); /* the stash if any; in the buffer from its start */
-            if (!s->eof && (ws_conn_wants(c) & WS_WANT_READ)) {
+            if (ws_stream_wants(s) & WS_WANT_READ) { /* the connection asks, and no EOF yet */
                 long got = s->io.read(s->io.user, s->buf, s->cap);
-                reads = 1;
                 if (got > 0 && (size_t)got <= s->cap) {
                     s->len = (size_t)got;
                 } else if (got == 0) {
