@@ -4565,8 +4565,7 @@ static void ws__stream_stash(ws_stream *s) {
 /* Write what is queued until the transport would block. 1 if anything moved or the
    transport failed (which aborts the connection), else 0. A connection that hung up has
    dropped its queue and queues nothing more, so ws_conn_output's count says it all. */
-static int ws__stream_flush(ws_stream *s) {
-    ws_conn *c = s->conn;
+static int ws__stream_flush(ws_stream *s, ws_conn *c) {
     const void *out;
     size_t n;
     int moved = 0;
@@ -4592,7 +4591,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
        queue room (a pong or close reply), or to feed what a failed write left, which the
        failed connection drops. */
     for (;;) {
-        int wrote = ws__stream_flush(s);
+        int wrote = ws__stream_flush(s, c);
         if (!(progress | wrote) || ++rounds > 1000) break;
         progress = 0;
         if (s->pos == s->len) { /* all fed */
@@ -4605,7 +4604,6 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
                 } else if (got == 0) {
                     s->eof = 1;
                     ws_conn_eof(c);
-                    progress = 1;
                 } else if (got != WS_WOULD_BLOCK) {
                     ws__abort(c, WS_ERR_IO);
                     break;
