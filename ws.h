@@ -1132,10 +1132,8 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
         } else if (b >= 0x80) {
             if (b < 0xC2 || b > 0xF4) goto bad; /* continuation, C0/C1 overlong, past F4 */
-            if (b == 0xE0) lo = 0xA0;
-            if (b == 0xED) hi = 0x9F;
-            if (b == 0xF0) lo = 0x90;
-            if (b == 0xF4) hi = 0x8F;
+            lo += (b == 0xE0 ? 0x20u : 0) + (b == 0xF0 ? 0x10u : 0); /* E0: A0-, F0: 90- */
+            hi -= (b == 0xED ? 0x20u : 0) + (b == 0xF4 ? 0x30u : 0); /* ED: -9F, F4: -8F */
             st = WS__UTF8_NEED(1 + (b >= 0xE0) + (b >= 0xF0), lo, hi);
         }
     }
@@ -1180,8 +1178,8 @@ WSDEF int ws_utf8_done(const ws_utf8 *v) { return v->state == 0; }
 
 WSDEF ws_result ws_utf8_check(const void *data, size_t len) {
     ws_utf8 v = WS_UTF8_INIT;
-    if (ws_utf8_feed(&v, data, len) != WS_OK || !ws_utf8_done(&v)) return WS_ERR_UTF8;
-    return WS_OK;
+    ws_utf8_feed(&v, data, len); /* a fault leaves a state that is never done */
+    return ws_utf8_done(&v) ? WS_OK : WS_ERR_UTF8;
 }
 
 /* ws_mask's body, inline so that ws_conn_feed's loop over small frames unmasks without a
