@@ -143,10 +143,14 @@ static void pair_free(pair *p) {
 }
 
 /* Pump one side; when it wants nothing more it closes its transport (the peer then
-   reads end of file once it has read everything). */
+   reads end of file once it has read everything). ws.h: "At most one read per call, so a
+   blocking transport blocks at most once", whatever the pump found to feed or write. */
 static void pump_side(ws_stream *s, int *done, pipe_buf *out) {
+    endpoint *e = (endpoint *)s->io.user;
+    unsigned reads = e->reads;
     if (*done) return;
     assert_int_equal(ws_stream_pump(s), WS_OK);
+    assert_in_range(e->reads - reads, 0, 1);
     if (ws_stream_wants(s) == 0) {
         *done = 1;
         out->closed = 1;
