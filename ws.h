@@ -2514,10 +2514,11 @@ static int ws__is_tchar(unsigned char c) {
 
 WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_size) {
     size_t i = from >= 3 ? from - 3 : 0;
+    uint32_t last4 = 0; /* the last four bytes read, the latest lowest */
     if (max_size > 0x7fffffff) max_size = 0x7fffffff;
-    for (; i + 3 < len && i + 4 <= max_size; i++)
-        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n')
-            return (int)(i + 4);
+    for (; i < len && i < max_size; i++)
+        if ((last4 = last4 << 8 | (unsigned char)buf[i]) == 0x0d0a0d0a) /* CR LF CR LF */
+            return (int)(i + 1);
     return len >= max_size ? WS_ERR_HS_TOO_LARGE : WS_NEED_MORE;
 }
 
