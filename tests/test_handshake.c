@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 /* Count the library's default-allocator calls, to prove fixed-buffer mode never
@@ -1656,6 +1657,51 @@ static void test_upgrade_on_second_line(void **state) {
     CHECK_RES(ws_request_parse(no_ws, sizeof no_ws - 1, &NO_LIMITS, &req), WS_ERR_HS_UPGRADE);
 }
 
+/* ws_token_next and ws_token_has: RFC 7230 §7 lists (empty elements and the white space
+   around elements ignored) whose elements may hold a quoted-string (§3.2.6), commas and
+   quoted-pairs included; a backslash outside quotes is an ordinary byte. Each list is a
+   copy of exactly its bytes, so a scan past its end faults under ASan, as one would on a
+   backslash that is the last byte inside an open quote. */
+static void test_token_lists(void **state) {
+    static const struct {
+        const char *list, *want[4];
+    } cases[] = {
+        {" a ,, b\t,c,", {"a", "b", "c"}},
+        {"", {NULL}},
+        {" , ,\t", {NULL}},
+        {"x; q=\"a,b\" , y", {"x; q=\"a,b\"", "y"}},
+        {"q=\"a\\\",b\", z", {"q=\"a\\\",b\"", "z"}},
+        {"a\\,b", {"a\\", "b"}},
+        {"a, q=\"b\\", {"a", "q=\"b\\"}},
+        {"q=\"open, z", {"q=\"open, z"}},
+    };
+    ws_str none = {NULL, 0};
+    size_t i, k;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].list);
+        char *copy = dup_exact(cases[i].list, n);
+        ws_str l = {copy, n}, t;
+        for (k = 0; ws_token_next(&l, &t); k++) {
+            if (k >= 4 || !cases[i].want[k]) fail_msg("case %u: extra \"%.*s\"", (unsigned)i, (int)t.n, t.p);
+            CHECK_STR(t, cases[i].want[k]);
+        }
+        CHECK(k == 4 || !cases[i].want[k]);
+        CHECK(l.n == 0);
+        l.p = copy, l.n = n;
+        for (k = 0; k < 4 && cases[i].want[k]; k++) {
+            char upper[32];
+            size_t m;
+            for (m = 0; cases[i].want[k][m]; m++) upper[m] = (char)toupper((unsigned char)cases[i].want[k][m]);
+            upper[m] = 0;
+            CHECK(ws_token_has(l, upper)); /* tokens match case-insensitively */
+        }
+        CHECK(!ws_token_has(l, "c2"));
+        release(copy);
+    }
+    CHECK(!ws_token_next(&none, &none) && !ws_token_has(none, "a"));
+}
+
 /* ws_header_list_next on a head cut short (no blank line, a list left open), and with an
    *at it did not give (the end, past a trailing comma): each call ends and returns 0. */
 static void test_header_list_next_cut_head(void **state) {
@@ -1727,6 +1773,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_client_start_failure_holds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         cmocka_unit_test(test_header_list_next_cut_head),
+        cmocka_unit_test_setup_teardown(test_token_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
