@@ -2576,9 +2576,10 @@ static int ws__element(const char **v, const char *ve, ws_str *out) {
     int quoted = 0;
     while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
     /* p is at ve or at the element's first byte, so what follows is empty only at ve */
-    for (start = p; p < ve && (quoted || *p != ','); p++) {
-        if (*p == '"') quoted = !quoted;
-        else if (quoted && *p == '\\' && p + 1 < ve) p++; /* quoted-pair */
+    for (start = p; p < ve; p++) {
+        char c = *p;
+        if (c == '"') quoted = !quoted;
+        else if (!quoted ? c == ',' : c == '\\' && ++p == ve) break; /* ++p: a quoted-pair */
     }
     *v = p;
     while (p > start && ws__is_ows(p[-1])) p--; /* start is no white space: trim the end only */
