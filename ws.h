@@ -2624,22 +2624,21 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         p = head + *at;
     }
     for (;;) {
-        const char *v, *ve, *next; /* the value still to walk, the line after it */
-        if (p[-1] != ',') {
+        const char *ve; /* the CR that ends p's line */
+        if (p[-1] != ',') { /* at a line start: on to the value of the next line named `name` */
             ws_str n, value;
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
             if (r != 1) break;
-            v = value.p, ve = value.p + value.n, next = p;
-        } else {
-            for (ve = p; ve < end && *ve != '\r'; ve++) {}
-            v = p, next = end - ve >= 2 ? ve + 2 : end;
+            p = value.p;
         }
-        if (ws__element(&v, ve, element)) {
-            *at = (size_t)((v < ve ? v + 1 : next) - head);
+        for (ve = p; ve < end && *ve != '\r'; ve++) {}
+        if (end - ve < 2) break; /* no CRLF: only after an *at not ours, or a head cut short */
+        if (ws__element(&p, ve, element)) {
+            *at = (size_t)((p < ve ? p + 1 : ve + 2) - head);
             return 1;
         }
-        if ((p = next) == end) break; /* a head cut short, or an *at not ours: no loop */
+        p = ve + 2;
     }
     *at = len;
     return 0;
