@@ -2833,20 +2833,21 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 typedef struct ws__heads {
     ws_str v[WS__H_COUNT];
     unsigned char n[WS__H_COUNT];
+    unsigned count; /* header lines */
 } ws__heads;
 
 /* The header lines after the start line, and the checks on them that both parsers make
    in the same order: a request's (req not NULL) values and Host, then Upgrade and
    Connection (§4.2.1 items 2-4, §4.1 items 2-3). */
 static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
-                                  ws_request *req, unsigned *count, ws__heads *h) {
+                                  ws_request *req, ws__heads *h) {
     ws_str name, value;
     unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
     WS_MEMSET(h, 0, sizeof *h);
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
-        if (*count >= max) return WS_ERR_HS_TOO_LARGE;
-        ++*count;
+        if (h->count >= max) return WS_ERR_HS_TOO_LARGE;
+        h->count++;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
                 if (i >= WS__H_UPGRADE && !ws_token_has(value, ws__hnames[i] + name.n + 1))
@@ -2916,7 +2917,8 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     }
     if (!ws__memeq(head, "GET ", 4)) return WS_ERR_HS_METHOD; /* the method ends at a space */
 
-    r = ws__walk_headers(p, head + len, lim, req, &req->header_count, &h);
+    r = ws__walk_headers(p, head + len, lim, req, &h);
+    req->header_count = h.count;
     if (r != WS_OK) return r; /* items 2-4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
@@ -3112,7 +3114,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     ws_str offered, t, accept;
     ws__heads h;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
-    unsigned count = 0;
     ws_result r;
     size_t i;
     char expect[WS_ACCEPT_LEN + 1];
@@ -3131,7 +3132,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p, head + len, lim, 0, &count, &h);
+    r = ws__walk_headers(p, head + len, lim, 0, &h);
     if (r != WS_OK) return r; /* §4.1 items 2-3 */
     accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
