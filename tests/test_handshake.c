@@ -755,6 +755,40 @@ static void test_reject_build(void **state) {
     }
 }
 
+/* Each refusal's status line carries its reason phrase (RFC 7231 §6.1, RFC 6585 §4-5
+   for 429 and 431), a generic one for the others; 426 also says which version we speak
+   (RFC 6455 §4.4). */
+static void test_reject_build_reason_phrases(void **state) {
+    static const struct {
+        int status;
+        const char *line;
+    } cases[] = {
+        {400, "HTTP/1.1 400 Bad Request"}, {401, "HTTP/1.1 401 Unauthorized"},
+        {403, "HTTP/1.1 403 Forbidden"}, {404, "HTTP/1.1 404 Not Found"},
+        {405, "HTTP/1.1 405 Method Not Allowed"}, {426, "HTTP/1.1 426 Upgrade Required"},
+        {429, "HTTP/1.1 429 Too Many Requests"},
+        {431, "HTTP/1.1 431 Request Header Fields Too Large"},
+        {500, "HTTP/1.1 500 Internal Server Error"}, {503, "HTTP/1.1 503 Service Unavailable"},
+        {300, "HTTP/1.1 300 Redirect"}, {302, "HTTP/1.1 302 Redirect"},
+        {402, "HTTP/1.1 402 Error"}, {502, "HTTP/1.1 502 Error"}, {599, "HTTP/1.1 599 Error"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256], val[16];
+        int n = ws_reject_build(buf, sizeof buf, cases[i].status, NULL);
+        size_t ln = strlen(cases[i].line);
+        if (n < 0 || (size_t)n < ln + 2 || memcmp(buf, cases[i].line, ln) != 0 ||
+            memcmp(buf + ln, "\r\n", 2) != 0)
+            fail_msg("status %d: \"%.*s\"", cases[i].status, n > 0 ? n : 0, buf);
+        CHECK(ends_with_blank_line(buf, (size_t)n));
+        CHECK((hdr(buf, (size_t)n, "Sec-WebSocket-Version", val, sizeof val) == 1 &&
+               strcmp(val, "13") == 0) == (cases[i].status == 426));
+    }
+    CHECK_RES(ws_reject_build(NULL, 0, 299, NULL), WS_ERR_ARG);
+    CHECK_RES(ws_reject_build(NULL, 0, 600, NULL), WS_ERR_ARG);
+}
+
 /* ---------------------------------------------------------------------------------
    ws_http_head_end
    --------------------------------------------------------------------------------- */
@@ -1797,6 +1831,7 @@ int main(void) {
         T(test_request_parse_garbage),
         T(test_hs_status),
         T(test_reject_build),
+        T(test_reject_build_reason_phrases),
         T(test_head_end_incremental),
         T(test_head_end_limit),
         T(test_response_build_accept),
