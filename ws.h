@@ -2994,20 +2994,24 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
     return ws__response_build(buf, cap, req, protocol, 0, extra_headers);
 }
 
-/* Each entry: three status digits, the reason phrase, a NUL. 426's phrase ends its
-   status line and adds the header line that §4.4 asks for with it. */
+/* The statuses with a reason phrase of their own, each less 300 to fit a byte, and their
+   phrases in the same order, NUL-separated. 426's phrase ends its status line and adds
+   the header line that §4.4 asks for with it. */
+static const unsigned char ws__reason_status[] = {
+    400 - 300, 401 - 300, 403 - 300, 404 - 300, 405 - 300, 426 - 300, 429 - 300,
+    431 - 300, 500 - 300, 503 - 300, 0 /* the end */};
 static const char ws__reasons[] =
-    "400Bad Request\0" "401Unauthorized\0" "403Forbidden\0" "404Not Found\0"
-    "405Method Not Allowed\0" "426Upgrade Required\r\nSec-WebSocket-Version: 13\0"
-    "429Too Many Requests\0"
-    "431Request Header Fields Too Large\0" "500Internal Server Error\0"
-    "503Service Unavailable\0";
+    "Bad Request\0" "Unauthorized\0" "Forbidden\0" "Not Found\0"
+    "Method Not Allowed\0" "Upgrade Required\r\nSec-WebSocket-Version: 13\0"
+    "Too Many Requests\0"
+    "Request Header Fields Too Large\0" "Internal Server Error\0"
+    "Service Unavailable";
 
 static const char *ws__reason_phrase(int status) {
-    const char *p;
-    for (p = ws__reasons; *p;) {
-        /* the digits' '0' offsets, weighted 100 + 10 + 1, come off at once */
-        if ((p[0] * 10 + p[1]) * 10 + p[2] - '0' * 111 == status) return p + 3;
+    const char *p = ws__reasons;
+    const unsigned char *s;
+    for (s = ws__reason_status; *s; s++) {
+        if (*s + 300 == status) return p;
         while (*p++) {} /* to the next entry */
     }
     return status < 400 ? "Redirect" : "Error";
