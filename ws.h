@@ -43,9 +43,9 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_SMALL                  1: the compact form of the loops that have a fast one
                                 (masking, UTF-8, runs of small frames, base64
-                                decoding); same results, less code, slower on large
-                                payloads. Default: 1 when the compiler optimizes for
-                                size (-Os, -Oz), else 0
+                                decoding, handshake heads); same results, less
+                                code, slower on large payloads. Default: 1 when the
+                                compiler optimizes for size (-Os, -Oz), else 0
       WS_ASSERT(x)              default assert(x)
       WS_MEMCPY(d,s,n) WS_MEMMOVE(d,s,n) WS_MEMSET(d,c,n)   (all or none of the three)
       WS_MALLOC(sz) WS_FREE(p)  default allocator (both or neither)
@@ -2717,15 +2717,15 @@ static int ws__putf(ws__buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     while (*fmt) {
-        const char *s = fmt;
-        size_t n;
+        const char *s = fmt++;
+        size_t n = 1; /* a byte of text */
         char d[10];
-        if (*fmt == '%') {
-            fmt += 2;
-            if (fmt[-1] == 's') {
+        if (*s == '%') {
+            char c = *fmt++;
+            if (c == 's') {
                 s = va_arg(ap, const char *);
                 n = ws__strlen(s);
-            } else if (fmt[-1] == 'S') {
+            } else if (c == 'S') {
                 const ws_str *v = va_arg(ap, const ws_str *);
                 s = v->p, n = v->n;
             } else { /* %u */
@@ -2735,10 +2735,13 @@ static int ws__putf(ws__buf *b, const char *fmt, ...) {
                 while (v);
                 s = d + sizeof d - n;
             }
-        } else {
+        }
+#if !WS_SMALL /* text up to the next directive in one piece: 3 times as fast (x86-64 -O2) */
+        else {
             while (*fmt && *fmt != '%') fmt++;
             n = (size_t)(fmt - s);
         }
+#endif
         ws__put(b, s, n);
     }
     va_end(ap);
