@@ -1691,6 +1691,42 @@ static void test_upgrade_on_second_line(void **state) {
     CHECK_RES(ws_request_parse(no_ws, sizeof no_ws - 1, &NO_LIMITS, &req), WS_ERR_HS_UPGRADE);
 }
 
+/* RFC 7230 §3.2: a header line is a token, a colon right after it (§3.2.4: no white
+   space before the colon), and a value whose outer white space (SP, HTAB) is not part of
+   it; a value may hold colons. Any other line makes the request malformed (400), and a
+   response too. */
+static void test_header_line_syntax(void **state) {
+    static const char *const bad[] = {
+        ": no name\r\n", "Bad Name: x\r\n", "Name : x\r\n", "Na\"me: x\r\n", "Na(me): x\r\n",
+        "NoColon\r\n", "X-Ctl: a\001b\r\n", "X-Cr: a\rb\r\n", "X-Del: a\177\r\n",
+    };
+    char b[4096], *copy;
+    size_t i, n;
+    ws_request req;
+    ws_response res;
+    ws_str v;
+    (void)state;
+    n = make_req(b, sizeof b, NULL, "Origin",
+                 "Origin: \t http://a.example:8080 \t \r\nX-Empty: \t \r\nX-Inner:a  b\r\n");
+    CHECK_RES(parse_req(b, n, &NO_LIMITS, &req, &copy), WS_OK);
+    CHECK_STR(req.origin, "http://a.example:8080");
+    CHECK(ws_header_find(copy, n, "x-empty", &v) == 1 && v.n == 0);
+    CHECK(ws_header_find(copy, n, "X-INNER", &v) == 1);
+    CHECK_STR(v, "a  b");
+    CHECK(ws_header_find(copy, n, "X-Missing", &v) == 0);
+    release(copy);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        g_chunk = i; /* which line, in a failure message */
+        n = make_req(b, sizeof b, NULL, NULL, bad[i]);
+        CHECK_RES(parse_req(b, n, &NO_LIMITS, &req, &copy), WS_ERR_HS_MALFORMED);
+        release(copy);
+        n = make_resp(b, sizeof b, NULL, NULL, bad[i]);
+        CHECK_RES(parse_resp(b, n, RFC_KEY, NULL, &res, &copy), WS_ERR_HS_MALFORMED);
+        release(copy);
+    }
+    g_chunk = 0;
+}
+
 /* ws_token_next and ws_token_has: RFC 7230 §7 lists (empty elements and the white space
    around elements ignored) whose elements may hold a quoted-string (§3.2.6), commas and
    quoted-pairs included; a backslash outside quotes is an ordinary byte. Each list is a
@@ -1808,6 +1844,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         cmocka_unit_test(test_header_list_next_cut_head),
         cmocka_unit_test_setup_teardown(test_token_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_line_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
