@@ -3117,7 +3117,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
                                     const char *key, const char *offered_protocols,
                                     const ws_deflate_params *offered_deflate, ws_response *res) {
     const char *p;
-    ws_str offered, t, accept;
+    ws_str offered, t;
+    const ws_str *accept;
     ws__heads h;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
@@ -3140,9 +3141,11 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
     r = ws__walk_headers(p, head + len, lim, 0, &h);
     if (r != WS_OK) return r; /* §4.1 items 2-3 */
-    accept = h.v[WS__H_ACCEPT], res->protocol = h.v[WS__H_PROTOCOL];
+    /* field by field: a struct copy out of h is a memcpy call on Cortex-M0 (-O0) */
+    res->protocol.p = h.v[WS__H_PROTOCOL].p, res->protocol.n = h.v[WS__H_PROTOCOL].n;
+    accept = &h.v[WS__H_ACCEPT];
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
-    if (h.n[WS__H_ACCEPT] != 1 || accept.n != WS_ACCEPT_LEN || !ws__memeq(accept.p, expect, WS_ACCEPT_LEN))
+    if (h.n[WS__H_ACCEPT] != 1 || accept->n != WS_ACCEPT_LEN || !ws__memeq(accept->p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
     { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
         size_t at = 0;
