@@ -2997,8 +2997,9 @@ WSDEF int ws_response_build(char *buf, size_t cap, const ws_request *req, const 
 }
 
 /* The statuses with a reason phrase of their own, each less 300 to fit a byte, and their
-   phrases in the same order, NUL-separated. 426's phrase ends its status line and adds
-   the header line that §4.4 asks for with it. */
+   phrases in the same order, NUL-separated, then the phrase of any other 3xx and that of
+   any other 4xx or 5xx. 426's phrase ends its status line and adds the header line that
+   §4.4 asks for with it. */
 static const unsigned char ws__reason_status[] = {
     400 - 300, 401 - 300, 403 - 300, 404 - 300, 405 - 300, 426 - 300, 429 - 300,
     431 - 300, 500 - 300, 503 - 300, 0 /* the end */};
@@ -3007,7 +3008,7 @@ static const char ws__reasons[] =
     "Method Not Allowed\0" "Upgrade Required\r\nSec-WebSocket-Version: 13\0"
     "Too Many Requests\0"
     "Request Header Fields Too Large\0" "Internal Server Error\0"
-    "Service Unavailable";
+    "Service Unavailable\0" "Redirect\0" "Error";
 
 static const char *ws__reason_phrase(int status) {
     const char *p = ws__reasons;
@@ -3016,7 +3017,7 @@ static const char *ws__reason_phrase(int status) {
         if (*s + 300 == status) return p;
         while (*p++) {} /* to the next entry */
     }
-    return status < 400 ? "Redirect" : "Error";
+    return status < 400 ? p : p + sizeof "Redirect"; /* past the listed ones */
 }
 
 WSDEF int ws_reject_build(char *buf, size_t cap, int status, const char *extra_headers) {
