@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 /* Count the library's default-allocator calls, to prove fixed-buffer mode never
@@ -818,6 +819,40 @@ static void test_reject_build(void **state) {
         g_chunk = (size_t)cap;
         CHECK_RES(r, WS_ERR_BUFFER);
     }
+}
+
+/* Each refusal's status line carries its reason phrase (RFC 7231 §6.1, RFC 6585 §4-5
+   for 429 and 431), a generic one for the others; 426 also says which version we speak
+   (RFC 6455 §4.4). */
+static void test_reject_build_reason_phrases(void **state) {
+    static const struct {
+        int status;
+        const char *line;
+    } cases[] = {
+        {400, "HTTP/1.1 400 Bad Request"}, {401, "HTTP/1.1 401 Unauthorized"},
+        {403, "HTTP/1.1 403 Forbidden"}, {404, "HTTP/1.1 404 Not Found"},
+        {405, "HTTP/1.1 405 Method Not Allowed"}, {426, "HTTP/1.1 426 Upgrade Required"},
+        {429, "HTTP/1.1 429 Too Many Requests"},
+        {431, "HTTP/1.1 431 Request Header Fields Too Large"},
+        {500, "HTTP/1.1 500 Internal Server Error"}, {503, "HTTP/1.1 503 Service Unavailable"},
+        {300, "HTTP/1.1 300 Redirect"}, {302, "HTTP/1.1 302 Redirect"},
+        {402, "HTTP/1.1 402 Error"}, {502, "HTTP/1.1 502 Error"}, {599, "HTTP/1.1 599 Error"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256], val[16];
+        int n = ws_reject_build(buf, sizeof buf, cases[i].status, NULL);
+        size_t ln = strlen(cases[i].line);
+        if (n < 0 || (size_t)n < ln + 2 || memcmp(buf, cases[i].line, ln) != 0 ||
+            memcmp(buf + ln, "\r\n", 2) != 0)
+            fail_msg("status %d: \"%.*s\"", cases[i].status, n > 0 ? n : 0, buf);
+        CHECK(ends_with_blank_line(buf, (size_t)n));
+        CHECK((hdr(buf, (size_t)n, "Sec-WebSocket-Version", val, sizeof val) == 1 &&
+               strcmp(val, "13") == 0) == (cases[i].status == 426));
+    }
+    CHECK_RES(ws_reject_build(NULL, 0, 299, NULL), WS_ERR_ARG);
+    CHECK_RES(ws_reject_build(NULL, 0, 600, NULL), WS_ERR_ARG);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -1722,6 +1757,87 @@ static void test_upgrade_on_second_line(void **state) {
     CHECK_RES(ws_request_parse(no_ws, sizeof no_ws - 1, &NO_LIMITS, &req), WS_ERR_HS_UPGRADE);
 }
 
+/* RFC 7230 §3.2: a header line is a token, a colon right after it (§3.2.4: no white
+   space before the colon), and a value whose outer white space (SP, HTAB) is not part of
+   it; a value may hold colons. Any other line makes the request malformed (400), and a
+   response too. */
+static void test_header_line_syntax(void **state) {
+    static const char *const bad[] = {
+        ": no name\r\n", "Bad Name: x\r\n", "Name : x\r\n", "Na\"me: x\r\n", "Na(me): x\r\n",
+        "NoColon\r\n", "X-Ctl: a\001b\r\n", "X-Cr: a\rb\r\n", "X-Del: a\177\r\n",
+    };
+    char b[4096], *copy;
+    size_t i, n;
+    ws_request req;
+    ws_response res;
+    ws_str v;
+    (void)state;
+    n = make_req(b, sizeof b, NULL, "Origin",
+                 "Origin: \t http://a.example:8080 \t \r\nX-Empty: \t \r\nX-Inner:a  b\r\n");
+    CHECK_RES(parse_req(b, n, &NO_LIMITS, &req, &copy), WS_OK);
+    CHECK_STR(req.origin, "http://a.example:8080");
+    CHECK(ws_header_find(copy, n, "x-empty", &v) == 1 && v.n == 0);
+    CHECK(ws_header_find(copy, n, "X-INNER", &v) == 1);
+    CHECK_STR(v, "a  b");
+    CHECK(ws_header_find(copy, n, "X-Missing", &v) == 0);
+    release(copy);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        g_chunk = i; /* which line, in a failure message */
+        n = make_req(b, sizeof b, NULL, NULL, bad[i]);
+        CHECK_RES(parse_req(b, n, &NO_LIMITS, &req, &copy), WS_ERR_HS_MALFORMED);
+        release(copy);
+        n = make_resp(b, sizeof b, NULL, NULL, bad[i]);
+        CHECK_RES(parse_resp(b, n, RFC_KEY, NULL, &res, &copy), WS_ERR_HS_MALFORMED);
+        release(copy);
+    }
+    g_chunk = 0;
+}
+
+/* ws_token_next and ws_token_has: RFC 7230 §7 lists (empty elements and the white space
+   around elements ignored) whose elements may hold a quoted-string (§3.2.6), commas and
+   quoted-pairs included; a backslash outside quotes is an ordinary byte. Each list is a
+   copy of exactly its bytes, so a scan past its end faults under ASan, as one would on a
+   backslash that is the last byte inside an open quote. */
+static void test_token_lists(void **state) {
+    static const struct {
+        const char *list, *want[4];
+    } cases[] = {
+        {" a ,, b\t,c,", {"a", "b", "c"}},
+        {"", {NULL}},
+        {" , ,\t", {NULL}},
+        {"x; q=\"a,b\" , y", {"x; q=\"a,b\"", "y"}},
+        {"q=\"a\\\",b\", z", {"q=\"a\\\",b\"", "z"}},
+        {"a\\,b", {"a\\", "b"}},
+        {"a, q=\"b\\", {"a", "q=\"b\\"}},
+        {"q=\"open, z", {"q=\"open, z"}},
+    };
+    ws_str none = {NULL, 0};
+    size_t i, k;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].list);
+        char *copy = dup_exact(cases[i].list, n);
+        ws_str l = {copy, n}, t;
+        for (k = 0; ws_token_next(&l, &t); k++) {
+            if (k >= 4 || !cases[i].want[k]) fail_msg("case %u: extra \"%.*s\"", (unsigned)i, (int)t.n, t.p);
+            CHECK_STR(t, cases[i].want[k]);
+        }
+        CHECK(k == 4 || !cases[i].want[k]);
+        CHECK(l.n == 0);
+        l.p = copy, l.n = n;
+        for (k = 0; k < 4 && cases[i].want[k]; k++) {
+            char upper[32];
+            size_t m;
+            for (m = 0; cases[i].want[k][m]; m++) upper[m] = (char)toupper((unsigned char)cases[i].want[k][m]);
+            upper[m] = 0;
+            CHECK(ws_token_has(l, upper)); /* tokens match case-insensitively */
+        }
+        CHECK(!ws_token_has(l, "c2"));
+        release(copy);
+    }
+    CHECK(!ws_token_next(&none, &none) && !ws_token_has(none, "a"));
+}
+
 /* ws_header_list_next on a head cut short (no blank line, a list left open), and with an
    *at it did not give (the end, past a trailing comma): each call ends and returns 0. */
 static void test_header_list_next_cut_head(void **state) {
@@ -1796,6 +1912,8 @@ int main(void) {
         cmocka_unit_test(test_request_build_host_resource_bad),
         cmocka_unit_test_setup_teardown(test_request_repeated_list_headers, setup, teardown),
         cmocka_unit_test(test_header_list_next_cut_head),
+        cmocka_unit_test_setup_teardown(test_token_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_line_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_on_second_line, setup, teardown),
         T(test_url_parse_valid),
         T(test_url_query_without_path),
@@ -1819,6 +1937,7 @@ int main(void) {
         T(test_request_parse_garbage),
         T(test_hs_status),
         T(test_reject_build),
+        T(test_reject_build_reason_phrases),
         T(test_head_end_incremental),
         T(test_head_end_limit),
         T(test_response_build_accept),
