@@ -928,7 +928,9 @@ WSDEF void ws_stream_free(ws_stream *s);
    Not from the event callback (WS_ERR_STATE). */
 WSDEF ws_result ws_stream_pump(ws_stream *s);
 
-/* Like ws_conn_wants, but knows about input still waiting in the read buffer. */
+/* Like ws_conn_wants, but knows about input still waiting in the read buffer: then no
+   READ, and WRITE even with nothing queued (a pump bounds its work, and the next one
+   feeds the rest: pump again once the transport takes writes). */
 WSDEF unsigned ws_stream_wants(const ws_stream *s);
 
 #ifdef __cplusplus
@@ -4662,8 +4664,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
 
 WSDEF unsigned ws_stream_wants(const ws_stream *s) {
     unsigned w = ws_conn_wants(s->conn);
-    /* not while the buffer still holds unread input, nor after the end of the input */
-    if (s->pos < s->len || s->eof) w &= ~WS_WANT_READ;
+    /* No read while the buffer still holds unfed input, nor after the end of the input.
+       That input waits for queue room, or for the next pump when this one stopped at its
+       round limit with the queue empty: WANT_WRITE, never 0, which would end a live
+       connection. (A connection that wants nothing has dropped its input.) */
+    if (s->pos < s->len) return w ? (w & ~WS_WANT_READ) | WS_WANT_WRITE : 0;
+    if (s->eof) w &= ~WS_WANT_READ;
     return w;
 }
 

@@ -587,6 +587,67 @@ static void test_pings_with_shared_read_buf(void **state) {
     pings_through_small_queue(1);
 }
 
+/* A transport that takes every write whole and hands over all its input in one read. */
+typedef struct flood {
+    pipe_buf in, out;
+} flood;
+static long flood_read(void *user, void *buf, size_t len) {
+    flood *f = (flood *)user;
+    size_t n = f->in.n - f->in.rpos;
+    if (n == 0) return WS_WOULD_BLOCK;
+    if (n > len) n = len;
+    memcpy(buf, f->in.p + f->in.rpos, n);
+    f->in.rpos += n;
+    return (long)n;
+}
+static long flood_write(void *user, const void *buf, size_t len) {
+    pipe_add(&((flood *)user)->out, buf, len);
+    return (long)len;
+}
+
+/* One read brings more pings than one pump answers: a queue with room for one pong (the
+   smallest send_buf, 139 bytes) takes a round per ping, and the pump bounds its rounds.
+   Between pumps the unfed input must keep the stream wanting something (0 would tell the
+   caller to close a healthy connection), and pumping on answers every ping (§5.5.2). */
+static void test_more_pings_than_one_pump_answers(void **state) {
+    enum { PINGS = 1500, PL = 125, PONG = 2 + PL };
+    static unsigned char sendq[WS_MAX_HEADER + WS_MAX_CONTROL];
+    static unsigned char buf[PINGS * (6 + PL)];
+    unsigned char frame[WS_MAX_HEADER + PL], pl[PL];
+    flood *f = (flood *)calloc(1, sizeof *f);
+    tu_log *log = (tu_log *)calloc(1, sizeof *log);
+    ws_config cfg;
+    ws_conn c;
+    ws_stream s;
+    ws_io io;
+    size_t i;
+    (void)state;
+    for (i = 0; i < PINGS; i++) {
+        memset(pl, (int)(i & 0xff), PL);
+        pipe_add(&f->in, frame, tu_frame(frame, 1, 0, WS_OP_PING, 1, pl, PL));
+    }
+    ws_config_init(&cfg, WS_ROLE_SERVER);
+    cfg.on_event = on_event, cfg.user = log, cfg.skip_handshake = 1;
+    cfg.send_buf = sendq, cfg.send_buf_size = sizeof sendq;
+    assert_int_equal(ws_conn_init(&c, &cfg), WS_OK);
+    io.read = flood_read, io.write = flood_write, io.user = f;
+    ws_stream_init(&s, &c, &io, buf, sizeof buf);
+    for (i = 0; i < 20 && f->out.n < PINGS * PONG; i++) {
+        assert_int_equal(ws_stream_pump(&s), WS_OK);
+        if (ws_stream_wants(&s) == 0) fail_msg("pump %u: wants 0 with %u pings unanswered", (unsigned)i,
+                                              (unsigned)(PINGS - f->out.n / PONG));
+    }
+    assert_true(i > 1); /* more than one pump was needed */
+    assert_int_equal(count_type(log, WS_EV_PING), PINGS);
+    assert_int_equal(f->out.n, PINGS * PONG);
+    assert_int_equal(ws_stream_wants(&s), WS_WANT_READ);
+    ws_stream_free(&s);
+    ws_conn_free(&c);
+    tu_log_clear(log);
+    free(log);
+    free(f->in.p), free(f->out.p), free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conversation_client_closes),
@@ -599,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_pings_with_fixed_send_buf),
         cmocka_unit_test(test_pings_with_shared_read_buf),
         cmocka_unit_test(test_write_error_with_input_waiting),
+        cmocka_unit_test(test_more_pings_than_one_pump_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
