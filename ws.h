@@ -3761,14 +3761,15 @@ typedef struct ws__hs_server {
    that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     unsigned char *dst;
-    int n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
-    ws_result why = WS_OK, r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r != WS_OK) {
+    ws_result why = WS_OK, r;
+    int n;
+    for (;;) {
+        n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
+        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+        if (r == WS_OK || why != WS_OK) break;
         why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
-        n = ws_reject_build(0, (size_t)-1, *status, 0);
-        r = ws__reserve(c, (size_t)n, &dst);
     }
     if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
     else ws__hang_up(c);
