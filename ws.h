@@ -3229,25 +3229,34 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
     (void)n;
 }
 
-/* A block of old_cap bytes, the first `keep` of them live, made new_cap bytes long. In
-   place when the allocator can (realloc), else a fresh block, a copy, a free. */
-static unsigned char *ws__grow(ws_conn *c, unsigned char *old, size_t old_cap, size_t keep,
-                               size_t new_cap) {
-    unsigned char *p;
-    if (!old) return (unsigned char *)ws__alloc(c, new_cap);
-    if (c->ws__alloc.alloc) {
-        if (c->ws__alloc.realloc)
-            return (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, old_cap, new_cap);
-    } else {
+/* Room for need bytes (<= limit) in one of the two buffers: the output queue (in 0) or
+   the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
+   (WS_ERR_TOO_BIG). An allocated one doubles from 256, and takes the limit itself once
+   doubling would pass it, so growth stays amortized right up to the limit and never
+   beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
+static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
+    unsigned char **buf = in ? &c->ws__in : &c->ws__out, *old = *buf, *p;
+    size_t *cap = in ? &c->ws__in_cap : &c->ws__out_cap, n = *cap ? *cap : 256;
+    if (need <= *cap) return WS_OK;
+    if (c->ws__flags & (WS__F_OUT_FIXED << in)) return WS_ERR_TOO_BIG;
+    WS_ASSERT(need <= limit);
+    while (n < need && n <= limit / 2) n *= 2;
+    if (n < need || n > limit) n = limit;
+    if (!old) {
+        p = (unsigned char *)ws__alloc(c, n);
+    } else if (c->ws__alloc.alloc && c->ws__alloc.realloc) {
+        p = (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, *cap, n);
 #ifdef WS_REALLOC
-        return (unsigned char *)WS_REALLOC(old, new_cap);
+    } else if (!c->ws__alloc.alloc) {
+        p = (unsigned char *)WS_REALLOC(old, n);
 #endif
+    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
+        WS_MEMCPY(p, old, in ? c->ws__in_len : c->ws__out_tail);
+        ws__free(c, old, *cap);
     }
-    p = (unsigned char *)ws__alloc(c, new_cap);
-    if (!p) return 0;
-    if (keep) WS_MEMCPY(p, old, keep);
-    ws__free(c, old, old_cap);
-    return p;
+    if (!p) return WS_ERR_NOMEM;
+    *buf = p, *cap = n;
+    return WS_OK;
 }
 
 static void ws__event_init(ws_event *ev, ws_event_type type) {
@@ -3255,29 +3264,11 @@ static void ws__event_init(ws_event *ev, ws_event_type type) {
     ev->type = type;
 }
 
-/* The capacity a buffer of cap bytes grows to so that it holds need (<= limit): doubling
-   from 256, and the limit itself once doubling would pass it, so growth stays amortized
-   right up to the limit and never beyond. Both buffers grow by it. */
-static size_t ws__grown_cap(size_t cap, size_t need, size_t limit) {
-    WS_ASSERT(need <= limit);
-    if (!cap) cap = 256;
-    while (cap < need && cap <= limit / 2) cap *= 2;
-    return cap < need || cap > limit ? limit : cap;
-}
-
 /* The assembly buffer (handshake head, then messages) grows up to `limit`, which the
    caller has already checked the need against; it is freed when empty so an idle
    connection holds none. */
 static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
-    size_t cap;
-    unsigned char *p;
-    if (need <= c->ws__in_cap) return WS_OK;
-    if (c->ws__flags & WS__F_IN_FIXED) return WS_ERR_TOO_BIG;
-    cap = ws__grown_cap(c->ws__in_cap, need, limit);
-    p = ws__grow(c, c->ws__in, c->ws__in_cap, c->ws__in_len, cap);
-    if (!p) return WS_ERR_NOMEM;
-    c->ws__in = p, c->ws__in_cap = cap;
-    return WS_OK;
+    return ws__buf_reserve(c, 1, need, limit);
 }
 
 static void ws__in_release(ws_conn *c) {
@@ -3338,12 +3329,8 @@ static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
         c->ws__out_head = 0, c->ws__out_tail = used;
-        if (c->ws__out_cap - used < n) {
-            size_t cap = ws__grown_cap(c->ws__out_cap, used + n, c->ws__max_queue);
-            unsigned char *p = ws__grow(c, c->ws__out, c->ws__out_cap, used, cap);
-            if (!p) return WS_ERR_NOMEM;
-            c->ws__out = p, c->ws__out_cap = cap;
-        }
+        /* (a caller's queue is max_queue long: never WS_ERR_TOO_BIG here) */
+        if (ws__buf_reserve(c, 0, used + n, c->ws__max_queue) != WS_OK) return WS_ERR_NOMEM;
     }
     *dst = c->ws__out + c->ws__out_tail;
     return WS_OK;
