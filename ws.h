@@ -3357,7 +3357,18 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     return WS_OK;
 }
 
-static void ws__arm_close_timer(ws_conn *c);
+/* The connection is ending (CLOSING: our close went out) or over (CLOSED: closed,
+   failed or refused); no more keep-alive pings. What is still queued (a close frame, a
+   refusal) waits on a peer that may never read it, the peer's close may never come, and
+   a client waits for the server to close the transport: the close timeout bounds each,
+   unless the transport is being closed now (WS__F_ABORT). The wait counts from the first
+   tick after this call, not from the tick before it (a close started just before a tick
+   would time out almost at once). */
+static void ws__end(ws_conn *c, unsigned state, uint32_t flags) {
+    c->ws__state = (unsigned char)state;
+    c->ws__flags = (c->ws__flags | flags) & ~(WS__F_PING_OUT | WS__F_WRITE_TIMER);
+    if (!(c->ws__flags & WS__F_ABORT)) c->ws__flags |= WS__F_CLOSE_TIMER, c->ws__close_at = WS__NEVER;
+}
 
 /* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
    be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
@@ -3378,12 +3389,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_clo
         else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
-    c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
-    c->ws__flags &= ~WS__F_PING_OUT;
-    c->ws__state = WS_STATE_CLOSED;
-    /* What is still queued (the close frame, a refusal) waits on a peer that may never
-       read it: the close timeout bounds that. */
-    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c);
+    ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE | WS__F_FAILED);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code;
     if (line) ev.data = line->p, ev.len = line->n;
@@ -3408,23 +3414,6 @@ static ws_result ws__abort(ws_conn *c, ws_result err) {
     ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
     return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0);
-}
-
-/* The wait counts from the first tick after this call, not from the tick before it (a
-   close started just before a tick would time out almost at once). */
-static void ws__arm_close_timer(ws_conn *c) {
-    c->ws__flags = (c->ws__flags | WS__F_CLOSE_TIMER) & ~WS__F_WRITE_TIMER;
-    c->ws__close_at = WS__NEVER;
-}
-
-/* Both close frames have gone their way (§7.1.4). The server closes the transport first
-   (§7.1.1), once its last bytes are written; a client waits for that. The close timeout
-   bounds both waits: a server that never closes, a peer that never reads. */
-static void ws__closed(ws_conn *c) {
-    c->ws__state = WS_STATE_CLOSED;
-    c->ws__flags &= ~WS__F_PING_OUT;
-    ws__in_release(c);
-    ws__arm_close_timer(c);
 }
 
 /* -- permessage-deflate (RFC 7692): what was agreed, and the codec state per direction -- */
@@ -3617,8 +3606,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
         ws__pmd_agree(c, &cfg->deflate.params);
 #endif
 #ifndef WS_NO_HANDSHAKE
-    /* A peer that never finishes the handshake must not hold the connection forever. */
-    if (c->ws__state == WS_STATE_CONNECTING) ws__arm_close_timer(c);
+    /* A peer that never finishes the handshake must not hold the connection forever
+       (close_at is WS__NEVER: the wait starts at the first tick). */
+    if (c->ws__state == WS_STATE_CONNECTING) c->ws__flags |= WS__F_CLOSE_TIMER;
 #endif
     return WS_OK;
 }
@@ -3760,9 +3750,7 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     }
     if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
     else ws__hang_up(c);
-    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
-    c->ws__state = WS_STATE_CLOSED;
-    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
+    ws__end(c, WS_STATE_CLOSED, WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE);
     return why;
 }
 
@@ -3952,7 +3940,11 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
         c->ws__held = 0;
-        if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
+        /* Both close frames have gone their way (§7.1.4). The server closes the
+           transport first (§7.1.1), once its last bytes are written; a client waits
+           for that. (A ws_close from the event did this already.) */
+        if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
+        ws__in_release(c);
         return WS_OK;
     }
 }
@@ -4436,13 +4428,8 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     if (reason_len) WS_MEMCPY(pl + 2, reason, reason_len);
     r = ws__send_control(c, WS_OP_CLOSE, pl, code ? 2 + reason_len : 0); /* as pings go */
     if (r != WS_OK) return r;
-    c->ws__flags |= WS__F_SENT_CLOSE;
-    if (c->ws__flags & WS__F_GOT_CLOSE) {
-        ws__closed(c);
-    } else {
-        c->ws__state = WS_STATE_CLOSING;
-        ws__arm_close_timer(c);
-    }
+    /* After the peer's close (from its WS_EV_CLOSE), both have gone their way. */
+    ws__end(c, c->ws__flags & WS__F_GOT_CLOSE ? WS_STATE_CLOSED : WS_STATE_CLOSING, WS__F_SENT_CLOSE);
     return WS_OK;
 }
 
