@@ -3370,21 +3370,22 @@ static void ws__end(ws_conn *c, unsigned state, uint32_t flags) {
     if (!(c->ws__flags & WS__F_ABORT)) c->ws__flags |= WS__F_CLOSE_TIMER, c->ws__close_at = WS__NEVER;
 }
 
-/* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
-   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
-   what the peer is told: 1006 (nothing) when no close frame could carry it. line: the
-   status line of a client's failed handshake, for the event, or NULL. */
-static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
-                          const ws_str *line) {
+/* §7.1.7 Fail the WebSocket Connection: say why, stop reading, report WS_EV_ERROR once;
+   the error sticks. code: a close code (>= 1000), sent in a close frame when one may
+   still be, else reported as 1006 (nothing was sent); or a failed handshake's HTTP
+   status (0 for none). line: the status line of a client's failed handshake, for the
+   event, or NULL. */
+static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, const ws_str *line) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
     c->ws__held = 0; /* no pong or close echo after this */
-    if (send_close) {
+    if (code >= 1000) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-        /* Before the handshake, or after our own close, no close frame can say why. */
-        if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & WS__F_SENT_CLOSE))
+        /* Before the handshake, after our own close, or with the transport closing now,
+           no close frame can say why. */
+        if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & (WS__F_SENT_CLOSE | WS__F_ABORT)))
             code = WS_CLOSE_ABNORMAL;
         else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
@@ -3404,7 +3405,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
     unsigned code = err == WS_ERR_PROTOCOL ? WS_CLOSE_PROTOCOL
                   : err == WS_ERR_UTF8 || err == WS_ERR_DEFLATE ? WS_CLOSE_INVALID_DATA
                   : err == WS_ERR_TOO_BIG ? WS_CLOSE_TOO_BIG : WS_CLOSE_INTERNAL;
-    return ws__fail(c, err, code, 1, 0);
+    return ws__fail(c, err, code, 0);
 }
 
 /* Drop the transport now, queued output or not. Unless the connection had already ended
@@ -3413,7 +3414,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
 static ws_result ws__abort(ws_conn *c, ws_result err) {
     ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
-    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0);
+    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0); /* after ws__hang_up: none sent */
 }
 
 /* -- permessage-deflate (RFC 7692): what was agreed, and the codec state per direction -- */
@@ -3712,7 +3713,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif
     if (r != WS_OK) {
         ws__hang_up(c);
-        return ws__fail(c, r, (unsigned)res.status, 0, &res.status_line);
+        return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
     ws__opened(c, res.protocol.p, res.protocol.n);
     c->ws__hs_prefix = 0;
@@ -3757,7 +3758,7 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
 /* A request that cannot be served: refused with status, and reported as err. */
 static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
     ws__refuse(c, &status, 0);
-    return ws__fail(c, err, (unsigned)status, 0, 0);
+    return ws__fail(c, err, (unsigned)status, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
@@ -3834,7 +3835,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
        request it was reading is gone. */
     if (c->ws__error) return (ws_result)c->ws__error;
     if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
-    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0);
+    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
     return WS_OK;
@@ -3854,7 +3855,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
     r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
-    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0, 0);
+    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
     WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
     c->ws__in_len += take;
     n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
@@ -3868,7 +3869,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
         if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
 #endif
         ws__hang_up(c);
-        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0);
+        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0);
     }
     *pp = p + ((size_t)n - had);
     c->ws__in_len = prefix + (size_t)n;
