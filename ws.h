@@ -3179,7 +3179,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
 #define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
 #define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
-#define WS__F_IN_FRAME 0x0080u   /* a header was read; its payload is arriving */
 #define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
 #define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
@@ -4042,7 +4041,6 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
     if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
     c->ws__left -= n;
-    if (c->ws__left == 0) c->ws__flags &= ~WS__F_IN_FRAME;
     if (c->ws__op & 8) {
         size_t had = c->ws__ctrl_len - (size_t)c->ws__left - n;
         ws_result r;
@@ -4117,7 +4115,6 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         return ws__fail_close(c, WS_ERR_TOO_BIG);
     c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
     if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
-    c->ws__flags |= WS__F_IN_FRAME;
     /* An empty frame completes now; its events get an empty string, never NULL. */
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
@@ -4176,16 +4173,14 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             p = end;
             break;
         }
-        if (c->ws__flags & (WS__F_IN_FRAME | WS__F_IN_MSG)) {
-            if (c->ws__flags & WS__F_IN_FRAME) {
-                size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
-                r = ws__payload(c, p, k);
-                p += k;
-                continue;
-            }
+        if (c->ws__left) { /* a header was read; its payload is arriving */
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+            r = ws__payload(c, p, k);
+            p += k;
+            continue;
         }
 #if !WS_SMALL
-        else if (!had) {
+        if (!had && !(c->ws__flags & WS__F_IN_MSG)) {
             unsigned char *from = p;
             r = ws__small_messages(c, &p, end);
             if (p != from) continue; /* the loop's checks again, then the next frame */
