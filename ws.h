@@ -3959,7 +3959,7 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
     ws_event ev;
     ws__message_event(c, &ev);
     ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
-    ev.fin = ev.type == WS_EV_FRAGMENT && last;
+    ev.fin = last && (c->ws__flags & WS__F_STREAMING);
     ws__emit(c, &ev);
 }
 
