@@ -3901,12 +3901,13 @@ static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
     unsigned code = WS_CLOSE_NO_STATUS;
+    ws_result r;
     switch (c->ws__op) {
     case WS_OP_PING:
         /* §5.5.2: answer with the same payload, even after our close went out: only a
-           received close ends pongs, and §5.5.1 only ends data frames after ours. */
-        if (c->ws__held && ws__reply(c, WS_OP_PONG, d, n) != WS_OK)
-            return (ws_result)c->ws__error;
+           received close ends pongs, and §5.5.1 only ends data frames after ours. Every
+           ping's header held room for its pong (ws__frame_begin). */
+        if ((r = ws__reply(c, WS_OP_PONG, d, n)) != WS_OK) return r;
         ws__event_init(&ev, WS_EV_PING);
         ev.data = d, ev.len = n;
         ws__emit(c, &ev);
@@ -3935,7 +3936,7 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
         if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
             /* Echo the code (§5.5.1), in the room held since the header; an empty close
                is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
-            if (ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0) != WS_OK) return (ws_result)c->ws__error;
+            if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
         c->ws__held = 0;
