@@ -3538,7 +3538,9 @@ WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
 }
 
 WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
-    int can_alloc;
+    /* built in locals, stored once checked: c's fields might alias *cfg's */
+    uint32_t flags = 0;
+    size_t max_message, max_queue, max_handshake;
     if (!c || !cfg || (cfg->role != WS_ROLE_CLIENT && cfg->role != WS_ROLE_SERVER)) return WS_ERR_ARG;
     WS_MEMSET(c, 0, sizeof *c);
 #ifdef WS_NO_CLIENT
@@ -3549,65 +3551,58 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
 #endif
     if (cfg->role == WS_ROLE_CLIENT && !cfg->rng) return WS_ERR_NO_RNG;
     if (cfg->allocator.alloc && !cfg->allocator.free) return WS_ERR_ARG;
-#ifdef WS_MALLOC
-    can_alloc = 1;
-#else
-    can_alloc = cfg->allocator.alloc != 0;
-#endif
-    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
-    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
-    c->ws__alloc = cfg->allocator;
-    c->ws__role = (unsigned char)cfg->role;
-    c->ws__max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
-    c->ws__max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
-    c->ws__max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
+    max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
+    max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
     /* Every control frame must always fit, or a pong could wait forever. */
-    if (c->ws__max_queue < 256) c->ws__max_queue = 256;
+    if (max_queue < 256) max_queue = 256;
     if (cfg->send_buf) {
         if (cfg->send_buf_size < WS_MAX_HEADER + WS_MAX_CONTROL) return WS_ERR_ARG;
         c->ws__out = (unsigned char *)cfg->send_buf;
-        c->ws__out_cap = c->ws__max_queue = cfg->send_buf_size;
-        c->ws__flags |= WS__F_OUT_FIXED;
-    } else if (!can_alloc) {
-        return WS_ERR_ARG;
+        c->ws__out_cap = max_queue = cfg->send_buf_size;
+        flags |= WS__F_OUT_FIXED;
     }
     if (cfg->recv_buf) {
         if (cfg->recv_buf_size < 128) return WS_ERR_ARG;
         c->ws__in = (unsigned char *)cfg->recv_buf;
         c->ws__in_cap = cfg->recv_buf_size;
         /* A control frame split between reads is gathered after the message so far. */
-        c->ws__max_message = WS__MIN(c->ws__max_message, cfg->recv_buf_size - WS_MAX_CONTROL);
-        c->ws__max_handshake = WS__MIN(c->ws__max_handshake, cfg->recv_buf_size);
-        c->ws__flags |= WS__F_IN_FIXED;
-    } else if (!can_alloc) {
-        return WS_ERR_ARG;
+        max_message = WS__MIN(max_message, cfg->recv_buf_size - WS_MAX_CONTROL);
+        max_handshake = WS__MIN(max_handshake, cfg->recv_buf_size);
+        flags |= WS__F_IN_FIXED;
     }
-    if (cfg->streaming) c->ws__flags |= WS__F_STREAMING;
-#ifndef WS_NO_DEFLATE
-    if (cfg->deflate.mode && ws__can_alloc(c)) {
-        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
-        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
-    }
+#ifndef WS_MALLOC
+    /* No allocator at all: both buffers must be the caller's. */
+    if (!cfg->allocator.alloc && flags != (WS__F_OUT_FIXED | WS__F_IN_FIXED)) return WS_ERR_ARG;
 #endif
+    if (cfg->streaming) flags |= WS__F_STREAMING;
+#ifndef WS_NO_HANDSHAKE
+    /* A peer that never finishes the handshake must not hold the connection forever
+       (close_at is WS__NEVER: the wait starts at the first tick). */
+    if (!cfg->skip_handshake) flags |= WS__F_CLOSE_TIMER;
+    else
+#endif
+        c->ws__state = WS_STATE_OPEN;
+    c->ws__flags = flags;
+    c->ws__max_message = max_message, c->ws__max_queue = max_queue;
+    c->ws__max_handshake = max_handshake;
+    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
+    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
+    c->ws__alloc = cfg->allocator;
+    c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
     c->ws__ping_at = c->ws__close_at = WS__NEVER;
     c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
-#ifdef WS_NO_HANDSHAKE
-    c->ws__state = WS_STATE_OPEN;
-#else
-    c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
-#endif
 #ifndef WS_NO_DEFLATE
+    if (cfg->deflate.mode && ws__can_alloc(c)) {
+        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
+        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
+    }
     if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED)
         ws__pmd_agree(c, &cfg->deflate.params);
-#endif
-#ifndef WS_NO_HANDSHAKE
-    /* A peer that never finishes the handshake must not hold the connection forever
-       (close_at is WS__NEVER: the wait starts at the first tick). */
-    if (c->ws__state == WS_STATE_CONNECTING) c->ws__flags |= WS__F_CLOSE_TIMER;
 #endif
     return WS_OK;
 }
@@ -4257,7 +4252,9 @@ WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
 
 WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     WS_ASSERT(n <= c->ws__out_tail - c->ws__out_head);
-    if (n) c->ws__flags &= ~WS__F_WRITE_TIMER; /* the peer reads */
+    /* A reply may fit now: worth feeding again. And when the peer reads, the wait for it
+       starts over. */
+    c->ws__flags &= ~(WS__F_STALLED | (n ? WS__F_WRITE_TIMER : 0u));
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
@@ -4266,7 +4263,6 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
            handshake, goes at once. */
         if (c->ws__out_cap > WS__KEEP_QUEUE || !(c->ws__flags & WS__F_WARM)) ws__out_release(c);
     }
-    c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
 
 #ifndef WS_NO_DEFLATE
