@@ -3176,8 +3176,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
 #define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
-#define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
-#define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
 #define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
 #define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
@@ -3921,8 +3919,8 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
             if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
                 return ws__fail_close(c, WS_ERR_UTF8);
         }
-        c->ws__flags |= WS__F_GOT_CLOSE;
-        if (c->ws__state == WS_STATE_OPEN) c->ws__state = WS_STATE_CLOSING;
+        /* (CLOSED once this returns: nothing after a close is read) */
+        c->ws__state = WS_STATE_CLOSING;
         ws__event_init(&ev, WS_EV_CLOSE);
         ev.code = code;
         ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
@@ -4165,7 +4163,7 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
         size_t had = c->ws__hdr_len, take;
         int n;
         /* §5.5.1: after a close frame nothing more is read */
-        if (c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_GOT_CLOSE)) {
+        if (c->ws__state == WS_STATE_CLOSED) {
             p = end;
             break;
         }
@@ -4322,14 +4320,14 @@ static ws_result ws__can_send(const ws_conn *c) {
    the same checks, one frame. */
 static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin,
                           int whole) {
-    int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
+    int cont = c->ws__send_op != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
         return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
-    v.state = cont ? c->ws__send_utf8 : 0;
+    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
@@ -4352,13 +4350,8 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
         r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len);
         if (r != WS_OK) return r;
     }
-    if (fin) {
-        c->ws__flags &= ~WS__F_SENDING;
-    } else {
-        c->ws__flags |= WS__F_SENDING;
-        c->ws__send_op = (unsigned char)opcode;
-        c->ws__send_utf8 = v.state;
-    }
+    c->ws__send_op = (unsigned char)(fin ? 0 : opcode); /* 0 (WS_OP_CONT): no message in pieces */
+    c->ws__send_utf8 = v.state;
     return WS_OK;
 }
 
@@ -4373,7 +4366,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
-    if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
+    if (c->ws__send_op) return WS_ERR_STATE;
     if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
     if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
@@ -4416,8 +4409,9 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     if (reason_len) WS_MEMCPY(pl + 2, reason, reason_len);
     r = ws__send_control(c, WS_OP_CLOSE, pl, code ? 2 + reason_len : 0); /* as pings go */
     if (r != WS_OK) return r;
-    /* After the peer's close (from its WS_EV_CLOSE), both have gone their way. */
-    ws__end(c, c->ws__flags & WS__F_GOT_CLOSE ? WS_STATE_CLOSED : WS_STATE_CLOSING, WS__F_SENT_CLOSE);
+    /* OPEN becomes CLOSING; CLOSING without our close means the peer's came (this is its
+       WS_EV_CLOSE), and now both have gone their way: CLOSED. */
+    ws__end(c, c->ws__state + 1u, WS__F_SENT_CLOSE);
     return WS_OK;
 }
 
