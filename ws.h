@@ -3729,7 +3729,7 @@ typedef struct ws__hs_server {
    for a bad one) that always fits an empty queue of the minimum size, or, failing even
    that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
-    unsigned char *dst;
+    unsigned char *dst = 0; /* set whenever r is WS_OK; GCC -O3 cannot tell */
     ws_result why = WS_OK, r;
     int n;
     for (;;) {
