@@ -3224,11 +3224,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
 #define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
-#define WS__F_GOT_CLOSE 0x0010u  /* peer's close arrived: what follows is dropped */
-#define WS__F_SENDING 0x0020u    /* ws_send_fragment began a message not yet finished */
 #define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
-#define WS__F_IN_FRAME 0x0080u   /* a header was read; its payload is arriving */
-#define WS__F_MASKED 0x0100u     /* the current frame is masked */
 #define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
 #define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
@@ -3277,25 +3273,34 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
     (void)n;
 }
 
-/* A block of old_cap bytes, the first `keep` of them live, made new_cap bytes long. In
-   place when the allocator can (realloc), else a fresh block, a copy, a free. */
-static unsigned char *ws__grow(ws_conn *c, unsigned char *old, size_t old_cap, size_t keep,
-                               size_t new_cap) {
-    unsigned char *p;
-    if (!old) return (unsigned char *)ws__alloc(c, new_cap);
-    if (c->ws__alloc.alloc) {
-        if (c->ws__alloc.realloc)
-            return (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, old_cap, new_cap);
-    } else {
+/* Room for need bytes (<= limit) in one of the two buffers: the output queue (in 0) or
+   the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
+   (WS_ERR_TOO_BIG). An allocated one doubles from 256, and takes the limit itself once
+   doubling would pass it, so growth stays amortized right up to the limit and never
+   beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
+static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
+    unsigned char **buf = in ? &c->ws__in : &c->ws__out, *old = *buf, *p;
+    size_t *cap = in ? &c->ws__in_cap : &c->ws__out_cap, n = *cap ? *cap : 256;
+    if (need <= *cap) return WS_OK;
+    if (c->ws__flags & (WS__F_OUT_FIXED << in)) return WS_ERR_TOO_BIG;
+    WS_ASSERT(need <= limit);
+    while (n < need && n <= limit / 2) n *= 2;
+    if (n < need || n > limit) n = limit;
+    if (!old) {
+        p = (unsigned char *)ws__alloc(c, n);
+    } else if (c->ws__alloc.alloc && c->ws__alloc.realloc) {
+        p = (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, *cap, n);
 #ifdef WS_REALLOC
-        return (unsigned char *)WS_REALLOC(old, new_cap);
+    } else if (!c->ws__alloc.alloc) {
+        p = (unsigned char *)WS_REALLOC(old, n);
 #endif
+    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
+        WS_MEMCPY(p, old, in ? c->ws__in_len : c->ws__out_tail);
+        ws__free(c, old, *cap);
     }
-    p = (unsigned char *)ws__alloc(c, new_cap);
-    if (!p) return 0;
-    if (keep) WS_MEMCPY(p, old, keep);
-    ws__free(c, old, old_cap);
-    return p;
+    if (!p) return WS_ERR_NOMEM;
+    *buf = p, *cap = n;
+    return WS_OK;
 }
 
 static void ws__event_init(ws_event *ev, ws_event_type type) {
@@ -3303,29 +3308,11 @@ static void ws__event_init(ws_event *ev, ws_event_type type) {
     ev->type = type;
 }
 
-/* The capacity a buffer of cap bytes grows to so that it holds need (<= limit): doubling
-   from 256, and the limit itself once doubling would pass it, so growth stays amortized
-   right up to the limit and never beyond. Both buffers grow by it. */
-static size_t ws__grown_cap(size_t cap, size_t need, size_t limit) {
-    WS_ASSERT(need <= limit);
-    if (!cap) cap = 256;
-    while (cap < need && cap <= limit / 2) cap *= 2;
-    return cap < need || cap > limit ? limit : cap;
-}
-
 /* The assembly buffer (handshake head, then messages) grows up to `limit`, which the
    caller has already checked the need against; it is freed when empty so an idle
    connection holds none. */
 static ws_result ws__in_reserve(ws_conn *c, size_t need, size_t limit) {
-    size_t cap;
-    unsigned char *p;
-    if (need <= c->ws__in_cap) return WS_OK;
-    if (c->ws__flags & WS__F_IN_FIXED) return WS_ERR_TOO_BIG;
-    cap = ws__grown_cap(c->ws__in_cap, need, limit);
-    p = ws__grow(c, c->ws__in, c->ws__in_cap, c->ws__in_len, cap);
-    if (!p) return WS_ERR_NOMEM;
-    c->ws__in = p, c->ws__in_cap = cap;
-    return WS_OK;
+    return ws__buf_reserve(c, 1, need, limit);
 }
 
 static void ws__in_release(ws_conn *c) {
@@ -3386,12 +3373,8 @@ static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
         c->ws__out_head = 0, c->ws__out_tail = used;
-        if (c->ws__out_cap - used < n) {
-            size_t cap = ws__grown_cap(c->ws__out_cap, used + n, c->ws__max_queue);
-            unsigned char *p = ws__grow(c, c->ws__out, c->ws__out_cap, used, cap);
-            if (!p) return WS_ERR_NOMEM;
-            c->ws__out = p, c->ws__out_cap = cap;
-        }
+        /* (a caller's queue is max_queue long: never WS_ERR_TOO_BIG here) */
+        if (ws__buf_reserve(c, 0, used + n, c->ws__max_queue) != WS_OK) return WS_ERR_NOMEM;
     }
     *dst = c->ws__out + c->ws__out_tail;
     return WS_OK;
@@ -3418,33 +3401,40 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     return WS_OK;
 }
 
-static void ws__arm_close_timer(ws_conn *c);
+/* The connection is ending (CLOSING: our close went out) or over (CLOSED: closed,
+   failed or refused); no more keep-alive pings. What is still queued (a close frame, a
+   refusal) waits on a peer that may never read it, the peer's close may never come, and
+   a client waits for the server to close the transport: the close timeout bounds each,
+   unless the transport is being closed now (WS__F_ABORT). The wait counts from the first
+   tick after this call, not from the tick before it (a close started just before a tick
+   would time out almost at once). */
+static void ws__end(ws_conn *c, unsigned state, uint32_t flags) {
+    c->ws__state = (unsigned char)state;
+    c->ws__flags = (c->ws__flags | flags) & ~(WS__F_PING_OUT | WS__F_WRITE_TIMER);
+    if (!(c->ws__flags & WS__F_ABORT)) c->ws__flags |= WS__F_CLOSE_TIMER, c->ws__close_at = WS__NEVER;
+}
 
-/* §7.1.7 Fail the WebSocket Connection: say why with a close frame when one may still
-   be sent (send_close), stop reading, report WS_EV_ERROR once; the error sticks. code is
-   what the peer is told: 1006 (nothing) when no close frame could carry it. line: the
-   status line of a client's failed handshake, for the event, or NULL. */
-static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, int send_close,
-                          const ws_str *line) {
+/* §7.1.7 Fail the WebSocket Connection: say why, stop reading, report WS_EV_ERROR once;
+   the error sticks. code: a close code (>= 1000), sent in a close frame when one may
+   still be, else reported as 1006 (nothing was sent); or a failed handshake's HTTP
+   status (0 for none). line: the status line of a client's failed handshake, for the
+   event, or NULL. */
+static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, const ws_str *line) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
     c->ws__error = err;
     c->ws__held = 0; /* no pong or close echo after this */
-    if (send_close) {
+    if (code >= 1000) {
         unsigned char cc[2];
         cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
-        /* Before the handshake, or after our own close, no close frame can say why. */
-        if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & WS__F_SENT_CLOSE))
+        /* Before the handshake, after our own close, or with the transport closing now,
+           no close frame can say why. */
+        if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & (WS__F_SENT_CLOSE | WS__F_ABORT)))
             code = WS_CLOSE_ABNORMAL;
         else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
-    c->ws__flags |= WS__F_SENT_CLOSE | WS__F_FAILED;
-    c->ws__flags &= ~WS__F_PING_OUT;
-    c->ws__state = WS_STATE_CLOSED;
-    /* What is still queued (the close frame, a refusal) waits on a peer that may never
-       read it: the close timeout bounds that. */
-    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c);
+    ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE | WS__F_FAILED);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code;
     if (line) ev.data = line->p, ev.len = line->n;
@@ -3459,7 +3449,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
     unsigned code = err == WS_ERR_PROTOCOL ? WS_CLOSE_PROTOCOL
                   : err == WS_ERR_UTF8 || err == WS_ERR_DEFLATE ? WS_CLOSE_INVALID_DATA
                   : err == WS_ERR_TOO_BIG ? WS_CLOSE_TOO_BIG : WS_CLOSE_INTERNAL;
-    return ws__fail(c, err, code, 1, 0);
+    return ws__fail(c, err, code, 0);
 }
 
 /* Drop the transport now, queued output or not. Unless the connection had already ended
@@ -3468,24 +3458,7 @@ static ws_result ws__fail_close(ws_conn *c, ws_result err) {
 static ws_result ws__abort(ws_conn *c, ws_result err) {
     ws__hang_up(c);
     if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
-    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0, 0);
-}
-
-/* The wait counts from the first tick after this call, not from the tick before it (a
-   close started just before a tick would time out almost at once). */
-static void ws__arm_close_timer(ws_conn *c) {
-    c->ws__flags = (c->ws__flags | WS__F_CLOSE_TIMER) & ~WS__F_WRITE_TIMER;
-    c->ws__close_at = WS__NEVER;
-}
-
-/* Both close frames have gone their way (§7.1.4). The server closes the transport first
-   (§7.1.1), once its last bytes are written; a client waits for that. The close timeout
-   bounds both waits: a server that never closes, a peer that never reads. */
-static void ws__closed(ws_conn *c) {
-    c->ws__state = WS_STATE_CLOSED;
-    c->ws__flags &= ~WS__F_PING_OUT;
-    ws__in_release(c);
-    ws__arm_close_timer(c);
+    return ws__fail(c, err, WS_CLOSE_ABNORMAL, 0); /* after ws__hang_up: none sent */
 }
 
 /* -- permessage-deflate (RFC 7692): what was agreed, and the codec state per direction -- */
@@ -3611,7 +3584,9 @@ WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
 }
 
 WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
-    int can_alloc;
+    /* built in locals, stored once checked: c's fields might alias *cfg's */
+    uint32_t flags = 0;
+    size_t max_message, max_queue, max_handshake;
     if (!c || !cfg || (cfg->role != WS_ROLE_CLIENT && cfg->role != WS_ROLE_SERVER)) return WS_ERR_ARG;
     WS_MEMSET(c, 0, sizeof *c);
 #ifdef WS_NO_CLIENT
@@ -3622,64 +3597,58 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
 #endif
     if (cfg->role == WS_ROLE_CLIENT && !cfg->rng) return WS_ERR_NO_RNG;
     if (cfg->allocator.alloc && !cfg->allocator.free) return WS_ERR_ARG;
-#ifdef WS_MALLOC
-    can_alloc = 1;
-#else
-    can_alloc = cfg->allocator.alloc != 0;
-#endif
-    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
-    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
-    c->ws__alloc = cfg->allocator;
-    c->ws__role = (unsigned char)cfg->role;
-    c->ws__max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
-    c->ws__max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
-    c->ws__max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
+    max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
+    max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
     /* Every control frame must always fit, or a pong could wait forever. */
-    if (c->ws__max_queue < 256) c->ws__max_queue = 256;
+    if (max_queue < 256) max_queue = 256;
     if (cfg->send_buf) {
         if (cfg->send_buf_size < WS_MAX_HEADER + WS_MAX_CONTROL) return WS_ERR_ARG;
         c->ws__out = (unsigned char *)cfg->send_buf;
-        c->ws__out_cap = c->ws__max_queue = cfg->send_buf_size;
-        c->ws__flags |= WS__F_OUT_FIXED;
-    } else if (!can_alloc) {
-        return WS_ERR_ARG;
+        c->ws__out_cap = max_queue = cfg->send_buf_size;
+        flags |= WS__F_OUT_FIXED;
     }
     if (cfg->recv_buf) {
         if (cfg->recv_buf_size < 128) return WS_ERR_ARG;
         c->ws__in = (unsigned char *)cfg->recv_buf;
         c->ws__in_cap = cfg->recv_buf_size;
         /* A control frame split between reads is gathered after the message so far. */
-        c->ws__max_message = WS__MIN(c->ws__max_message, cfg->recv_buf_size - WS_MAX_CONTROL);
-        c->ws__max_handshake = WS__MIN(c->ws__max_handshake, cfg->recv_buf_size);
-        c->ws__flags |= WS__F_IN_FIXED;
-    } else if (!can_alloc) {
-        return WS_ERR_ARG;
+        max_message = WS__MIN(max_message, cfg->recv_buf_size - WS_MAX_CONTROL);
+        max_handshake = WS__MIN(max_handshake, cfg->recv_buf_size);
+        flags |= WS__F_IN_FIXED;
     }
-    if (cfg->streaming) c->ws__flags |= WS__F_STREAMING;
-#ifndef WS_NO_DEFLATE
-    if (cfg->deflate.mode && ws__can_alloc(c)) {
-        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
-        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
-    }
+#ifndef WS_MALLOC
+    /* No allocator at all: both buffers must be the caller's. */
+    if (!cfg->allocator.alloc && flags != (WS__F_OUT_FIXED | WS__F_IN_FIXED)) return WS_ERR_ARG;
 #endif
+    if (cfg->streaming) flags |= WS__F_STREAMING;
+#ifndef WS_NO_HANDSHAKE
+    /* A peer that never finishes the handshake must not hold the connection forever
+       (close_at is WS__NEVER: the wait starts at the first tick). */
+    if (!cfg->skip_handshake) flags |= WS__F_CLOSE_TIMER;
+    else
+#endif
+        c->ws__state = WS_STATE_OPEN;
+    c->ws__flags = flags;
+    c->ws__max_message = max_message, c->ws__max_queue = max_queue;
+    c->ws__max_handshake = max_handshake;
+    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
+    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
+    c->ws__alloc = cfg->allocator;
+    c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
     c->ws__ping_at = c->ws__close_at = WS__NEVER;
     c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
-#ifdef WS_NO_HANDSHAKE
-    c->ws__state = WS_STATE_OPEN;
-#else
-    c->ws__state = cfg->skip_handshake ? WS_STATE_OPEN : WS_STATE_CONNECTING;
-#endif
 #ifndef WS_NO_DEFLATE
+    if (cfg->deflate.mode && ws__can_alloc(c)) {
+        c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
+        c->ws__pmd_min = cfg->deflate.threshold ? cfg->deflate.threshold : 32;
+    }
     if (c->ws__state == WS_STATE_OPEN && (c->ws__pmd_cfg & 3) == WS_PMD_AGREED)
         ws__pmd_agree(c, &cfg->deflate.params);
-#endif
-#ifndef WS_NO_HANDSHAKE
-    /* A peer that never finishes the handshake must not hold the connection forever. */
-    if (c->ws__state == WS_STATE_CONNECTING) ws__arm_close_timer(c);
 #endif
     return WS_OK;
 }
@@ -3780,7 +3749,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
 #endif
     if (r != WS_OK) {
         ws__hang_up(c);
-        return ws__fail(c, r, (unsigned)res.status, 0, &res.status_line);
+        return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
     ws__opened(c, res.protocol.p, res.protocol.n);
     c->ws__hs_prefix = 0;
@@ -3805,28 +3774,27 @@ typedef struct ws__hs_server {
    for a bad one) that always fits an empty queue of the minimum size, or, failing even
    that, by hanging up. Never a 101. Returns why it could not refuse as asked, or WS_OK. */
 static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
-    unsigned char *dst;
-    int n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
-    ws_result why = WS_OK, r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r != WS_OK) {
+    unsigned char *dst = 0; /* set whenever r is WS_OK; GCC -O3 cannot tell */
+    ws_result why = WS_OK, r;
+    int n;
+    for (;;) {
+        n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
+        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+        if (r == WS_OK || why != WS_OK) break;
         why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
-        n = ws_reject_build(0, (size_t)-1, *status, 0);
-        r = ws__reserve(c, (size_t)n, &dst);
     }
     if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
     else ws__hang_up(c);
-    c->ws__flags |= WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE;
-    c->ws__state = WS_STATE_CLOSED;
-    if (!(c->ws__flags & WS__F_ABORT)) ws__arm_close_timer(c); /* until the peer reads it */
+    ws__end(c, WS_STATE_CLOSED, WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE);
     return why;
 }
 
 /* A request that cannot be served: refused with status, and reported as err. */
 static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
     ws__refuse(c, &status, 0);
-    return ws__fail(c, err, (unsigned)status, 0, 0);
+    return ws__fail(c, err, (unsigned)status, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
@@ -3903,7 +3871,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
        request it was reading is gone. */
     if (c->ws__error) return (ws_result)c->ws__error;
     if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
-    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0, 0);
+    if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
     return WS_OK;
@@ -3923,7 +3891,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
     r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
-    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0, 0);
+    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
     WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
     c->ws__in_len += take;
     n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
@@ -3937,7 +3905,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
         if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
 #endif
         ws__hang_up(c);
-        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0, 0);
+        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0);
     }
     *pp = p + ((size_t)n - had);
     c->ws__in_len = prefix + (size_t)n;
@@ -3971,12 +3939,13 @@ static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
     unsigned code = WS_CLOSE_NO_STATUS;
+    ws_result r;
     switch (c->ws__op) {
     case WS_OP_PING:
         /* §5.5.2: answer with the same payload, even after our close went out: only a
-           received close ends pongs, and §5.5.1 only ends data frames after ours. */
-        if (c->ws__held && ws__reply(c, WS_OP_PONG, d, n) != WS_OK)
-            return (ws_result)c->ws__error;
+           received close ends pongs, and §5.5.1 only ends data frames after ours. Every
+           ping's header held room for its pong (ws__frame_begin). */
+        if ((r = ws__reply(c, WS_OP_PONG, d, n)) != WS_OK) return r;
         ws__event_init(&ev, WS_EV_PING);
         ev.data = d, ev.len = n;
         ws__emit(c, &ev);
@@ -3995,8 +3964,8 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
             if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
                 return ws__fail_close(c, WS_ERR_UTF8);
         }
-        c->ws__flags |= WS__F_GOT_CLOSE;
-        if (c->ws__state == WS_STATE_OPEN) c->ws__state = WS_STATE_CLOSING;
+        /* (CLOSED once this returns: nothing after a close is read) */
+        c->ws__state = WS_STATE_CLOSING;
         ws__event_init(&ev, WS_EV_CLOSE);
         ev.code = code;
         ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
@@ -4005,11 +3974,15 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
         if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
             /* Echo the code (§5.5.1), in the room held since the header; an empty close
                is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
-            if (ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0) != WS_OK) return (ws_result)c->ws__error;
+            if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
             c->ws__flags |= WS__F_SENT_CLOSE;
         }
         c->ws__held = 0;
-        if (c->ws__state != WS_STATE_CLOSED) ws__closed(c);
+        /* Both close frames have gone their way (§7.1.4). The server closes the
+           transport first (§7.1.1), once its last bytes are written; a client waits
+           for that. (A ws_close from the event did this already.) */
+        if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
+        ws__in_release(c);
         return WS_OK;
     }
 }
@@ -4025,7 +3998,7 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
     ws_event ev;
     ws__message_event(c, &ev);
     ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
-    ev.fin = ev.type == WS_EV_FRAGMENT && last;
+    ev.fin = last && (c->ws__flags & WS__F_STREAMING);
     ws__emit(c, &ev);
 }
 
@@ -4104,9 +4077,9 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
    checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     int last;
-    if (c->ws__flags & WS__F_MASKED) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
+    /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
+    if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
     c->ws__left -= n;
-    if (c->ws__left == 0) c->ws__flags &= ~WS__F_IN_FRAME;
     if (c->ws__op & 8) {
         size_t had = c->ws__ctrl_len - (size_t)c->ws__left - n;
         ws_result r;
@@ -4180,13 +4153,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         f->len > c->ws__max_message - c->ws__in_len)
         return ws__fail_close(c, WS_ERR_TOO_BIG);
     c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
-    if (f->masked) {
-        WS_MEMCPY(c->ws__key, f->key, 4);
-        c->ws__flags |= WS__F_MASKED;
-    } else {
-        c->ws__flags &= ~WS__F_MASKED;
-    }
-    c->ws__flags |= WS__F_IN_FRAME;
+    if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
     /* An empty frame completes now; its events get an empty string, never NULL. */
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
@@ -4241,20 +4208,18 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
         size_t had = c->ws__hdr_len, take;
         int n;
         /* §5.5.1: after a close frame nothing more is read */
-        if (c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_GOT_CLOSE)) {
+        if (c->ws__state == WS_STATE_CLOSED) {
             p = end;
             break;
         }
-        if (c->ws__flags & (WS__F_IN_FRAME | WS__F_IN_MSG)) {
-            if (c->ws__flags & WS__F_IN_FRAME) {
-                size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
-                r = ws__payload(c, p, k);
-                p += k;
-                continue;
-            }
+        if (c->ws__left) { /* a header was read; its payload is arriving */
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+            r = ws__payload(c, p, k);
+            p += k;
+            continue;
         }
 #if !WS_SMALL
-        else if (!had) {
+        if (!had && !(c->ws__flags & WS__F_IN_MSG)) {
             unsigned char *from = p;
             r = ws__small_messages(c, &p, end);
             if (p != from) continue; /* the loop's checks again, then the next frame */
@@ -4330,7 +4295,9 @@ WSDEF size_t ws_conn_output(ws_conn *c, const void **data) {
 
 WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
     WS_ASSERT(n <= c->ws__out_tail - c->ws__out_head);
-    if (n) c->ws__flags &= ~WS__F_WRITE_TIMER; /* the peer reads */
+    /* A reply may fit now: worth feeding again. And when the peer reads, the wait for it
+       starts over. */
+    c->ws__flags &= ~(WS__F_STALLED | (n ? WS__F_WRITE_TIMER : 0u));
     c->ws__out_head += n;
     if (c->ws__out_head == c->ws__out_tail) {
         c->ws__out_head = c->ws__out_tail = 0;
@@ -4339,7 +4306,6 @@ WSDEF void ws_conn_consume(ws_conn *c, size_t n) {
            handshake, goes at once. */
         if (c->ws__out_cap > WS__KEEP_QUEUE || !(c->ws__flags & WS__F_WARM)) ws__out_release(c);
     }
-    c->ws__flags &= ~WS__F_STALLED; /* a reply may fit now: worth feeding again */
 }
 
 #ifndef WS_NO_DEFLATE
@@ -4399,14 +4365,14 @@ static ws_result ws__can_send(const ws_conn *c) {
    the same checks, one frame. */
 static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin,
                           int whole) {
-    int cont = (c->ws__flags & WS__F_SENDING) != 0, plain = 1;
+    int cont = c->ws__send_op != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
         return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
-    v.state = cont ? c->ws__send_utf8 : 0;
+    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
@@ -4429,13 +4395,8 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
         r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len);
         if (r != WS_OK) return r;
     }
-    if (fin) {
-        c->ws__flags &= ~WS__F_SENDING;
-    } else {
-        c->ws__flags |= WS__F_SENDING;
-        c->ws__send_op = (unsigned char)opcode;
-        c->ws__send_utf8 = v.state;
-    }
+    c->ws__send_op = (unsigned char)(fin ? 0 : opcode); /* 0 (WS_OP_CONT): no message in pieces */
+    c->ws__send_utf8 = v.state;
     return WS_OK;
 }
 
@@ -4450,7 +4411,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
     ws_result r = ws__can_send(c);
     if (r != WS_OK) return r;
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
-    if (c->ws__flags & WS__F_SENDING) return WS_ERR_STATE;
+    if (c->ws__send_op) return WS_ERR_STATE;
     if (opcode == WS_OP_TEXT && ws_utf8_check(data, len) != WS_OK) return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
     if ((c->ws__flags & WS__F_PMD) && len >= c->ws__pmd_min) {
@@ -4493,13 +4454,9 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
     if (reason_len) WS_MEMCPY(pl + 2, reason, reason_len);
     r = ws__send_control(c, WS_OP_CLOSE, pl, code ? 2 + reason_len : 0); /* as pings go */
     if (r != WS_OK) return r;
-    c->ws__flags |= WS__F_SENT_CLOSE;
-    if (c->ws__flags & WS__F_GOT_CLOSE) {
-        ws__closed(c);
-    } else {
-        c->ws__state = WS_STATE_CLOSING;
-        ws__arm_close_timer(c);
-    }
+    /* OPEN becomes CLOSING; CLOSING without our close means the peer's came (this is its
+       WS_EV_CLOSE), and now both have gone their way: CLOSED. */
+    ws__end(c, c->ws__state + 1u, WS__F_SENT_CLOSE);
     return WS_OK;
 }
 

@@ -12,7 +12,7 @@ stackres=$(arm-none-eabi-nm --radix=d "$dir/session.elf" | awk '$3=="_stack_bott
 static=$(/usr/bin/python3 tests/portable/stack.py --root Reset_Handler \
   --calls ws__emit=on_event --calls ws_conn_feed=on_event \
   --calls ws__queue_frame=fw_rng --calls ws__queue_deflated=fw_rng --calls ws_make_key=fw_rng \
-  --calls ws__alloc= --calls ws__free= --calls ws__grow= "$dir"/*.ci) || { echo "$static"; exit 1; }
+  --calls ws__alloc= --calls ws__free= --calls ws__buf_reserve= "$dir"/*.ci) || { echo "$static"; exit 1; }
 measured=$(sed -n 's/.*stack used (painted) \([0-9]*\) bytes.*/\1/p' "$dir/session.log")
 echo "firmware $cpu -Os: flash $((text + data)) B (code+rodata $text, of which ws.h functions $wscode; .data $data),"
 echo "  RAM $((data + bss - stackres)) B static (.data+.bss: two ws_conn and their 2x(512+384) B buffers) + $stackres B stack reserved;"
