@@ -45,7 +45,7 @@ OPTIONS (#define before including; the limits are defaults that ws_config can lo
                                 WS_MEMCPY/WS_MEMSET, or use only caller-provided buffers
       WS_SMALL                  1: the compact form of the loops that have a fast one
                                 (masking, UTF-8, runs of small frames, base64
-                                decoding, handshake heads); same results, less
+                                decoding, handshake heads, SHA-1); same results, less
                                 code, slower on large payloads. Default: 1 when the
                                 compiler optimizes for size (-Os, -Oz), else 0
       WS_ASSERT(x)              default assert(x)
@@ -1018,13 +1018,13 @@ static uint32_t ws__be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Written for size, not speed: it hashes about 60 bytes once per handshake. */
-
-/* s->block into s->h (FIPS 180-4 §6.1.2), the schedule kept as 16 words (the §6.1.3
-   alternative) rather than 80. u holds a, b, c, d, e, then W[i + 15] down to W[i]: one
-   shift up a word per round moves both the working variables (e = d, ..., b = a) and the
-   schedule's window, so every word sits at a fixed index and no ring arithmetic is needed.
-   The shifts make it some 3x slower than a ring, for 60 B less Thumb code. */
+/* It hashes about 60 bytes once per handshake: both forms keep the schedule as 16 words
+   (the §6.1.3 alternative) rather than 80. */
+#if WS_SMALL
+/* s->block into s->h (FIPS 180-4 §6.1.2). u holds a, b, c, d, e, then W[i + 15] down to
+   W[i]: one shift up a word per round moves both the working variables (e = d, ..., b = a)
+   and the schedule's window, so every word sits at a fixed index and no ring arithmetic is
+   needed. The shifts make it some 3x slower than the ring below, for 60 B less Thumb code. */
 static void ws__sha1_block(ws_sha1 *s) {
     static const uint32_t K[4] = {0x5A827999u, 0x6ED9EBA1u, 0x8F1BBCDCu, 0xCA62C1D6u};
     uint32_t u[21], f, t;
@@ -1042,6 +1042,24 @@ static void ws__sha1_block(ws_sha1 *s) {
     }
     for (i = 0; i < 5; i++) s->h[i] += u[i];
 }
+#else
+/* The same with the working variables in registers and the schedule as a ring. */
+static void ws__sha1_block(ws_sha1 *s) {
+    uint32_t w[16], a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f, k, t;
+    unsigned i;
+    for (i = 0; i < 16; i++) w[i] = ws__be32(s->block + 4 * i);
+    for (i = 0; i < 80; i++) {
+        uint32_t x = w[i & 15]; /* W[i], whose slot then takes W[i + 16] */
+        w[i & 15] = ws__rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ x, 1);
+        if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
+        else if (i >= 40 && i < 60) f = (b & c) | ((b | c) & d), k = 0x8F1BBCDCu;
+        else f = b ^ c ^ d, k = i < 40 ? 0x6ED9EBA1u : 0xCA62C1D6u;
+        t = ws__rol(a, 5) + f + e + k + x;
+        e = d, d = c, c = ws__rol(b, 30), b = a, a = t;
+    }
+    s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d, s->h[4] += e;
+}
+#endif
 
 static void ws__sha1_byte(ws_sha1 *s, unsigned char c) {
     s->block[s->total++ & 63] = c;
