@@ -3098,6 +3098,8 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
                              const ws_deflate_params *deflate) {
     ws__buf b;
     if (!o || !key) return WS_ERR_ARG;
+    if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
+        return WS_ERR_ARG;
     b.p = buf, b.cap = cap, b.n = 0, b.overflow = 0;
 #ifndef WS_NO_URL
     if (o->url) {
@@ -3119,8 +3121,6 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
         if (!ws__target_ok(o->host, 0) || !ws__target_ok(res, '/')) return WS_ERR_URL;
         ws__putf(&b, "GET %s HTTP/1.1\r\nHost: %s", res, o->host);
     }
-    if (!ws__value_ok(o->protocols) || !ws__value_ok(o->origin) || !ws__extra_ok(o->extra_headers))
-        return WS_ERR_ARG;
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\n", key);
     if (o->protocols && *o->protocols) ws__putf(&b, "Sec-WebSocket-Protocol: %s\r\n", o->protocols);

@@ -485,6 +485,15 @@ static void test_request_build_host_resource_bad(void **state) {
         if (n != cases[i].want) fail_msg("case %u: ws_request_build = %d, want %d", (unsigned)i, n, cases[i].want);
         if (buf[0] != 0x55) fail_msg("case %u: wrote into buf", (unsigned)i);
     }
+    { /* a header value with CR/LF is refused before anything is written, as a bad target is */
+        char buf[2048];
+        ws_client_options o;
+        memset(&o, 0, sizeof o);
+        memset(buf, 0x55, sizeof buf);
+        o.host = "example.com", o.protocols = "chat\r\nX-Evil: 1";
+        CHECK_RES(ws_request_build(buf, sizeof buf, &o, RFC_KEY), WS_ERR_ARG);
+        CHECK(buf[0] == 0x55);
+    }
 }
 
 /* §4.1 items 1-12: GET <resource> HTTP/1.1, Upgrade, Connection, the key, version 13,
