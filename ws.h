@@ -2676,6 +2676,15 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
     return 0;
 }
 
+#ifndef WS_NO_CLIENT
+/* What a URL, or a host and resource given without one, may not hold: §3 allows no
+   fragment, and white space or a control byte would split the request line or the Host
+   header. */
+static int ws__target_bad(char c) {
+    return c == '#' || (unsigned char)c <= ' ' || c == 0x7f;
+}
+#endif
+
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_URL)
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p, *end = url + len, *auth, *h, *h_end, *colon;
@@ -2684,8 +2693,8 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    for (i = 0; i < len; i++) /* §3: no fragment; no white space or control bytes */
-        if (url[i] == '#' || (unsigned char)url[i] <= ' ' || url[i] == 0x7f) return WS_ERR_URL;
+    for (i = 0; i < len; i++)
+        if (ws__target_bad(url[i])) return WS_ERR_URL;
     auth = p = url + 5 + out->secure;
     for (; p < end && *p != '/' && *p != '?'; p++)
         if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
@@ -3077,12 +3086,11 @@ static int ws__value_ok(const char *s) {
 }
 
 /* A host or resource given without a URL (first: the byte it must start with, or 0 for
-   any) is not empty and holds what a URL may (ws_url_parse): §3 allows no fragment, and
-   white space or a control byte would split the request line or the Host header. */
+   any): not empty, and only bytes a URL may hold. */
 static int ws__target_ok(const char *s, int first) {
     if (!*s || (first && *s != first)) return 0;
     for (; *s; s++)
-        if (*s == '#' || (unsigned char)*s <= ' ' || *s == 0x7f) return 0;
+        if (ws__target_bad(*s)) return 0;
     return 1;
 }
 
