@@ -2528,7 +2528,6 @@ static int ws__ieq(const char *a, size_t n, const char *b) {
 
 static int ws__is_ows(char c) { return c == ' ' || c == '\t'; }
 
-#ifndef WS_NO_DEFLATE /* permessage-deflate's parameters (header values trim themselves) */
 static ws_str ws__trim(const char *p, size_t n) {
     ws_str s;
     while (n && ws__is_ows(*p)) p++, n--;
@@ -2536,7 +2535,6 @@ static ws_str ws__trim(const char *p, size_t n) {
     s.p = p, s.n = n;
     return s;
 }
-#endif
 
 /* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. A bit per byte
    from 0x20 to 0x7f (bit c % 32 of word c / 32 - 1): visible ASCII except DQUOTE and
@@ -2561,7 +2559,7 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
    (value trimmed), 0 at the blank line that ends the head, or a negative result for a
    line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
 static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
-    const char *p = *pp, *line = p, *colon = p, *v;
+    const char *p = *pp, *line = p, *colon = p;
     for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
         unsigned char c = (unsigned char)*p;
         if ((c < 0x20 && c != '\t') || c == 0x7f) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
@@ -2569,13 +2567,11 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
     *pp = p + 2;
     if (p == line) return 0;
-    /* p is at the line's CR, which ends the scans below at the latest */
+    /* p is at the line's CR, which ends the name's scan at the latest */
     while (ws__is_tchar((unsigned char)*colon)) colon++; /* the name */
     if (colon == line || *colon != ':') return WS_ERR_HS_MALFORMED;
     name->p = line, name->n = (size_t)(colon - line);
-    for (v = colon + 1; ws__is_ows(*v); v++) {} /* the value, trimmed */
-    while (p > v && ws__is_ows(p[-1])) p--;
-    value->p = v, value->n = (size_t)(p - v);
+    *value = ws__trim(colon + 1, (size_t)(p - colon - 1));
     return 1;
 }
 
