@@ -393,6 +393,18 @@ static int build_req(char *buf, size_t cap, const char *url, const char *protoco
     return ws_request_build(buf, cap, &o, RFC_KEY);
 }
 
+/* A built request (n its ws_request_build result) starts with the request line `first`
+   and has Host `host`; `what` names the case in a failure. */
+static void check_line_and_host(const char *what, const char *buf, int n, const char *first,
+                                const char *host) {
+    char val[256], line[256];
+    if (n <= 0) fail_msg("%s: ws_request_build = %d", what, n);
+    snprintf(line, sizeof line, "%s\r\n", first);
+    if (!starts_with(buf, (size_t)n, line)) fail_msg("%s: request line is \"%.*s\"", what, 40, buf);
+    if (hdr(buf, (size_t)n, "Host", val, sizeof val) != 1 || strcmp(val, host) != 0)
+        fail_msg("%s: Host is \"%s\", want \"%s\"", what, val, host);
+}
+
 /* §4.1: Host is host, plus ":port" only when not the default port; IPv6 in brackets. */
 static void test_request_build_host(void **state) {
     static const struct {
@@ -410,14 +422,9 @@ static void test_request_build_host(void **state) {
     size_t i;
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char buf[2048], val[256], line[256];
+        char buf[2048];
         int n = build_req(buf, sizeof buf, cases[i].url, NULL, NULL, NULL);
-        if (n <= 0) fail_msg("%s: ws_request_build = %d", cases[i].url, n);
-        snprintf(line, sizeof line, "%s\r\n", cases[i].first);
-        if (!starts_with(buf, (size_t)n, line))
-            fail_msg("%s: request line is \"%.*s\"", cases[i].url, 40, buf);
-        if (hdr(buf, (size_t)n, "Host", val, sizeof val) != 1 || strcmp(val, cases[i].host) != 0)
-            fail_msg("%s: Host is \"%s\", want \"%s\"", cases[i].url, val, cases[i].host);
+        check_line_and_host(cases[i].url, buf, n, cases[i].first, cases[i].host);
     }
 }
 
@@ -436,18 +443,13 @@ static void test_request_build_host_resource(void **state) {
     size_t i;
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char buf[2048], val[256], line[256];
+        char buf[2048], what[32];
         ws_client_options o;
-        int n;
         memset(&o, 0, sizeof o);
         o.url = cases[i].url, o.host = cases[i].host, o.resource = cases[i].resource;
-        n = ws_request_build(buf, sizeof buf, &o, RFC_KEY);
-        if (n <= 0) fail_msg("case %u: ws_request_build = %d", (unsigned)i, n);
-        snprintf(line, sizeof line, "%s\r\n", cases[i].first);
-        if (!starts_with(buf, (size_t)n, line))
-            fail_msg("case %u: request line is \"%.*s\"", (unsigned)i, 40, buf);
-        if (hdr(buf, (size_t)n, "Host", val, sizeof val) != 1 || strcmp(val, cases[i].want_host) != 0)
-            fail_msg("case %u: Host is \"%s\", want \"%s\"", (unsigned)i, val, cases[i].want_host);
+        snprintf(what, sizeof what, "case %u", (unsigned)i);
+        check_line_and_host(what, buf, ws_request_build(buf, sizeof buf, &o, RFC_KEY), cases[i].first,
+                            cases[i].want_host);
     }
 }
 
