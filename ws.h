@@ -984,6 +984,11 @@ static void *ws__memmove(void *d, const void *s, size_t n) {
     while (n--) dp[n] = sp[n];
     return d;
 }
+/* Eight sites zero a struct with it; compilers inline the loop into each (44 B more on
+   Thumb), and a call costs nothing next to the loop. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
 static void *ws__memset(void *d, int c, size_t n) {
     unsigned char *dp = (unsigned char *)d;
     while (n--) *dp++ = (unsigned char)c;
