@@ -1066,9 +1066,11 @@ static void ws__sha1_block(ws_sha1 *s) {
 }
 #endif
 
-static void ws__sha1_byte(ws_sha1 *s, unsigned char c) {
+/* Returns where the next byte goes in s->block: what ws_sha1_final pads up to. */
+static unsigned ws__sha1_byte(ws_sha1 *s, unsigned char c) {
     s->block[s->total++ & 63] = c;
     if (!(s->total & 63)) ws__sha1_block(s);
+    return (unsigned)s->total & 63;
 }
 
 WSDEF void ws_sha1_init(ws_sha1 *s) {
@@ -1087,11 +1089,8 @@ WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
     uint64_t bits = s->total * 8;
     unsigned i;
     unsigned char c = 0x80; /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
-    do {
-        ws__sha1_byte(s, c);
-        c = 0;
-    } while ((s->total & 63) != 56);
-    for (i = 0; i < 8; i++, bits <<= 8) ws__sha1_byte(s, (unsigned char)(bits >> 56));
+    while (ws__sha1_byte(s, c) != 56) c = 0;
+    while (ws__sha1_byte(s, (unsigned char)(bits >> 56))) bits <<= 8;
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
