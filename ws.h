@@ -1038,8 +1038,10 @@ static void ws__sha1_block(ws_sha1 *s) {
     for (i = 0; i < 16; i++) u[20 - i] = ws__be32(s->block + 4 * i);
     for (i = 0; i < 80; i++) {
         uint32_t b = u[1], c = u[2], d = u[3];
-        j = i / 20; /* §4.1.1: Ch, Parity, Maj, Parity */
-        f = j == 0 ? d ^ (b & (c ^ d)) : j == 2 ? (b & c) | ((b | c) & d) : b ^ c ^ d;
+        /* §4.1.1: Ch, Parity, Maj, Parity. Ch and Maj are b & c plus a disjoint part: the
+           bits of d where b is clear (Ch), where b and c differ (Maj). */
+        j = i / 20;
+        f = j & 1 ? b ^ c ^ d : (b & c) + (d & (j ? b ^ c : ~b));
         t = ws__rol(u[0], 5) + f + u[4] + K[j] + u[20];
         f = ws__rol(u[20 - 13] ^ u[20 - 8] ^ u[20 - 2] ^ u[20], 1); /* W[i + 16] */
         for (j = 20; j; j--) u[j] = u[j - 1];
