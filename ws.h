@@ -1105,7 +1105,7 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     unsigned bits = 0;
     /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
        32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
-    if (len > (size_t)0x7ffffffe / 4 * 3 || cap < WS_BASE64_LEN(len) + 1) return WS_ERR_BUFFER;
+    if (len > (size_t)0x7ffffffe / 4 * 3 || cap <= WS_BASE64_LEN(len)) return WS_ERR_BUFFER;
     do { /* 8 bits in, 6 bits a character out; after the input, the last bits zero-filled */
         if (len) acc = acc << 8 | *s++, bits += 8;
         else if (bits) acc <<= 6, bits += 6;
@@ -1123,7 +1123,8 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     uint32_t acc = 0;
     unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
-    while (pad < 2 && pad < len && src[len - 1 - pad] == '=') pad++;
+    /* In "ab=c" the '=' is then decoded: a fault, as '=' anywhere but at the end. */
+    if (len) pad = (src[len - 1] == '=') + (src[len - 2] == '=');
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
     for (end = src + len - pad; src < end;) { /* 6 bits a character, out a byte at a time */
         unsigned v = 0, c = (unsigned char)*src++;
