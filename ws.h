@@ -1124,7 +1124,7 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
     unsigned bits = 0;
     if (len % 4 || len / 4 * 3 > 0x7fffffff) return WS_ERR_ARG;
     /* In "ab=c" the '=' is then decoded: a fault, as '=' anywhere but at the end. */
-    if (len) pad = (src[len - 1] == '=') + (src[len - 2] == '=');
+    if (len) pad = (size_t)((src[len - 1] == '=') + (src[len - 2] == '='));
     if (len / 4 * 3 - pad > cap) return WS_ERR_BUFFER;
     for (end = src + len - pad; src < end;) { /* 6 bits a character, out a byte at a time */
         unsigned v = 0, c = (unsigned char)*src++;
