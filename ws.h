@@ -2517,13 +2517,14 @@ static int ws__memeq(const void *a, const void *b, size_t n) {
     return d == 0;
 }
 
-static int ws__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
 static int ws__ieq(const char *a, size_t n, const char *b) {
     size_t i;
-    for (i = 0; i < n; i++)
-        if (!b[i] || ws__lower((unsigned char)a[i]) != ws__lower((unsigned char)b[i])) return 0;
-    return b[n] == 0;
+    for (i = 0; i < n; i++) {
+        unsigned c = (unsigned char)b[i], d = c ^ (unsigned char)a[i];
+        /* equal, or a letter against its other case (which differs in bit 5 alone) */
+        if (!c || (d && (d != 32 || (c | 32) - 'a' > 25))) return 0;
+    }
+    return !b[n];
 }
 
 static int ws__is_ows(char c) { return c == ' ' || c == '\t'; }
