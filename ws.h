@@ -2529,14 +2529,6 @@ static int ws__ieq(const char *a, size_t n, const char *b) {
 
 static int ws__is_ows(char c) { return c == ' ' || c == '\t'; }
 
-static ws_str ws__trim(const char *p, size_t n) {
-    ws_str s;
-    while (n && ws__is_ows(*p)) p++, n--;
-    while (n && ws__is_ows(p[n - 1])) n--;
-    s.p = p, s.n = n;
-    return s;
-}
-
 /* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. A bit per byte
    from 0x20 to 0x7f (bit c % 32 of word c / 32 - 1): visible ASCII except DQUOTE and
    the separators "(),/:;<=>?@[\]{}". */
@@ -2560,10 +2552,11 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
    (value trimmed), 0 at the blank line that ends the head, or a negative result for a
    line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
 static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
-    const char *p = *pp, *line = p, *colon = p;
+    const char *p = *pp, *line = p, *colon = p, *last = p; /* last: past the last visible byte */
     for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
         unsigned char c = (unsigned char)*p;
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
+        if (c > ' ' && c != 0x7f) last = p + 1;
+        else if (!ws__is_ows((char)c)) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
     }
     if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
     *pp = p + 2;
@@ -2572,7 +2565,9 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     while (ws__is_tchar((unsigned char)*colon)) colon++; /* the name */
     if (colon == line || *colon != ':') return WS_ERR_HS_MALFORMED;
     name->p = line, name->n = (size_t)(colon - line);
-    *value = ws__trim(colon + 1, (size_t)(p - colon - 1));
+    /* the value without its outer white space: the colon is visible, so last is past it */
+    for (p = colon + 1; p < last && ws__is_ows(*p); p++) {}
+    value->p = p, value->n = (size_t)(last - p);
     return 1;
 }
 
@@ -2796,6 +2791,14 @@ static int ws__extra_ok(const char *s) {
 }
 
 #ifndef WS_NO_DEFLATE
+static ws_str ws__trim(const char *p, size_t n) {
+    ws_str s;
+    while (n && ws__is_ows(*p)) p++, n--;
+    while (n && ws__is_ows(p[n - 1])) n--;
+    s.p = p, s.n = n;
+    return s;
+}
+
 /* RFC 7692 §7.1: "permessage-deflate" then "; name[=value]" parameters (RFC 6455 §9.1:
    a value is a token or a quoted-string). */
 WSDEF int ws_deflate_parse(ws_str e, int is_response, ws_deflate_params *p) {
