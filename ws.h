@@ -2596,19 +2596,22 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
    it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
 static int ws__element(const char **v, const char *ve, ws_str *out) {
-    const char *p = *v, *start;
+    const char *p = *v, *start, *last; /* last: past the last byte that is no white space */
     int quoted = 0;
     while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
-    /* p is at ve or at the element's first byte, so what follows is empty only at ve */
-    for (start = p; p < ve; p++) {
+    for (start = last = p; p < ve; p++) {
         char c = *p;
         if (c == '"') quoted = !quoted;
-        else if (!quoted ? c == ',' : c == '\\' && ++p == ve) break; /* ++p: a quoted-pair */
+        else if (!quoted) {
+            if (c == ',') break;
+        } else if (c == '\\' && p + 1 < ve) {
+            p++; /* a quoted-pair: the byte after the backslash is taken as it is */
+        }
+        if (!ws__is_ows(c)) last = p + 1;
     }
     *v = p;
-    while (p > start && ws__is_ows(p[-1])) p--; /* start is no white space: trim the end only */
-    out->p = start, out->n = (size_t)(p - start);
-    return p != start;
+    out->p = start, out->n = (size_t)(last - start);
+    return last != start;
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
