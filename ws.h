@@ -3196,12 +3196,10 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     p = ws__start_line(head, len, &res->status_line);
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
-    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' ') ||
-        head[7] == '0' || head[9] == '0' || head[9] > '5')
+    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
         return WS_ERR_HS_MALFORMED;
-    for (i = 0; i < 12; i++) { /* '#': a digit */
-        char want = "HTTP/1.# ###"[i];
-        if (want == '#' ? head[i] < '0' || head[i] > '9' : head[i] != want) return WS_ERR_HS_MALFORMED;
+    for (i = 0; i < 12; i++) { /* each byte between those of the lowest and the highest line */
+        if (head[i] < "HTTP/1.1 100"[i] || head[i] > "HTTP/1.9 599"[i]) return WS_ERR_HS_MALFORMED;
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
