@@ -3231,13 +3231,12 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     }
     if (h.n[WS__H_PROTOCOL]) {              /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
-        if (h.n[WS__H_PROTOCOL] > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
-        for (i = 0; i < res->protocol.n; i++)
-            if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
-        for (;;) {
+        if (h.n[WS__H_PROTOCOL] > 1) return WS_ERR_HS_PROTOCOL;
+        do { /* an offered element whose bytes are the value's, each a tchar; the value is
+                followed by white space or CR, no tchar, so no byte past that one is read */
             if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
-            if (t.n == res->protocol.n && ws__memeq(t.p, res->protocol.p, t.n)) break;
-        }
+            for (i = 0; i < t.n && t.p[i] == res->protocol.p[i] && ws__is_tchar((unsigned char)t.p[i]); i++) {}
+        } while (i < t.n || i != res->protocol.n); /* an empty value is no element */
     }
     return WS_OK;
 }
