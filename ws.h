@@ -2512,9 +2512,9 @@ static size_t ws__strlen(const char *s) {
 
 static int ws__memeq(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    unsigned char d = 0;
-    while (n--) d = (unsigned char)(d | (*x++ ^ *y++));
-    return d == 0;
+    size_t i = 0;
+    while (i < n && x[i] == y[i]) i++;
+    return i == n;
 }
 
 static int ws__ieq(const char *a, size_t n, const char *b) {
@@ -2977,11 +2977,12 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
-/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}. */
+/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}:
+   always for "" or NULL, as no element is empty. */
 static ws_str ws__offered(const ws_request *req, const char *protocol) {
     ws_str t, none = {0, 0};
     size_t at = 0, n = ws__strlen(protocol);
-    while (n && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
+    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
         if (t.n == n && ws__memeq(t.p, protocol, n)) return t;
     return none;
 }
