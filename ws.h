@@ -2861,7 +2861,7 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 #endif /* WS_NO_DEFLATE */
 
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
-   both parsers: each one's first value and how often it came (2: more than once). Upgrade
+   both parsers: each one's first value and how often it came. Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
    "websocket" / "upgrade" (in the table after the name's NUL), so only their lines that
    list it are counted. The first six are in ws_request's order (host to extensions), so
@@ -2878,8 +2878,8 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 #undef WS__AT
 
 typedef struct ws__heads {
-    ws_str v[WS__H_COUNT];
-    unsigned char n[WS__H_COUNT];
+    ws_str v[WS__H_UPGRADE]; /* Upgrade's and Connection's are not kept */
+    unsigned n[WS__H_COUNT]; /* words, not bytes: Thumb loads them from the stack in 2 bytes */
     unsigned count; /* header lines */
 } ws__heads;
 
@@ -2897,11 +2897,12 @@ static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_li
         h->count++;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE && !ws_token_has(value, ws__hnames[i] + name.n + 1))
-                    break;
-                /* field by field: a struct copy is a memcpy call on Cortex-M0 */
-                if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
-                h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                if (i >= WS__H_UPGRADE) {
+                    if (!ws_token_has(value, ws__hnames[i] + name.n + 1)) break;
+                } else if (!h->n[i]) { /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                    h->v[i].p = value.p, h->v[i].n = value.n;
+                }
+                h->n[i]++;
                 break;
             }
     }
