@@ -2579,19 +2579,6 @@ static const char *ws__start_line(const char *head, size_t len, ws_str *line) {
     return p + 1 < end ? p + 2 : 0;
 }
 
-WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value) {
-    const char *p, *end = head + len;
-    ws_str n, v, line;
-    p = ws__start_line(head, len, &line);
-    if (!p) return 0;
-    while (ws__header_next(&p, end, &n, &v) == 1)
-        if (ws__ieq(n.p, n.n, name)) {
-            *value = v;
-            return 1;
-        }
-    return 0;
-}
-
 /* The next non-empty element of the list in [*v, ve): the commas and white space before
    it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
@@ -2638,17 +2625,19 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
 /* *at is an offset into head: 0 before the first header line, the start of a line
    (just after a CRLF) when the elements of the lines before it are all taken, or just
    after the comma that ended the last element taken. Past the start line, the byte
-   before *at tells the two cases apart. */
+   before *at tells the two cases apart. at NULL (ws_header_find): the value of the
+   first line named `name`, whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *end = head + len;
+    size_t from = at ? *at : 0;
     ws_str line;
-    if (*at > len) return 0;
-    if (*at == 0) {
+    if (from > len) return 0;
+    if (from == 0) {
         p = ws__start_line(head, len, &line);
         if (!p) return 0;
     } else {
-        p = head + *at;
+        p = head + from;
     }
     for (;;) {
         const char *ve; /* the CR that ends p's line */
@@ -2657,6 +2646,10 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
             if (r != 1) break;
+            if (!at) { /* ws_header_find */
+                *element = value;
+                return 1;
+            }
             p = value.p;
         }
         for (ve = p; ve < end && *ve != '\r'; ve++) {}
@@ -2667,8 +2660,12 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         }
         p = ve + 2;
     }
-    *at = len;
+    if (at) *at = len;
     return 0;
+}
+
+WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value) {
+    return ws_header_list_next(head, len, name, 0, value);
 }
 
 #ifndef WS_NO_CLIENT
