@@ -2957,10 +2957,11 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     {
         const char *v = sp2 + 1;
         size_t vn = (size_t)(le - v);
-        if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
-            return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
+        /* the method ends at a space, so "GET " is the GET method; a version that is not
+           HTTP/1.1 or later (HTTP/1.0, HTTP/2) is the wrong version, anything else garbage */
+        if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9' || !ws__memeq(head, "GET ", 4))
+            return v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
-    if (!ws__memeq(head, "GET ", 4)) return WS_ERR_HS_METHOD; /* the method ends at a space */
 
     r = ws__walk_headers(p, head + len, lim, req, &h);
     req->header_count = h.count;
