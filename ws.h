@@ -2537,29 +2537,22 @@ static size_t ws__strlen(const char *s) {
 
 static int ws__memeq(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    unsigned char d = 0;
-    while (n--) d = (unsigned char)(d | (*x++ ^ *y++));
-    return d == 0;
+    size_t i = 0;
+    while (i < n && x[i] == y[i]) i++;
+    return i == n;
 }
-
-static int ws__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 static int ws__ieq(const char *a, size_t n, const char *b) {
     size_t i;
-    for (i = 0; i < n; i++)
-        if (!b[i] || ws__lower((unsigned char)a[i]) != ws__lower((unsigned char)b[i])) return 0;
-    return b[n] == 0;
+    for (i = 0; i < n; i++) {
+        unsigned c = (unsigned char)b[i], d = c ^ (unsigned char)a[i];
+        /* equal, or a letter against its other case (which differs in bit 5 alone) */
+        if (!c || (d && (d != 32 || (c | 32) - 'a' > 25))) return 0;
+    }
+    return !b[n];
 }
 
 static int ws__is_ows(char c) { return c == ' ' || c == '\t'; }
-
-static ws_str ws__trim(const char *p, size_t n) {
-    ws_str s;
-    while (n && ws__is_ows(*p)) p++, n--;
-    while (n && ws__is_ows(p[n - 1])) n--;
-    s.p = p, s.n = n;
-    return s;
-}
 
 /* RFC 7230 §3.2.6 tchar: what a header name or a list token may hold. A bit per byte
    from 0x20 to 0x7f (bit c % 32 of word c / 32 - 1): visible ASCII except DQUOTE and
@@ -2584,10 +2577,11 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
    (value trimmed), 0 at the blank line that ends the head, or a negative result for a
    line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
 static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
-    const char *p = *pp, *line = p, *colon = p;
+    const char *p = *pp, *line = p, *colon = p, *last = p; /* last: past the last visible byte */
     for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
         unsigned char c = (unsigned char)*p;
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
+        if (c > ' ' && c != 0x7f) last = p + 1;
+        else if (!ws__is_ows((char)c)) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
     }
     if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
     *pp = p + 2;
@@ -2596,7 +2590,9 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     while (ws__is_tchar((unsigned char)*colon)) colon++; /* the name */
     if (colon == line || *colon != ':') return WS_ERR_HS_MALFORMED;
     name->p = line, name->n = (size_t)(colon - line);
-    *value = ws__trim(colon + 1, (size_t)(p - colon - 1));
+    /* the value without its outer white space: the colon is visible, so last is past it */
+    for (p = colon + 1; p < last && ws__is_ows(*p); p++) {}
+    value->p = p, value->n = (size_t)(last - p);
     return 1;
 }
 
@@ -2608,36 +2604,26 @@ static const char *ws__start_line(const char *head, size_t len, ws_str *line) {
     return p + 1 < end ? p + 2 : 0;
 }
 
-WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value) {
-    const char *p, *end = head + len;
-    ws_str n, v, line;
-    p = ws__start_line(head, len, &line);
-    if (!p) return 0;
-    while (ws__header_next(&p, end, &n, &v) == 1)
-        if (ws__ieq(n.p, n.n, name)) {
-            *value = v;
-            return 1;
-        }
-    return 0;
-}
-
 /* The next non-empty element of the list in [*v, ve): the commas and white space before
    it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
 static int ws__element(const char **v, const char *ve, ws_str *out) {
-    const char *p = *v, *start;
+    const char *p = *v, *start, *last; /* last: past the last byte that is no white space */
     int quoted = 0;
     while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
-    /* p is at ve or at the element's first byte, so what follows is empty only at ve */
-    for (start = p; p < ve; p++) {
+    for (start = last = p; p < ve; p++) {
         char c = *p;
         if (c == '"') quoted = !quoted;
-        else if (!quoted ? c == ',' : c == '\\' && ++p == ve) break; /* ++p: a quoted-pair */
+        else if (!quoted) {
+            if (c == ',') break;
+        } else if (c == '\\' && p + 1 < ve) {
+            p++; /* a quoted-pair: the byte after the backslash is taken as it is */
+        }
+        if (!ws__is_ows(c)) last = p + 1;
     }
     *v = p;
-    while (p > start && ws__is_ows(p[-1])) p--; /* start is no white space: trim the end only */
-    out->p = start, out->n = (size_t)(p - start);
-    return p != start;
+    out->p = start, out->n = (size_t)(last - start);
+    return last != start;
 }
 
 WSDEF int ws_token_next(ws_str *list, ws_str *token) {
@@ -2664,17 +2650,19 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
 /* *at is an offset into head: 0 before the first header line, the start of a line
    (just after a CRLF) when the elements of the lines before it are all taken, or just
    after the comma that ended the last element taken. Past the start line, the byte
-   before *at tells the two cases apart. */
+   before *at tells the two cases apart. at NULL (ws_header_find): the value of the
+   first line named `name`, whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *end = head + len;
+    size_t from = at ? *at : 0;
     ws_str line;
-    if (*at > len) return 0;
-    if (*at == 0) {
+    if (from > len) return 0;
+    if (from == 0) {
         p = ws__start_line(head, len, &line);
         if (!p) return 0;
     } else {
-        p = head + *at;
+        p = head + from;
     }
     for (;;) {
         const char *ve; /* the CR that ends p's line */
@@ -2683,6 +2671,10 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
             if (r != 1) break;
+            if (!at) { /* ws_header_find */
+                *element = value;
+                return 1;
+            }
             p = value.p;
         }
         for (ve = p; ve < end && *ve != '\r'; ve++) {}
@@ -2693,8 +2685,12 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         }
         p = ve + 2;
     }
-    *at = len;
+    if (at) *at = len;
     return 0;
+}
+
+WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str *value) {
+    return ws_header_list_next(head, len, name, 0, value);
 }
 
 #ifndef WS_NO_CLIENT
@@ -2820,6 +2816,14 @@ static int ws__extra_ok(const char *s) {
 }
 
 #ifndef WS_NO_DEFLATE
+static ws_str ws__trim(const char *p, size_t n) {
+    ws_str s;
+    while (n && ws__is_ows(*p)) p++, n--;
+    while (n && ws__is_ows(p[n - 1])) n--;
+    s.p = p, s.n = n;
+    return s;
+}
+
 /* RFC 7692 §7.1: "permessage-deflate" then "; name[=value]" parameters (RFC 6455 §9.1:
    a value is a token or a quoted-string). */
 WSDEF int ws_deflate_parse(ws_str e, int is_response, ws_deflate_params *p) {
@@ -2879,7 +2883,7 @@ WSDEF int ws_deflate_format(char *buf, size_t cap, const ws_deflate_params *p) {
 #endif /* WS_NO_DEFLATE */
 
 /* The headers the opening handshake reads (§4.1, §4.2.1), found in one walk of a head by
-   both parsers: each one's first value and how often it came (2: more than once). Upgrade
+   both parsers: each one's first value and how often it came. Upgrade
    and Connection are lists that may be repeated: what counts is whether any element is
    "websocket" / "upgrade" (in the table after the name's NUL), so only their lines that
    list it are counted. The first six are in ws_request's order (host to extensions), so
@@ -2896,8 +2900,8 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 #undef WS__AT
 
 typedef struct ws__heads {
-    ws_str v[WS__H_COUNT];
-    unsigned char n[WS__H_COUNT];
+    ws_str v[WS__H_UPGRADE]; /* Upgrade's and Connection's are not kept */
+    unsigned n[WS__H_COUNT]; /* words, not bytes: Thumb loads them from the stack in 2 bytes */
     unsigned count; /* header lines */
 } ws__heads;
 
@@ -2915,11 +2919,12 @@ static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_li
         h->count++;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE && !ws_token_has(value, ws__hnames[i] + name.n + 1))
-                    break;
-                /* field by field: a struct copy is a memcpy call on Cortex-M0 */
-                if (!h->n[i]) h->v[i].p = value.p, h->v[i].n = value.n;
-                h->n[i] = (unsigned char)(h->n[i] + (h->n[i] < 2));
+                if (i >= WS__H_UPGRADE) {
+                    if (!ws_token_has(value, ws__hnames[i] + name.n + 1)) break;
+                } else if (!h->n[i]) { /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                    h->v[i].p = value.p, h->v[i].n = value.n;
+                }
+                h->n[i]++;
                 break;
             }
     }
@@ -2977,10 +2982,11 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     {
         const char *v = sp2 + 1;
         size_t vn = (size_t)(le - v);
-        if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9')
-            return vn >= 5 && v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
+        /* the method ends at a space, so "GET " is the GET method; a version that is not
+           HTTP/1.1 or later (HTTP/1.0, HTTP/2) is the wrong version, anything else garbage */
+        if (vn != 8 || !ws__memeq(v, "HTTP/1.", 7) || v[7] < '1' || v[7] > '9' || !ws__memeq(head, "GET ", 4))
+            return v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
-    if (!ws__memeq(head, "GET ", 4)) return WS_ERR_HS_METHOD; /* the method ends at a space */
 
     r = ws__walk_headers(p, head + len, lim, req, &h);
     req->header_count = h.count;
@@ -2995,11 +3001,12 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
-/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}. */
+/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}:
+   always for "" or NULL, as no element is empty. */
 static ws_str ws__offered(const ws_request *req, const char *protocol) {
     ws_str t, none = {0, 0};
     size_t at = 0, n = ws__strlen(protocol);
-    while (n && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
+    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
         if (t.n == n && ws__memeq(t.p, protocol, n)) return t;
     return none;
 }
@@ -3214,12 +3221,10 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     p = ws__start_line(head, len, &res->status_line);
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
-    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' ') ||
-        head[7] == '0' || head[9] == '0' || head[9] > '5')
+    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
         return WS_ERR_HS_MALFORMED;
-    for (i = 0; i < 12; i++) { /* '#': a digit */
-        char want = "HTTP/1.# ###"[i];
-        if (want == '#' ? head[i] < '0' || head[i] > '9' : head[i] != want) return WS_ERR_HS_MALFORMED;
+    for (i = 0; i < 12; i++) { /* each byte between those of the lowest and the highest line */
+        if (head[i] < "HTTP/1.1 100"[i] || head[i] > "HTTP/1.9 599"[i]) return WS_ERR_HS_MALFORMED;
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
@@ -3251,13 +3256,12 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     }
     if (h.n[WS__H_PROTOCOL]) {              /* item 6: one token, and one we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
-        if (h.n[WS__H_PROTOCOL] > 1 || res->protocol.n == 0) return WS_ERR_HS_PROTOCOL;
-        for (i = 0; i < res->protocol.n; i++)
-            if (!ws__is_tchar((unsigned char)res->protocol.p[i])) return WS_ERR_HS_PROTOCOL;
-        for (;;) {
+        if (h.n[WS__H_PROTOCOL] > 1) return WS_ERR_HS_PROTOCOL;
+        do { /* an offered element whose bytes are the value's, each a tchar; the value is
+                followed by white space or CR, no tchar, so no byte past that one is read */
             if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
-            if (t.n == res->protocol.n && ws__memeq(t.p, res->protocol.p, t.n)) break;
-        }
+            for (i = 0; i < t.n && t.p[i] == res->protocol.p[i] && ws__is_tchar((unsigned char)t.p[i]); i++) {}
+        } while (i < t.n || i != res->protocol.n); /* an empty value is no element */
     }
     return WS_OK;
 }

@@ -1043,6 +1043,38 @@ static void test_response_parse_status(void **state) {
     }
 }
 
+/* RFC 7230 §3.1.2: "HTTP/1.x" (x 1-9 here: an HTTP/1.1 client's peer), a space, three
+   digits (RFC 7231 §6: 100-599), a space before any reason phrase. Anything else is
+   malformed; a well-formed status other than 101 is WS_ERR_HS_STATUS with its status. */
+static void test_response_parse_status_line_form(void **state) {
+    static const struct {
+        const char *line;
+        ws_result want;
+        int status;
+    } cases[] = {
+        {"HTTP/1.1 101", WS_OK, 101},           {"HTTP/1.2 101 Switching", WS_OK, 101},
+        {"HTTP/1.9 101 x", WS_OK, 101},         {"HTTP/1.1 100 Continue", WS_ERR_HS_STATUS, 100},
+        {"HTTP/1.1 599 x", WS_ERR_HS_STATUS, 599}, {"HTTP/1.0 101 x", WS_ERR_HS_MALFORMED, 0},
+        {"HTTP/2.0 101 x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 099 x", WS_ERR_HS_MALFORMED, 0},
+        {"HTTP/1.1 600 x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 1O1 x", WS_ERR_HS_MALFORMED, 0},
+        {"HTTP/1.1 101x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1  101", WS_ERR_HS_MALFORMED, 0},
+        {"http/1.1 101 x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 10", WS_ERR_HS_MALFORMED, 0},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char b[1024], *copy;
+        ws_response res;
+        size_t n = make_resp(b, sizeof b, cases[i].line, NULL, NULL);
+        ws_result r = parse_resp(b, n, RFC_KEY, NULL, &res, &copy);
+        release(copy);
+        g_chunk = i; /* which case, in a failure message */
+        CHECK_RES(r, cases[i].want);
+        if (cases[i].status) CHECK(res.status == cases[i].status);
+    }
+    g_chunk = 0;
+}
+
 /* §4.1 response items 2-6. */
 static void test_response_parse_failures(void **state) {
     (void)state;
@@ -1955,6 +1987,7 @@ int main(void) {
         T(test_response_build_protocol_and_headers),
         T(test_response_parse_accepts),
         T(test_response_parse_status),
+        T(test_response_parse_status_line_form),
         T(test_response_parse_failures),
         T(test_conn_server_accepts),
         T(test_conn_server_protocol),
