@@ -3960,53 +3960,45 @@ static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
    for it here. */
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
-    unsigned code = WS_CLOSE_NO_STATUS;
+    unsigned op = c->ws__op;
     ws_result r;
-    switch (c->ws__op) {
-    case WS_OP_PING:
+    ws__event_init(&ev, op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE);
+    ev.data = d, ev.len = n;
+    if (op == WS_OP_PING) {
         /* §5.5.2: answer with the same payload, even after our close went out: only a
            received close ends pongs, and §5.5.1 only ends data frames after ours. Every
            ping's header held room for its pong (ws__frame_begin). */
         if ((r = ws__reply(c, WS_OP_PONG, d, n)) != WS_OK) return r;
-        ws__event_init(&ev, WS_EV_PING);
-        ev.data = d, ev.len = n;
-        ws__emit(c, &ev);
-        return WS_OK;
-    case WS_OP_PONG: /* §5.5.3: unsolicited ones are fine, and need no answer */
+    } else if (op == WS_OP_PONG) { /* §5.5.3: unsolicited ones are fine, and need no answer */
         c->ws__flags &= ~WS__F_PING_OUT;
-        ws__event_init(&ev, WS_EV_PONG);
-        ev.data = d, ev.len = n;
-        ws__emit(c, &ev);
-        return WS_OK;
-    default: /* WS_OP_CLOSE, §5.5.1 and §7.4 */
+    } else { /* WS_OP_CLOSE, §5.5.1 and §7.4: a code, then a UTF-8 reason */
+        ev.code = WS_CLOSE_NO_STATUS;
         if (n == 1) return ws__fail_protocol(c);
         if (n >= 2) {
-            code = (unsigned)d[0] << 8 | d[1];
-            if (!ws_close_code_valid(code)) return ws__fail_protocol(c);
-            if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
-                return ws__fail_close(c, WS_ERR_UTF8);
+            ev.code = (unsigned)d[0] << 8 | d[1];
+            if (!ws_close_code_valid(ev.code)) return ws__fail_protocol(c);
+            ev.data = d + 2, ev.len = n - 2;
+            if (ws_utf8_check(d + 2, n - 2) != WS_OK) return ws__fail_close(c, WS_ERR_UTF8);
         }
         /* (CLOSED once this returns: nothing after a close is read) */
         c->ws__state = WS_STATE_CLOSING;
-        ws__event_init(&ev, WS_EV_CLOSE);
-        ev.code = code;
-        ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
-        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close), or fail */
-        if (c->ws__error) return (ws_result)c->ws__error;
-        if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
-            /* Echo the code (§5.5.1), in the room held since the header; an empty close
-               is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
-            if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
-            c->ws__flags |= WS__F_SENT_CLOSE;
-        }
-        c->ws__held = 0;
-        /* Both close frames have gone their way (§7.1.4). The server closes the
-           transport first (§7.1.1), once its last bytes are written; a client waits
-           for that. (A ws_close from the event did this already.) */
-        if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
-        ws__in_release(c);
-        return WS_OK;
     }
+    ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
+    if (op != WS_OP_CLOSE) return WS_OK;
+    if (c->ws__error) return (ws_result)c->ws__error;
+    if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
+        /* Echo the code (§5.5.1), in the room held since the header; an empty close
+           is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
+        if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
+        c->ws__flags |= WS__F_SENT_CLOSE;
+    }
+    c->ws__held = 0;
+    /* Both close frames have gone their way (§7.1.4). The server closes the
+       transport first (§7.1.1), once its last bytes are written; a client waits
+       for that. (A ws_close from the event did this already.) */
+    if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
+    ws__in_release(c);
+    return WS_OK;
 }
 
 /* The event that hands the application a whole message (WS_EV_MESSAGE) or, streaming,
