@@ -4132,17 +4132,21 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 }
 
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
+    unsigned op = f->opcode;
     /* RFC 7692 §6.1: with permessage-deflate, RSV1 marks a compressed message on its first
        frame; on a continuation or a control frame, or with nothing agreed, it is an error. */
-    unsigned rsv = (c->ws__flags & WS__F_PMD) && (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) ? 4 : 0;
-    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, rsv) != WS_OK) return ws__fail_protocol(c);
-    if (f->opcode & 8) {
+    unsigned rsv = (c->ws__flags & WS__F_PMD) && (op == WS_OP_TEXT || op == WS_OP_BINARY) ? 4 : 0;
+    /* ws_frame_check's rules, in place (24 B less Thumb than the call): frames to a
+       server masked, to a client not (§5.1; masked is 0 or 1, WS_ROLE_SERVER is 1) */
+    if ((f->rsv & ~rsv) || f->masked != c->ws__role) return ws__fail_protocol(c);
+    if (op & 8) {
         /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
            echoing the code, §5.5.1) needs queue room: until there is some, read no
            further (nothing taken, nothing changed); from here on, hold it. */
-        size_t reply = f->opcode == WS_OP_PING ? 2 + (size_t)f->len
-                     : f->opcode == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
-                     ? (f->len >= 2 ? 4 : 2) : 0;
+        size_t len = (size_t)f->len; /* <= 125 (ws_frame_decode) */
+        size_t reply = op == WS_OP_PING ? 2 + len
+                     : op == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
+                     ? (len >= 2 ? 4 : 2) : 0;
         if (reply) {
             if (c->ws__role == WS_ROLE_CLIENT) reply += 4; /* the mask key */
             if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
@@ -4151,22 +4155,23 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
             }
             c->ws__held = (unsigned char)reply;
         }
-        c->ws__ctrl_len = (unsigned char)f->len;
-    } else if (f->opcode == WS_OP_CONT) {
-        if (!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c); /* §5.4 */
+        c->ws__ctrl_len = (unsigned char)len;
     } else {
-        if (c->ws__flags & WS__F_IN_MSG) return ws__fail_protocol(c); /* §5.4: no nesting */
-        c->ws__msg_op = f->opcode;
-        c->ws__utf8 = 0;
-        c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
-        if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
+        /* §5.4: a continuation only inside a message, a new one only outside (no nesting) */
+        if (!op != !!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c);
+        if (op) {
+            c->ws__msg_op = (unsigned char)op;
+            c->ws__utf8 = 0;
+            c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
+            if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
+        }
+        /* The limit is checked on the declared length, before any byte is buffered
+           (§10.4); a compressed message's is its inflated size, checked as it inflates. */
+        if (!(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
+            f->len > c->ws__max_message - c->ws__in_len)
+            return ws__fail_close(c, WS_ERR_TOO_BIG);
     }
-    /* The limit is checked on the declared length, before any byte is buffered (§10.4);
-       a compressed message's is its inflated size, checked as it inflates. */
-    if (!(f->opcode & 8) && !(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
-        f->len > c->ws__max_message - c->ws__in_len)
-        return ws__fail_close(c, WS_ERR_TOO_BIG);
-    c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
+    c->ws__op = (unsigned char)op, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
     if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
     /* An empty frame completes now; its events get an empty string, never NULL. */
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
