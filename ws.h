@@ -3946,13 +3946,13 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
 
 static ws_result ws__fail_protocol(ws_conn *c) { return ws__fail_close(c, WS_ERR_PROTOCOL); }
 
-/* Queue the reply to a control frame, in the room held for it since its header. */
+/* Queue the reply to a control frame, in the room held for it since its header: only
+   the allocator (WS_ERR_NOMEM) or the RNG can fail it, and the failure says which. */
 static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
     ws_result r;
     c->ws__held = 0;
     r = ws__queue_frame(c, op, 1, d, n);
-    if (r != WS_OK) return ws__fail_close(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL);
-    return WS_OK;
+    return r != WS_OK ? ws__fail_close(c, r) : WS_OK;
 }
 
 /* A whole control frame's payload (§5.5), from the input or gathered in the assembly
@@ -3986,17 +3986,17 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
     if (op != WS_OP_CLOSE) return WS_OK;
     if (c->ws__error) return (ws_result)c->ws__error;
-    if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
-        /* Echo the code (§5.5.1), in the room held since the header; an empty close
-           is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
-        if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
-        c->ws__flags |= WS__F_SENT_CLOSE;
-    }
     c->ws__held = 0;
+    /* Echo the code (§5.5.1), in the room held since the header; an empty close is
+       answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
+    if (!(c->ws__flags & WS__F_SENT_CLOSE) &&
+        (r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK)
+        return r;
     /* Both close frames have gone their way (§7.1.4). The server closes the
        transport first (§7.1.1), once its last bytes are written; a client waits
-       for that. (A ws_close from the event did this already.) */
-    if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
+       for that; our close is sent now, if it was not before. (A ws_close from the
+       event did all this already.) */
+    if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE);
     ws__in_release(c);
     return WS_OK;
 }
