@@ -775,7 +775,8 @@ struct ws_conn {
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
-    uint32_t ws__utf8, ws__send_utf8, ws__hs_prefix;
+    ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
+    uint32_t ws__send_utf8, ws__hs_prefix;
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
     ws_event_fn ws__on_event;
     void *ws__user;
@@ -4008,10 +4009,10 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
     ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
 }
 
-static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int last) {
+static void ws__deliver(ws_conn *c, const void *data, size_t n, int last) {
     ws_event ev;
     ws__message_event(c, &ev);
-    ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
+    ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = data, ev.len = n;
     ev.fin = last && (c->ws__flags & WS__F_STREAMING);
     ws__emit(c, &ev);
 }
@@ -4019,12 +4020,9 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
 /* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
    `last`: the message must also end on a whole code point. */
 static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    ws_utf8 v;
     if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
-    v.state = c->ws__utf8;
-    if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
+    if (ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK || (last && !ws_utf8_done(&c->ws__utf8)))
         return ws__fail_close(c, WS_ERR_UTF8);
-    c->ws__utf8 = v.state;
     return WS_OK;
 }
 
@@ -4063,7 +4061,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             in += used, left -= used;
             if (got && ws__text(c, dst, got, 0) != WS_OK) return (ws_result)c->ws__error;
             if (streaming && got) {
-                ws__deliver(c, c->ws__msg_op, dst, got, 0);
+                ws__deliver(c, dst, got, 0);
                 if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
             } else {
                 c->ws__in_len += got;
@@ -4080,55 +4078,55 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
     ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
-    if (streaming) ws__deliver(c, c->ws__msg_op, tail, 0, 1);
-    else ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
+    if (streaming) ws__deliver(c, tail, 0, 1);
+    else ws__deliver(c, c->ws__in, c->ws__in_len, 1);
     ws__in_release(c);
     return WS_OK;
 }
 #endif /* WS_NO_DEFLATE */
 
 /* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
-   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
+   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). What must
+   be whole before it is handed over is gathered at the end of the assembly buffer: a
+   message (unless streaming, or it is all right here), and a control frame split
+   between reads, after the message being assembled and taken off it when handled. */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
-    int last;
+    size_t limit = c->ws__max_message;
+    ws_result r = WS_OK;
+    int last, gather;
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
     if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
     c->ws__left -= n;
+    last = c->ws__left == 0;
     if (c->ws__op & 8) {
-        size_t had = c->ws__ctrl_len - (size_t)c->ws__left - n;
-        ws_result r;
-        if (!had && !c->ws__left) return ws__control(c, p, n); /* whole in the input */
-        /* Split between reads: gathered after the message being assembled. */
-        if (ws__in_reserve(c, c->ws__in_len + c->ws__ctrl_len, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
-            return ws__fail_close(c, WS_ERR_NOMEM);
-        WS_MEMCPY(c->ws__in + c->ws__in_len + had, p, n);
-        if (c->ws__left) return WS_OK;
-        r = ws__control(c, c->ws__in + c->ws__in_len, c->ws__ctrl_len);
-        if (c->ws__in_len == 0) ws__in_release(c);
-        return r;
-    }
-    last = c->ws__fin && c->ws__left == 0;
+        gather = n != c->ws__ctrl_len;
+        limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
+    } else {
+        last = last && c->ws__fin;
 #ifndef WS_NO_DEFLATE
-    if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
+        if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
-    if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
-    if (last) c->ws__flags &= ~WS__F_IN_MSG;
-    if (!(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0)) {
-        /* assembled (the whole message right here needs no copy), then handed over */
+        if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
+        if (last) c->ws__flags &= ~WS__F_IN_MSG;
+        gather = !(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0);
+        if (!gather && !n && !last) return WS_OK; /* streaming: no piece to hand over */
+    }
+    if (gather) {
+        size_t k;
         if (n) {
-            if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
+            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK)
                 return ws__fail_close(c, WS_ERR_NOMEM);
             WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
             c->ws__in_len += n;
         }
         if (!last) return WS_OK;
-        p = c->ws__in, n = c->ws__in_len;
-    } else if (!n && !last) {
-        return WS_OK; /* streaming: no piece to hand over */
+        k = c->ws__op & 8 ? c->ws__ctrl_len : c->ws__in_len;
+        p = c->ws__in + (c->ws__in_len -= k), n = k;
     }
-    ws__deliver(c, c->ws__msg_op, p, n, last);
-    if (last) ws__in_release(c); /* empty unless it held the message */
-    return WS_OK;
+    if (c->ws__op & 8) r = ws__control(c, p, n);
+    else ws__deliver(c, p, n, last);
+    if (last && !c->ws__in_len) ws__in_release(c); /* empty unless a message is being assembled */
+    return r;
 }
 
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
@@ -4161,7 +4159,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         if (!op != !!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c);
         if (op) {
             c->ws__msg_op = (unsigned char)op;
-            c->ws__utf8 = 0;
+            c->ws__utf8.state = 0;
             c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
             if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
         }
