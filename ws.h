@@ -3985,7 +3985,8 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     }
     ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
     if (op != WS_OP_CLOSE) return WS_OK;
-    if (c->ws__error) return (ws_result)c->ws__error;
+    /* (A failure in the callback marked our close sent and ended the connection: then
+       nothing below is done, and ws_conn_feed returns that failure.) */
     c->ws__held = 0;
     /* Echo the code (§5.5.1), in the room held since the header; an empty close is
        answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
