@@ -760,10 +760,11 @@ struct ws_conn {
     uint32_t ws__flags;
     int ws__error;
     unsigned char ws__state, ws__role;
-    unsigned char ws__msg_op, ws__send_op, ws__phase, ws__hdr_len;
+    unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
     unsigned char ws__ctrl_len;      /* the current control frame's payload length */
     unsigned char ws__held;          /* queue room held for that frame's reply */
     uint16_t ws__max_headers;
+    unsigned char ws__key[4];
     unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
     unsigned char *ws__in;           /* handshake head, then message assembly, then a
@@ -772,7 +773,7 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
-    ws_frame ws__f;                  /* the frame arriving; len: its payload bytes left */
+    uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
     uint32_t ws__send_utf8, ws__hs_prefix;
@@ -3960,7 +3961,7 @@ static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
    for it here. */
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
-    unsigned op = c->ws__f.opcode;
+    unsigned op = c->ws__op;
     ws_result r;
     ws__event_init(&ev, op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE);
     ev.data = d, ev.len = n;
@@ -4095,15 +4096,14 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     ws_result r = WS_OK;
     int last, gather;
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
-    if (c->ws__role == WS_ROLE_SERVER)
-        c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__f.key, c->ws__phase);
-    c->ws__f.len -= n;
-    last = c->ws__f.len == 0;
-    if (c->ws__f.opcode & 8) {
+    if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
+    c->ws__left -= n;
+    last = c->ws__left == 0;
+    if (c->ws__op & 8) {
         gather = n != c->ws__ctrl_len;
-        limit = c->ws__in_len + n + (size_t)c->ws__f.len; /* its own room, no more */
+        limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
     } else {
-        last = last && c->ws__f.fin;
+        last = last && c->ws__fin;
 #ifndef WS_NO_DEFLATE
         if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
@@ -4121,10 +4121,10 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
             c->ws__in_len += n;
         }
         if (!last) return WS_OK;
-        k = c->ws__f.opcode & 8 ? c->ws__ctrl_len : c->ws__in_len;
+        k = c->ws__op & 8 ? c->ws__ctrl_len : c->ws__in_len;
         p = c->ws__in + (c->ws__in_len -= k), n = k;
     }
-    if (c->ws__f.opcode & 8) r = ws__control(c, p, n);
+    if (c->ws__op & 8) r = ws__control(c, p, n);
     else ws__deliver(c, p, n, last);
     if (last && !c->ws__in_len) ws__in_release(c); /* empty unless a message is being assembled */
     return r;
@@ -4170,7 +4170,8 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
             f->len > c->ws__max_message - c->ws__in_len)
             return ws__fail_close(c, WS_ERR_TOO_BIG);
     }
-    c->ws__f = *f, c->ws__phase = 0;
+    c->ws__op = (unsigned char)op, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
+    if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
     /* An empty frame completes now; its events get an empty string, never NULL. */
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
 }
@@ -4229,8 +4230,8 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             p = end;
             break;
         }
-        if (c->ws__f.len) { /* a header was read; its payload is arriving */
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__f.len);
+        if (c->ws__left) { /* a header was read; its payload is arriving */
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
             r = ws__payload(c, p, k);
             p += k;
             continue;
