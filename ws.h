@@ -775,7 +775,8 @@ struct ws_conn {
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
-    uint32_t ws__utf8, ws__send_utf8, ws__hs_prefix;
+    ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
+    uint32_t ws__send_utf8, ws__hs_prefix;
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
     ws_event_fn ws__on_event;
     void *ws__user;
@@ -3975,13 +3976,13 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
 
 static ws_result ws__fail_protocol(ws_conn *c) { return ws__fail_close(c, WS_ERR_PROTOCOL); }
 
-/* Queue the reply to a control frame, in the room held for it since its header. */
+/* Queue the reply to a control frame, in the room held for it since its header: only
+   the allocator (WS_ERR_NOMEM) or the RNG can fail it, and the failure says which. */
 static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
     ws_result r;
     c->ws__held = 0;
     r = ws__queue_frame(c, op, 1, d, n);
-    if (r != WS_OK) return ws__fail_close(c, r == WS_ERR_RNG ? r : WS_ERR_INTERNAL);
-    return WS_OK;
+    return r != WS_OK ? ws__fail_close(c, r) : WS_OK;
 }
 
 /* A whole control frame's payload (§5.5), from the input or gathered in the assembly
@@ -3989,53 +3990,46 @@ static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
    for it here. */
 static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws_event ev;
-    unsigned code = WS_CLOSE_NO_STATUS;
+    unsigned op = c->ws__op;
     ws_result r;
-    switch (c->ws__op) {
-    case WS_OP_PING:
+    ws__event_init(&ev, op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE);
+    ev.data = d, ev.len = n;
+    if (op == WS_OP_PING) {
         /* §5.5.2: answer with the same payload, even after our close went out: only a
            received close ends pongs, and §5.5.1 only ends data frames after ours. Every
            ping's header held room for its pong (ws__frame_begin). */
         if ((r = ws__reply(c, WS_OP_PONG, d, n)) != WS_OK) return r;
-        ws__event_init(&ev, WS_EV_PING);
-        ev.data = d, ev.len = n;
-        ws__emit(c, &ev);
-        return WS_OK;
-    case WS_OP_PONG: /* §5.5.3: unsolicited ones are fine, and need no answer */
+    } else if (op == WS_OP_PONG) { /* §5.5.3: unsolicited ones are fine, and need no answer */
         c->ws__flags &= ~WS__F_PING_OUT;
-        ws__event_init(&ev, WS_EV_PONG);
-        ev.data = d, ev.len = n;
-        ws__emit(c, &ev);
-        return WS_OK;
-    default: /* WS_OP_CLOSE, §5.5.1 and §7.4 */
+    } else { /* WS_OP_CLOSE, §5.5.1 and §7.4: a code, then a UTF-8 reason */
+        ev.code = WS_CLOSE_NO_STATUS;
         if (n == 1) return ws__fail_protocol(c);
         if (n >= 2) {
-            code = (unsigned)d[0] << 8 | d[1];
-            if (!ws_close_code_valid(code)) return ws__fail_protocol(c);
-            if (ws_utf8_check(d + 2, n - 2u) != WS_OK)
-                return ws__fail_close(c, WS_ERR_UTF8);
+            ev.code = (unsigned)d[0] << 8 | d[1];
+            if (!ws_close_code_valid(ev.code)) return ws__fail_protocol(c);
+            ev.data = d + 2, ev.len = n - 2;
+            if (ws_utf8_check(d + 2, n - 2) != WS_OK) return ws__fail_close(c, WS_ERR_UTF8);
         }
         /* (CLOSED once this returns: nothing after a close is read) */
         c->ws__state = WS_STATE_CLOSING;
-        ws__event_init(&ev, WS_EV_CLOSE);
-        ev.code = code;
-        ev.data = d + (n >= 2 ? 2 : 0), ev.len = n >= 2 ? n - 2u : 0;
-        ws__emit(c, &ev); /* it may answer with a close of its own (ws_close), or fail */
-        if (c->ws__error) return (ws_result)c->ws__error;
-        if (!(c->ws__flags & WS__F_SENT_CLOSE)) {
-            /* Echo the code (§5.5.1), in the room held since the header; an empty close
-               is answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
-            if ((r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK) return r;
-            c->ws__flags |= WS__F_SENT_CLOSE;
-        }
-        c->ws__held = 0;
-        /* Both close frames have gone their way (§7.1.4). The server closes the
-           transport first (§7.1.1), once its last bytes are written; a client waits
-           for that. (A ws_close from the event did this already.) */
-        if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, 0);
-        ws__in_release(c);
-        return WS_OK;
     }
+    ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
+    if (op != WS_OP_CLOSE) return WS_OK;
+    /* (A failure in the callback marked our close sent and ended the connection: then
+       nothing below is done, and ws_conn_feed returns that failure.) */
+    c->ws__held = 0;
+    /* Echo the code (§5.5.1), in the room held since the header; an empty close is
+       answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
+    if (!(c->ws__flags & WS__F_SENT_CLOSE) &&
+        (r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK)
+        return r;
+    /* Both close frames have gone their way (§7.1.4). The server closes the
+       transport first (§7.1.1), once its last bytes are written; a client waits
+       for that; our close is sent now, if it was not before. (A ws_close from the
+       event did all this already.) */
+    if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE);
+    ws__in_release(c);
+    return WS_OK;
 }
 
 /* The event that hands the application a whole message (WS_EV_MESSAGE) or, streaming,
@@ -4045,10 +4039,10 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
     ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
 }
 
-static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int last) {
+static void ws__deliver(ws_conn *c, const void *data, size_t n, int last) {
     ws_event ev;
     ws__message_event(c, &ev);
-    ev.opcode = (ws_opcode)op, ev.data = data, ev.len = n;
+    ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = data, ev.len = n;
     ev.fin = last && (c->ws__flags & WS__F_STREAMING);
     ws__emit(c, &ev);
 }
@@ -4056,12 +4050,9 @@ static void ws__deliver(ws_conn *c, unsigned op, const void *data, size_t n, int
 /* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
    `last`: the message must also end on a whole code point. */
 static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    ws_utf8 v;
     if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
-    v.state = c->ws__utf8;
-    if (ws_utf8_feed(&v, p, n) != WS_OK || (last && !ws_utf8_done(&v)))
+    if (ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK || (last && !ws_utf8_done(&c->ws__utf8)))
         return ws__fail_close(c, WS_ERR_UTF8);
-    c->ws__utf8 = v.state;
     return WS_OK;
 }
 
@@ -4100,7 +4091,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             in += used, left -= used;
             if (got && ws__text(c, dst, got, 0) != WS_OK) return (ws_result)c->ws__error;
             if (streaming && got) {
-                ws__deliver(c, c->ws__msg_op, dst, got, 0);
+                ws__deliver(c, dst, got, 0);
                 if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
             } else {
                 c->ws__in_len += got;
@@ -4117,69 +4108,73 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
     ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
-    if (streaming) ws__deliver(c, c->ws__msg_op, tail, 0, 1);
-    else ws__deliver(c, c->ws__msg_op, c->ws__in, c->ws__in_len, 1);
+    if (streaming) ws__deliver(c, tail, 0, 1);
+    else ws__deliver(c, c->ws__in, c->ws__in_len, 1);
     ws__in_release(c);
     return WS_OK;
 }
 #endif /* WS_NO_DEFLATE */
 
 /* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
-   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). */
+   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). What must
+   be whole before it is handed over is gathered at the end of the assembly buffer: a
+   message (unless streaming, or it is all right here), and a control frame split
+   between reads, after the message being assembled and taken off it when handled. */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
-    int last;
+    size_t limit = c->ws__max_message;
+    ws_result r = WS_OK;
+    int last, gather;
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
     if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
     c->ws__left -= n;
+    last = c->ws__left == 0;
     if (c->ws__op & 8) {
-        size_t had = c->ws__ctrl_len - (size_t)c->ws__left - n;
-        ws_result r;
-        if (!had && !c->ws__left) return ws__control(c, p, n); /* whole in the input */
-        /* Split between reads: gathered after the message being assembled. */
-        if (ws__in_reserve(c, c->ws__in_len + c->ws__ctrl_len, c->ws__in_len + c->ws__ctrl_len) != WS_OK)
-            return ws__fail_close(c, WS_ERR_NOMEM);
-        WS_MEMCPY(c->ws__in + c->ws__in_len + had, p, n);
-        if (c->ws__left) return WS_OK;
-        r = ws__control(c, c->ws__in + c->ws__in_len, c->ws__ctrl_len);
-        if (c->ws__in_len == 0) ws__in_release(c);
-        return r;
-    }
-    last = c->ws__fin && c->ws__left == 0;
+        gather = n != c->ws__ctrl_len;
+        limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
+    } else {
+        last = last && c->ws__fin;
 #ifndef WS_NO_DEFLATE
-    if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
+        if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
-    if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
-    if (last) c->ws__flags &= ~WS__F_IN_MSG;
-    if (!(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0)) {
-        /* assembled (the whole message right here needs no copy), then handed over */
+        if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
+        if (last) c->ws__flags &= ~WS__F_IN_MSG;
+        gather = !(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0);
+        if (!gather && !n && !last) return WS_OK; /* streaming: no piece to hand over */
+    }
+    if (gather) {
+        size_t k;
         if (n) {
-            if (ws__in_reserve(c, c->ws__in_len + n, c->ws__max_message) != WS_OK)
+            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK)
                 return ws__fail_close(c, WS_ERR_NOMEM);
             WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
             c->ws__in_len += n;
         }
         if (!last) return WS_OK;
-        p = c->ws__in, n = c->ws__in_len;
-    } else if (!n && !last) {
-        return WS_OK; /* streaming: no piece to hand over */
+        k = c->ws__op & 8 ? c->ws__ctrl_len : c->ws__in_len;
+        p = c->ws__in + (c->ws__in_len -= k), n = k;
     }
-    ws__deliver(c, c->ws__msg_op, p, n, last);
-    if (last) ws__in_release(c); /* empty unless it held the message */
-    return WS_OK;
+    if (c->ws__op & 8) r = ws__control(c, p, n);
+    else ws__deliver(c, p, n, last);
+    if (last && !c->ws__in_len) ws__in_release(c); /* empty unless a message is being assembled */
+    return r;
 }
 
 static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
+    unsigned op = f->opcode;
     /* RFC 7692 §6.1: with permessage-deflate, RSV1 marks a compressed message on its first
        frame; on a continuation or a control frame, or with nothing agreed, it is an error. */
-    unsigned rsv = (c->ws__flags & WS__F_PMD) && (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) ? 4 : 0;
-    if (ws_frame_check(f, c->ws__role == WS_ROLE_SERVER, rsv) != WS_OK) return ws__fail_protocol(c);
-    if (f->opcode & 8) {
+    unsigned rsv = (c->ws__flags & WS__F_PMD) && (op == WS_OP_TEXT || op == WS_OP_BINARY) ? 4 : 0;
+    /* ws_frame_check's rules, in place (24 B less Thumb than the call): frames to a
+       server masked, to a client not (§5.1; masked is 0 or 1, WS_ROLE_SERVER is 1) */
+    if ((f->rsv & ~rsv) || f->masked != c->ws__role) return ws__fail_protocol(c);
+    if (op & 8) {
         /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
            echoing the code, §5.5.1) needs queue room: until there is some, read no
            further (nothing taken, nothing changed); from here on, hold it. */
-        size_t reply = f->opcode == WS_OP_PING ? 2 + (size_t)f->len
-                     : f->opcode == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
-                     ? (f->len >= 2 ? 4 : 2) : 0;
+        size_t len = (size_t)f->len; /* <= 125 (ws_frame_decode) */
+        size_t reply = op == WS_OP_PING ? 2 + len
+                     : op == WS_OP_CLOSE && !(c->ws__flags & WS__F_SENT_CLOSE)
+                     ? (len >= 2 ? 4 : 2) : 0;
         if (reply) {
             if (c->ws__role == WS_ROLE_CLIENT) reply += 4; /* the mask key */
             if (c->ws__out_tail - c->ws__out_head > c->ws__max_queue - reply) {
@@ -4188,22 +4183,23 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
             }
             c->ws__held = (unsigned char)reply;
         }
-        c->ws__ctrl_len = (unsigned char)f->len;
-    } else if (f->opcode == WS_OP_CONT) {
-        if (!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c); /* §5.4 */
+        c->ws__ctrl_len = (unsigned char)len;
     } else {
-        if (c->ws__flags & WS__F_IN_MSG) return ws__fail_protocol(c); /* §5.4: no nesting */
-        c->ws__msg_op = f->opcode;
-        c->ws__utf8 = 0;
-        c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
-        if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
+        /* §5.4: a continuation only inside a message, a new one only outside (no nesting) */
+        if (!op != !!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c);
+        if (op) {
+            c->ws__msg_op = (unsigned char)op;
+            c->ws__utf8.state = 0;
+            c->ws__flags = (c->ws__flags | WS__F_IN_MSG) & ~WS__F_IN_DEFLATE;
+            if (f->rsv & 4) c->ws__flags |= WS__F_IN_DEFLATE;
+        }
+        /* The limit is checked on the declared length, before any byte is buffered
+           (§10.4); a compressed message's is its inflated size, checked as it inflates. */
+        if (!(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
+            f->len > c->ws__max_message - c->ws__in_len)
+            return ws__fail_close(c, WS_ERR_TOO_BIG);
     }
-    /* The limit is checked on the declared length, before any byte is buffered (§10.4);
-       a compressed message's is its inflated size, checked as it inflates. */
-    if (!(f->opcode & 8) && !(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
-        f->len > c->ws__max_message - c->ws__in_len)
-        return ws__fail_close(c, WS_ERR_TOO_BIG);
-    c->ws__op = f->opcode, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
+    c->ws__op = (unsigned char)op, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
     if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
     /* An empty frame completes now; its events get an empty string, never NULL. */
     return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
