@@ -3813,12 +3813,6 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     return why;
 }
 
-/* A request that cannot be served: refused with status, and reported as err. */
-static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
-    ws__refuse(c, &status, 0);
-    return ws__fail(c, err, (unsigned)status, 0);
-}
-
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     unsigned char *dst;
@@ -3865,34 +3859,40 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     return hs->error;
 }
 
-static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
+/* The request head (n < 0: why none could be read) answered: a request that fails to
+   parse is refused with the status that says why; a good one goes to the application
+   (§4.2.2 item 4: it may refuse, or pick one subprotocol), and no decision is an
+   acceptance without a subprotocol. A failed decision (a ws_accept that could not
+   answer, a ws_reject that could not refuse as asked) leaves a bare refusal, 500 unless
+   ws_reject chose the status, and is reported. */
+static ws_result ws__hs_request(ws_conn *c, const char *head, int n) {
     ws_request req;
     ws__hs_server hs;
     ws_hs_limits lim;
     ws_event ev;
-    ws_result r;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws_request_parse(head, n, &lim, &req);
-    if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
-    /* The application sees the request before anything is answered (§4.2.2 item 4:
-       it may refuse, or pick one subprotocol). */
     WS_MEMSET(&hs, 0, sizeof hs);
-    hs.req = &req;
-    c->ws__aux = &hs;
-    ws__event_init(&ev, WS_EV_REQUEST);
-    ev.request = &req;
-    ws__emit(c, &ev);
-    /* No decision is an acceptance without a subprotocol; a failed ws_accept is not. */
-    if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
-    c->ws__aux = 0;
+    hs.status = 500;
+    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, &lim, &req);
+    if (hs.error) {
+        hs.status = ws_hs_status(hs.error);
+    } else {
+        hs.req = &req;
+        c->ws__aux = &hs;
+        ws__event_init(&ev, WS_EV_REQUEST);
+        ev.request = &req;
+        ws__emit(c, &ev);
+        if (!hs.error) ws_accept(c, 0, 0); /* WS_ERR_STATE once decided or failed */
+        c->ws__aux = 0;
 #ifndef WS_NO_DEFLATE
-    /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
-    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
+        /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
+        if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
 #endif
-    /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
-       request it was reading is gone. */
-    if (c->ws__error) return (ws_result)c->ws__error;
-    if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
+        /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
+           request it was reading is gone. */
+        if (c->ws__error) return (ws_result)c->ws__error;
+    }
+    if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
@@ -3921,19 +3921,14 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
         *pp = p + take;
         return WS_OK;
     }
-    if (n < 0) {
-        *pp = end;
+    *pp = n < 0 ? end : p + ((size_t)n - had);
 #ifndef WS_NO_SERVER
-        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, (const char *)c->ws__in, n);
 #endif
+    if (n < 0) {
         ws__hang_up(c);
         return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0);
     }
-    *pp = p + ((size_t)n - had);
-    c->ws__in_len = prefix + (size_t)n;
-#ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, (const char *)c->ws__in, (size_t)n);
-#endif
 #ifndef WS_NO_CLIENT
     return ws__hs_response(c, (const char *)c->ws__in + prefix, (size_t)n);
 #else
