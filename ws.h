@@ -3871,8 +3871,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n) {
     ws_hs_limits lim;
     ws_event ev;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    WS_MEMSET(&hs, 0, sizeof hs);
-    hs.status = 500;
+    hs.pmd = 0, hs.status = 500; /* the rest is set before it is read */
     hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, &lim, &req);
     if (hs.error) {
         hs.status = ws_hs_status(hs.error);
