@@ -775,7 +775,9 @@ struct ws_conn {
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
-    uint32_t ws__utf8, ws__send_utf8, ws__hs_prefix;
+    uint32_t ws__utf8, ws__send_utf8;
+    uint32_t ws__hs_prefix;          /* a client's key and offered protocols, ahead of the
+                                        response head in ws__in: not 0 once it started */
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
     ws_event_fn ws__on_event;
     void *ws__user;
@@ -3251,7 +3253,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
 #define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
 #define WS__F_EOF 0x1000u
-#define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
@@ -3729,7 +3730,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     ws_result r;
     int n = 0;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
-        (c->ws__flags & WS__F_STARTED))
+        c->ws__hs_prefix) /* started already */
         return WS_ERR_STATE;
     if (!o || !(o->url || o->host)) return WS_ERR_ARG;
     /* The key and the offered protocols ("" for none) wait ahead of the response head in
@@ -3753,7 +3754,6 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_STARTED;
     return WS_OK;
 }
 
@@ -3774,7 +3774,6 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
         return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
     ws__opened(c, res.protocol.p, res.protocol.n);
-    c->ws__hs_prefix = 0;
     ws__in_release(c);
     return WS_OK;
 }
@@ -3908,7 +3907,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     size_t take;
     ws_result r;
     int n;
-    if (c->ws__role == WS_ROLE_CLIENT && !(c->ws__flags & WS__F_STARTED)) return WS_ERR_STATE;
+    if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
     r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
