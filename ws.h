@@ -3732,7 +3732,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
         c->ws__hs_prefix) /* started already */
         return WS_ERR_STATE;
-    if (!o || !(o->url || o->host)) return WS_ERR_ARG;
+    if (!o) return WS_ERR_ARG; /* the builder checks the rest */
     /* The key and the offered protocols ("" for none) wait ahead of the response head in
        the assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
     plen = ws__strlen(o->protocols);
