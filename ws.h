@@ -3757,15 +3757,18 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     return WS_OK;
 }
 
-static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
+/* The response head (n < 0: why none could be read) checked against the request. */
+static ws_result ws__hs_response(ws_conn *c, const char *head, int n) {
     ws_response res;
     ws_hs_limits lim;
     ws_result r;
     ws_deflate_params offer;
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
-                           (const char *)c->ws__in + WS_KEY_LEN + 1,
-                           ws__pmd_offer(c, &offer), &res);
+    res.status = 0, res.status_line.p = 0, res.status_line.n = 0; /* none, for n < 0 */
+    r = n < 0 ? (ws_result)n
+              : ws__response_parse(head, (size_t)n, &lim, (const char *)c->ws__in,
+                                   (const char *)c->ws__in + WS_KEY_LEN + 1,
+                                   ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
     if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
 #endif
@@ -3905,30 +3908,27 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     unsigned char *p = *pp;
     size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
     size_t take;
-    ws_result r;
+    const char *head;
     int n;
     if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
-    r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
-    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
+    if (ws__in_reserve(c, c->ws__in_len + take, prefix + limit) != WS_OK)
+        return ws__fail(c, WS_ERR_NOMEM, 500, 0);
     WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
     c->ws__in_len += take;
-    n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
+    head = (const char *)c->ws__in + prefix;
+    n = ws_http_head_end(head, had + take, had, limit);
     if (n == WS_NEED_MORE) {
         *pp = p + take;
         return WS_OK;
     }
     *pp = n < 0 ? end : p + ((size_t)n - had);
 #ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, (const char *)c->ws__in, n);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n);
 #endif
-    if (n < 0) {
-        ws__hang_up(c);
-        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0);
-    }
 #ifndef WS_NO_CLIENT
-    return ws__hs_response(c, (const char *)c->ws__in + prefix, (size_t)n);
+    return ws__hs_response(c, head, n);
 #else
     return WS_ERR_STATE;
 #endif
