@@ -3758,15 +3758,13 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
 }
 
 /* The response head (n < 0: why none could be read) checked against the request. */
-static ws_result ws__hs_response(ws_conn *c, const char *head, int n) {
+static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
     ws_response res;
-    ws_hs_limits lim;
     ws_result r;
     ws_deflate_params offer;
-    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     res.status = 0, res.status_line.p = 0, res.status_line.n = 0; /* none, for n < 0 */
     r = n < 0 ? (ws_result)n
-              : ws__response_parse(head, (size_t)n, &lim, (const char *)c->ws__in,
+              : ws__response_parse(head, (size_t)n, lim, (const char *)c->ws__in,
                                    (const char *)c->ws__in + WS_KEY_LEN + 1,
                                    ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
@@ -3856,9 +3854,8 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED;
-    hs->error = ws__refuse(c, &status, extra_headers);
     hs->status = status;
-    return hs->error;
+    return hs->error = ws__refuse(c, &hs->status, extra_headers);
 }
 
 /* The request head (n < 0: why none could be read) answered: a request that fails to
@@ -3867,14 +3864,12 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
    acceptance without a subprotocol. A failed decision (a ws_accept that could not
    answer, a ws_reject that could not refuse as asked) leaves a bare refusal, 500 unless
    ws_reject chose the status, and is reported. */
-static ws_result ws__hs_request(ws_conn *c, const char *head, int n) {
+static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
     ws_request req;
     ws__hs_server hs;
-    ws_hs_limits lim;
     ws_event ev;
-    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
     hs.pmd = 0, hs.status = 500; /* the rest is set before it is read */
-    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, &lim, &req);
+    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, lim, &req);
     if (hs.error) {
         hs.status = ws_hs_status(hs.error);
     } else {
@@ -3909,6 +3904,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
     size_t take;
     const char *head;
+    ws_hs_limits lim;
     int n;
     if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
@@ -3924,11 +3920,12 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
         return WS_OK;
     }
     *pp = n < 0 ? end : p + ((size_t)n - had);
+    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
 #ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n, &lim);
 #endif
 #ifndef WS_NO_CLIENT
-    return ws__hs_response(c, head, n);
+    return ws__hs_response(c, head, n, &lim);
 #else
     return WS_ERR_STATE;
 #endif
