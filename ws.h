@@ -3689,6 +3689,14 @@ WSDEF void ws_conn_free(ws_conn *c) {
 /* -- the opening handshake inside a connection -- */
 #ifndef WS_NO_HANDSHAKE
 
+/* Room at the end of the queue for a head of n bytes, as a first run of its builder
+   measured it (n < 0: why it could not be built); a second run writes it at *dst. A
+   queue too full for it is WS_ERR_BUFFER. */
+static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
+    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+}
+
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
    permessage-deflate agreed (NULL for nothing). */
 static void ws__opened(ws_conn *c, const char *protocol, size_t protocol_len) {
@@ -3742,8 +3750,8 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r == WS_OK) r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r == WS_OK) {
         n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
-        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-        if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
+        r = ws__head_room(c, n, &dst);
+        if (r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
         ws__out_release(c);
@@ -3801,9 +3809,9 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     int n;
     for (;;) {
         n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
-        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+        r = ws__head_room(c, n, &dst);
         if (r == WS_OK || why != WS_OK) break;
-        why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+        why = r;
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
     }
@@ -3832,14 +3840,12 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 #endif
     n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers); /* measured, then written */
-    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r == WS_OK)
-        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
-    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
-    if (n < 0) {
-        hs->error = (ws_result)n; /* nothing queued; still undecided */
-        return hs->error;
+    r = ws__head_room(c, n, &dst);
+    if (r != WS_OK) {
+        hs->error = r; /* nothing queued; still undecided */
+        return r;
     }
+    ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
     c->ws__out_tail += (size_t)n;
     c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
     /* WS_EV_OPEN names it from the request head, not from the caller's string, which
