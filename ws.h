@@ -3693,7 +3693,9 @@ WSDEF void ws_conn_free(ws_conn *c) {
    measured it (n < 0: why it could not be built); a second run writes it at *dst. A
    queue too full for it is WS_ERR_BUFFER. */
 static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
-    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    ws_result r;
+    if (n < 0) return (ws_result)n;
+    r = ws__reserve(c, (size_t)n, dst);
     return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
 }
 
