@@ -3886,7 +3886,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
         ws__event_init(&ev, WS_EV_REQUEST);
         ev.request = &req;
         ws__emit(c, &ev);
-        if (!hs.error) ws_accept(c, 0, 0); /* WS_ERR_STATE once decided or failed */
+        if (!hs.error) ws_accept(c, 0, 0); /* does nothing once decided, or failed */
         c->ws__aux = 0;
 #ifndef WS_NO_DEFLATE
         /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
