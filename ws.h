@@ -776,7 +776,9 @@ struct ws_conn {
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
-    uint32_t ws__send_utf8, ws__hs_prefix;
+    uint32_t ws__send_utf8;
+    uint32_t ws__hs_prefix;          /* a client's key and offered protocols, ahead of the
+                                        response head in ws__in: not 0 once it started */
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
     ws_event_fn ws__on_event;
     void *ws__user;
@@ -3281,7 +3283,6 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
 #define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
 #define WS__F_EOF 0x1000u
-#define WS__F_STARTED 0x2000u    /* client request queued */
 #define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
 #define WS__F_CLOSE_TIMER 0x8000u
 #define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
@@ -3718,6 +3719,16 @@ WSDEF void ws_conn_free(ws_conn *c) {
 /* -- the opening handshake inside a connection -- */
 #ifndef WS_NO_HANDSHAKE
 
+/* Room at the end of the queue for a head of n bytes, as a first run of its builder
+   measured it (n < 0: why it could not be built); a second run writes it at *dst. A
+   queue too full for it is WS_ERR_BUFFER. */
+static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
+    ws_result r;
+    if (n < 0) return (ws_result)n;
+    r = ws__reserve(c, (size_t)n, dst);
+    return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+}
+
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
    permessage-deflate agreed (NULL for nothing). */
 static void ws__opened(ws_conn *c, const char *protocol, size_t protocol_len) {
@@ -3759,9 +3770,9 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     ws_result r;
     int n = 0;
     if (c->ws__role != WS_ROLE_CLIENT || c->ws__state != WS_STATE_CONNECTING ||
-        (c->ws__flags & WS__F_STARTED))
+        c->ws__hs_prefix) /* started already */
         return WS_ERR_STATE;
-    if (!o || !(o->url || o->host)) return WS_ERR_ARG;
+    if (!o) return WS_ERR_ARG; /* the builder checks the rest */
     /* The key and the offered protocols ("" for none) wait ahead of the response head in
        the assembly buffer, to check the server's answer against (§4.1 items 4 and 6). */
     plen = ws__strlen(o->protocols);
@@ -3771,8 +3782,8 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     if (r == WS_OK) r = ws_make_key(c->ws__rng, c->ws__rng_ctx, key);
     if (r == WS_OK) {
         n = ws__request_build(0, (size_t)-1, o, key, offer); /* measured, then written */
-        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-        if (r == WS_WOULD_BLOCK || r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
+        r = ws__head_room(c, n, &dst);
+        if (r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
         ws__out_release(c);
@@ -3783,19 +3794,19 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
     c->ws__out_tail += (size_t)n;
-    c->ws__flags |= WS__F_STARTED;
     return WS_OK;
 }
 
-static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
+/* The response head (n < 0: why none could be read) checked against the request. */
+static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
     ws_response res;
-    ws_hs_limits lim;
     ws_result r;
     ws_deflate_params offer;
-    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws__response_parse(head, n, &lim, (const char *)c->ws__in,
-                           (const char *)c->ws__in + WS_KEY_LEN + 1,
-                           ws__pmd_offer(c, &offer), &res);
+    res.status = 0, res.status_line.p = 0, res.status_line.n = 0; /* none, for n < 0 */
+    r = n < 0 ? (ws_result)n
+              : ws__response_parse(head, (size_t)n, lim, (const char *)c->ws__in,
+                                   (const char *)c->ws__in + WS_KEY_LEN + 1,
+                                   ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
     if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
 #endif
@@ -3804,7 +3815,6 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, size_t n) {
         return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
     ws__opened(c, res.protocol.p, res.protocol.n);
-    c->ws__hs_prefix = 0;
     ws__in_release(c);
     return WS_OK;
 }
@@ -3831,9 +3841,9 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     int n;
     for (;;) {
         n = ws_reject_build(0, (size_t)-1, *status, extra); /* measured, then written */
-        r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
+        r = ws__head_room(c, n, &dst);
         if (r == WS_OK || why != WS_OK) break;
-        why = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+        why = r;
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
     }
@@ -3841,12 +3851,6 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
     else ws__hang_up(c);
     ws__end(c, WS_STATE_CLOSED, WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE);
     return why;
-}
-
-/* A request that cannot be served: refused with status, and reported as err. */
-static ws_result ws__refuse_fail(ws_conn *c, ws_result err, int status) {
-    ws__refuse(c, &status, 0);
-    return ws__fail(c, err, (unsigned)status, 0);
 }
 
 WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_headers) {
@@ -3868,14 +3872,12 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 #endif
     n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers); /* measured, then written */
-    r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, &dst);
-    if (r == WS_OK)
-        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
-    else n = r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : (int)r;
-    if (n < 0) {
-        hs->error = (ws_result)n; /* nothing queued; still undecided */
-        return hs->error;
+    r = ws__head_room(c, n, &dst);
+    if (r != WS_OK) {
+        hs->error = r; /* nothing queued; still undecided */
+        return r;
     }
+    ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
     c->ws__out_tail += (size_t)n;
     c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
     /* WS_EV_OPEN names it from the request head, not from the caller's string, which
@@ -3890,39 +3892,41 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
     if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED;
-    hs->error = ws__refuse(c, &status, extra_headers);
     hs->status = status;
-    return hs->error;
+    return hs->error = ws__refuse(c, &hs->status, extra_headers);
 }
 
-static ws_result ws__hs_request(ws_conn *c, const char *head, size_t n) {
+/* The request head (n < 0: why none could be read) answered: a request that fails to
+   parse is refused with the status that says why; a good one goes to the application
+   (§4.2.2 item 4: it may refuse, or pick one subprotocol), and no decision is an
+   acceptance without a subprotocol. A failed decision (a ws_accept that could not
+   answer, a ws_reject that could not refuse as asked) leaves a bare refusal, 500 unless
+   ws_reject chose the status, and is reported. */
+static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
     ws_request req;
     ws__hs_server hs;
-    ws_hs_limits lim;
     ws_event ev;
-    ws_result r;
-    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
-    r = ws_request_parse(head, n, &lim, &req);
-    if (r != WS_OK) return ws__refuse_fail(c, r, ws_hs_status(r));
-    /* The application sees the request before anything is answered (§4.2.2 item 4:
-       it may refuse, or pick one subprotocol). */
-    WS_MEMSET(&hs, 0, sizeof hs);
-    hs.req = &req;
-    c->ws__aux = &hs;
-    ws__event_init(&ev, WS_EV_REQUEST);
-    ev.request = &req;
-    ws__emit(c, &ev);
-    /* No decision is an acceptance without a subprotocol; a failed ws_accept is not. */
-    if (!c->ws__error && !(c->ws__flags & WS__F_DECIDED) && !hs.error) ws_accept(c, 0, 0);
-    c->ws__aux = 0;
+    hs.pmd = 0, hs.status = 500; /* the rest is set before it is read */
+    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, lim, &req);
+    if (hs.error) {
+        hs.status = ws_hs_status(hs.error);
+    } else {
+        hs.req = &req;
+        c->ws__aux = &hs;
+        ws__event_init(&ev, WS_EV_REQUEST);
+        ev.request = &req;
+        ws__emit(c, &ev);
+        if (!hs.error) ws_accept(c, 0, 0); /* does nothing once decided, or failed */
+        c->ws__aux = 0;
 #ifndef WS_NO_DEFLATE
-    /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
-    if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
+        /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
+        if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
 #endif
-    /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
-       request it was reading is gone. */
-    if (c->ws__error) return (ws_result)c->ws__error;
-    if (!(c->ws__flags & WS__F_DECIDED)) return ws__refuse_fail(c, hs.error, 500);
+        /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
+           request it was reading is gone. */
+        if (c->ws__error) return (ws_result)c->ws__error;
+    }
+    if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
     ws__in_release(c);
@@ -3937,35 +3941,29 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
     unsigned char *p = *pp;
     size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
     size_t take;
-    ws_result r;
+    const char *head;
+    ws_hs_limits lim;
     int n;
-    if (c->ws__role == WS_ROLE_CLIENT && !(c->ws__flags & WS__F_STARTED)) return WS_ERR_STATE;
+    if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
     if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
     take = WS__MIN((size_t)(end - p), limit - had);
-    r = ws__in_reserve(c, c->ws__in_len + take, prefix + limit);
-    if (r != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
+    if (ws__in_reserve(c, c->ws__in_len + take, prefix + limit) != WS_OK)
+        return ws__fail(c, WS_ERR_NOMEM, 500, 0);
     WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
     c->ws__in_len += take;
-    n = ws_http_head_end((const char *)c->ws__in + prefix, had + take, had, limit);
+    head = (const char *)c->ws__in + prefix;
+    n = ws_http_head_end(head, had + take, had, limit);
     if (n == WS_NEED_MORE) {
         *pp = p + take;
         return WS_OK;
     }
-    if (n < 0) {
-        *pp = end;
+    *pp = n < 0 ? end : p + ((size_t)n - had);
+    lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
 #ifndef WS_NO_SERVER
-        if (c->ws__role == WS_ROLE_SERVER) return ws__refuse_fail(c, WS_ERR_HS_TOO_LARGE, 431);
-#endif
-        ws__hang_up(c);
-        return ws__fail(c, WS_ERR_HS_TOO_LARGE, 0, 0);
-    }
-    *pp = p + ((size_t)n - had);
-    c->ws__in_len = prefix + (size_t)n;
-#ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, (const char *)c->ws__in, (size_t)n);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n, &lim);
 #endif
 #ifndef WS_NO_CLIENT
-    return ws__hs_response(c, (const char *)c->ws__in + prefix, (size_t)n);
+    return ws__hs_response(c, head, n, &lim);
 #else
     return WS_ERR_STATE;
 #endif

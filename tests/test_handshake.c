@@ -1533,6 +1533,47 @@ static void test_conn_client_refused(void **state) {
                         WS_ERR_HS_STATUS, "HTTP/1.1 403 Forbidden");
 }
 
+/* Bounded memory (DESIGN; §4.1): a response head that does not end within max_handshake
+   fails the client with WS_ERR_HS_TOO_LARGE, reported with no HTTP status and no status
+   line (none was read in full), takes all the input, sends nothing and closes the
+   transport at once; on the caller's buffers and on allocated ones, at every chunking. */
+static void test_conn_client_response_too_large(void **state) {
+    static client cl;
+    static run r;
+    static unsigned char rb[280], sb[512];
+    char resp[1024];
+    size_t n = 1, mode;
+    ws_config cfg;
+    (void)state;
+    n = strlen("HTTP/1.1 101 Switching Protocols\r\nX-Pad: ");
+    memcpy(resp, "HTTP/1.1 101 Switching Protocols\r\nX-Pad: ", n);
+    memset(resp + n, 'a', 400);
+    n += 400;
+    memcpy(resp + n, "\r\n\r\n", 4);
+    n += 4;
+    for (mode = 0; mode < 2; mode++) {
+        client_cfg(&cfg);
+        cfg.max_handshake = 256;
+        if (mode) { /* the key and protocols ahead of the head leave it less of recv_buf */
+            cfg.recv_buf = rb, cfg.recv_buf_size = sizeof rb;
+            cfg.send_buf = sb, cfg.send_buf_size = sizeof sb;
+        }
+        for (g_chunk = 1; g_chunk <= n; g_chunk++) {
+            client_begin(&cl, &cfg);
+            feed_run(&cl.c, resp, n, g_chunk, &r);
+            CHECK_RES(r.fed, WS_ERR_HS_TOO_LARGE);
+            CHECK_RES(r.again, WS_ERR_HS_TOO_LARGE);
+            CHECK(LOG.n == 1 && LOG.ev[0].type == WS_EV_ERROR);
+            CHECK_RES(LOG.ev[0].error, WS_ERR_HS_TOO_LARGE);
+            CHECK(LOG.ev[0].code == 0 && LOG.ev[0].len == 0);
+            CHECK(r.state == WS_STATE_CLOSED);
+            CHECK(r.out_len == 0);
+            CHECK(r.wants_after == 0);
+            conn_done(&cl.c);
+        }
+    }
+}
+
 /* §4.1 / DESIGN: a client without an RNG refuses to start (no predictable keys). */
 static void test_conn_client_needs_rng(void **state) {
     ws_config cfg;
@@ -1998,6 +2039,7 @@ int main(void) {
         T(test_conn_client_fresh_key),
         T(test_conn_client_wrong_accept),
         T(test_conn_client_refused),
+        T(test_conn_client_response_too_large),
         T(test_conn_client_needs_rng),
         T(test_conn_client_bad_url),
         T(test_conn_server_coalesced_frames),
