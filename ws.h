@@ -3654,7 +3654,7 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__flags = flags;
     c->ws__max_message = max_message, c->ws__max_queue = max_queue;
     c->ws__max_handshake = max_handshake;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
+    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers, 0xffffu); /* 0: the parsers' default */
     c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
     c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
     c->ws__alloc = cfg->allocator;
