@@ -777,7 +777,7 @@ struct ws_conn {
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     uint32_t ws__utf8, ws__send_utf8, ws__hs_prefix;
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
-    ws_event_fn ws__on_event;
+    ws_event_fn ws__on_event;        /* to ws__alloc: ws_config's fields in its order */
     void *ws__user;
     ws_rng_fn ws__rng;
     void *ws__rng_ctx;
@@ -3600,6 +3600,10 @@ static void ws__pmd_release(ws_conn *c, int all) {
 }
 #endif /* WS_NO_DEFLATE */
 
+#define WS__HOOKS_SIZE (offsetof(ws_config, allocator) + sizeof(ws_allocator) - offsetof(ws_config, on_event))
+typedef char ws__hooks_order[offsetof(ws_conn, ws__alloc) - offsetof(ws_conn, ws__on_event) ==
+                             offsetof(ws_config, allocator) - offsetof(ws_config, on_event) ? 1 : -1];
+
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
     WS_MEMSET(cfg, 0, sizeof *cfg);
     cfg->role = role;
@@ -3655,9 +3659,8 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__max_message = max_message, c->ws__max_queue = max_queue;
     c->ws__max_handshake = max_handshake;
     c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers, 0xffffu); /* 0: the parsers' default */
-    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
-    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
-    c->ws__alloc = cfg->allocator;
+    /* on_event, user, rng, rng_ctx and allocator, kept in ws_config's order */
+    WS_MEMCPY(&c->ws__on_event, &cfg->on_event, WS__HOOKS_SIZE);
     c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
