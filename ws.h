@@ -4619,7 +4619,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
         if (s->pos == s->len) { /* all fed */
             if (reads++) break; /* the second time: this call's one read is behind us */
             ws_stream_free(s); /* the stash if any; in the buffer from its start */
-            if (ws_stream_wants(s) & WS_WANT_READ) { /* the connection asks, and no EOF yet */
+            if (ws_conn_wants(c) & WS_WANT_READ) { /* the connection asks, and no EOF yet */
                 long got = s->io.read(s->io.user, s->buf, s->cap);
                 if (got > 0 && (size_t)got <= s->cap) {
                     s->len = (size_t)got;
@@ -4645,14 +4645,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
 }
 
 WSDEF unsigned ws_stream_wants(const ws_stream *s) {
-    unsigned w = ws_conn_wants(s->conn);
-    /* No read while the buffer still holds unfed input, nor after the end of the input.
-       That input waits for queue room, or for the next pump when this one stopped at its
-       round limit with the queue empty: WANT_WRITE, never 0, which would end a live
-       connection. (A connection that wants nothing has dropped its input.) */
-    if (s->pos < s->len) return w ? (w & ~WS_WANT_READ) | WS_WANT_WRITE : 0;
-    if (s->eof) w &= ~WS_WANT_READ;
-    return w;
+    unsigned w = ws_conn_wants(s->conn); /* no READ after the end of the input (ws_conn_eof) */
+    /* No read while the buffer still holds unfed input either. That input waits for
+       queue room, or for the next pump when this one stopped at its round limit with the
+       queue empty: WANT_WRITE, never 0, which would end a live connection. (A connection
+       that wants nothing has dropped its input.) */
+    return s->pos < s->len && w ? WS_WANT_WRITE : w;
 }
 
 #endif /* WS_IMPLEMENTATION_ONCE */
