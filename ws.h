@@ -4471,8 +4471,8 @@ WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len) {
 
 WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len) {
     unsigned char pl[WS_MAX_CONTROL]; /* the payload: code, then reason */
-    ws_result r = ws__can_send(c);
-    if (r != WS_OK) return r;
+    ws_result r;
+    /* the arguments first; whether anything may be sent, ws__send_control asks */
     if (code ? !ws_close_code_valid(code) : reason_len != 0) return WS_ERR_ARG;
     if (reason_len > WS_MAX_CONTROL - 2 || ws_utf8_check(reason, reason_len) != WS_OK) return WS_ERR_ARG;
     pl[0] = (unsigned char)(code >> 8), pl[1] = (unsigned char)code;
