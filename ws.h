@@ -3444,18 +3444,16 @@ static void ws__end(ws_conn *c, unsigned state, uint32_t flags) {
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, const ws_str *line) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
-    c->ws__error = err;
     c->ws__held = 0; /* no pong or close echo after this */
     if (code >= 1000) {
-        unsigned char cc[2];
-        cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
         /* Before the handshake, after our own close, or with the transport closing now,
            no close frame can say why. */
         if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & (WS__F_SENT_CLOSE | WS__F_ABORT)))
             code = WS_CLOSE_ABNORMAL;
-        else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
+        else if (ws_close(c, code, 0, 0) != WS_OK) /* (before the error is set, which it checks) */
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
+    c->ws__error = err;
     ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE | WS__F_FAILED);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code;
