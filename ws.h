@@ -3415,10 +3415,10 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
-    ws_frame_encode(dst, &f);
-    if (len) WS_MEMCPY(dst + h, data, len);
-    if (f.masked) ws_mask(dst + h, len, f.key, 0);
     c->ws__out_tail += h + len;
+    dst += ws_frame_encode(dst, &f);
+    if (len) WS_MEMCPY(dst, data, len);
+    if (f.masked) ws_mask(dst, len, f.key, 0);
     c->ws__flags |= WS__F_WARM;
     return WS_OK;
 }
@@ -4378,8 +4378,8 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
 #endif /* WS_NO_DEFLATE */
 
 static ws_result ws__can_send(const ws_conn *c) {
-    if (c->ws__error || c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_SENT_CLOSE))
-        return WS_ERR_CLOSED;
+    /* (set too when the connection failed or is CLOSED: see ws__end's callers) */
+    if (c->ws__flags & WS__F_SENT_CLOSE) return WS_ERR_CLOSED;
     if (c->ws__state == WS_STATE_CONNECTING) return WS_ERR_STATE;
     return WS_OK;
 }
