@@ -3317,7 +3317,7 @@ static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) 
         p = (unsigned char *)WS_REALLOC(old, n);
 #endif
     } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
-        WS_MEMCPY(p, old, in ? c->ws__in_len : c->ws__out_tail);
+        WS_MEMCPY(p, old, *cap); /* all of it, as realloc does: no need to know what is live */
         ws__free(c, old, *cap);
     }
     if (!p) return WS_ERR_NOMEM;
