@@ -4522,7 +4522,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
                     c->ws__flags & WS__F_PING_OUT ? c->ws__pong_timeout : c->ws__ping_interval)) {
             if (c->ws__flags & WS__F_PING_OUT) {
                 ws__abort(c, WS_ERR_TIMEOUT);
-            } else if (ws__queue_frame(c, WS_OP_PING, 1, 0, 0) == WS_OK) {
+            } else if (ws_ping(c, 0, 0) == WS_OK) {
                 c->ws__flags |= WS__F_PING_OUT;
                 c->ws__ping_at = now;
             }
