@@ -3241,28 +3241,29 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 
 /* ---- 5. Connection --------------------------------------------------------------- */
 
-/* ws__flags bits. */
-#define WS__F_OUT_FIXED 0x0001u  /* output queue is the caller's send_buf */
-#define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
+/* ws__flags bits. Those set or tested together sit within 8 bits of each other, so each
+   such mask is one Thumb immediate (ws__end, ws__fail, ws__refuse). */
+#define WS__F_OUT_FIXED 0x0001u   /* output queue is the caller's send_buf */
+#define WS__F_IN_FIXED 0x0002u    /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
-#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
-#define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
-#define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
-#define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
-#define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
+#define WS__F_SENT_CLOSE 0x0008u  /* our close frame is queued: no data or close after it */
+#define WS__F_FAILED 0x0010u      /* failed or refused: close the transport once written */
+#define WS__F_ABORT 0x0020u       /* close the transport now; the queue was dropped */
+#define WS__F_IN_MSG 0x0040u      /* a fragmented message is arriving */
+#define WS__F_DECIDED 0x0080u     /* server: ws_accept or ws_reject was called */
+#define WS__F_CLOSE_TIMER 0x0100u
+#define WS__F_PING_OUT 0x0200u    /* keep-alive ping awaits its pong */
+#define WS__F_WRITE_TIMER 0x0400u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_STALLED 0x0800u     /* input stopped until the queue has room for a reply */
 #define WS__F_EOF 0x1000u
-#define WS__F_STARTED 0x2000u    /* client request queued */
-#define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
-#define WS__F_CLOSE_TIMER 0x8000u
-#define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
-#define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
-#define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
-#define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
-#define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_STARTED 0x2000u     /* client request queued */
+#define WS__F_WARM 0x4000u        /* frames went through the queue since it was allocated */
+#define WS__F_IN_EVENT 0x8000u    /* an event callback is running (ws__emit) */
+#define WS__F_FREE_IN 0x10000u    /* release the assembly buffer once that callback returns */
 #ifndef WS_NO_DEFLATE
-#define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
-#define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
-#define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
+#define WS__F_PMD 0x20000u        /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
+#define WS__F_IN_DEFLATE 0x40000u /* the message arriving is compressed (RSV1) */
+#define WS__F_OUT_DEFLATE 0x80000u /* the message sent in fragments is compressed */
 #else /* never set: every test of them folds away */
 #define WS__F_PMD 0u
 #define WS__F_IN_DEFLATE 0u
