@@ -3390,14 +3390,15 @@ static void ws__hang_up(ws_conn *c) {
    (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
 static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     size_t used = c->ws__out_tail - c->ws__out_head;
+    ws_result r;
     if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
     if (used + c->ws__held > c->ws__max_queue - n) return WS_WOULD_BLOCK;
     if (c->ws__out_cap - c->ws__out_tail < n) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
         c->ws__out_head = 0, c->ws__out_tail = used;
-        /* (a caller's queue is max_queue long: never WS_ERR_TOO_BIG here) */
-        if (ws__buf_reserve(c, 0, used + n, c->ws__max_queue) != WS_OK) return WS_ERR_NOMEM;
+        /* (WS_ERR_NOMEM: a caller's queue is max_queue long, so never too big here) */
+        if ((r = ws__buf_reserve(c, 0, used + n, c->ws__max_queue)) != WS_OK) return r;
     }
     *dst = c->ws__out + c->ws__out_tail;
     return WS_OK;
@@ -3680,10 +3681,10 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_DEFLATE
     ws__pmd_release(c, 1);
 #endif
-    ws__out_release(c);
+    ws__hang_up(c); /* the queue dropped, and released */
     ws__in_release(c);
     c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
-    c->ws__out_cap = c->ws__in_cap = c->ws__out_head = c->ws__out_tail = 0;
+    c->ws__out_cap = c->ws__in_cap = 0;
 }
 
 /* -- the opening handshake inside a connection -- */
