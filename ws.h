@@ -3343,7 +3343,6 @@ static void ws__in_release(ws_conn *c) {
         c->ws__flags |= WS__F_FREE_IN;
         return;
     }
-    c->ws__flags &= ~WS__F_FREE_IN;
     c->ws__in_len = 0;
     if (!(c->ws__flags & WS__F_IN_FIXED)) {
         ws__free(c, c->ws__in, c->ws__in_cap);
@@ -3356,8 +3355,9 @@ static void ws__in_release(ws_conn *c) {
    the assembly buffer (a failure from ws_conn_tick or ws_conn_eof, a close) takes effect
    when the outermost callback returns. */
 static void ws__event_done(ws_conn *c) {
-    c->ws__flags &= ~WS__F_IN_EVENT;
-    if (c->ws__flags & WS__F_FREE_IN) ws__in_release(c);
+    uint32_t flags = c->ws__flags;
+    c->ws__flags = flags & ~(WS__F_IN_EVENT | WS__F_FREE_IN);
+    if (flags & WS__F_FREE_IN) ws__in_release(c);
 }
 
 static void ws__emit(ws_conn *c, ws_event *ev) {
@@ -4392,11 +4392,11 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     int cont = c->ws__send_op != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
+    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (r != WS_OK) return r;
     if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
         return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
-    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
