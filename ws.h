@@ -3257,7 +3257,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 #define WS__F_STALLED 0x0800u     /* input stopped until the queue has room for a reply */
 #define WS__F_EOF 0x1000u
 #define WS__F_STARTED 0x2000u     /* client request queued */
-#define WS__F_WARM 0x4000u        /* frames went through the queue since it was allocated */
+#define WS__F_WARM 0x4000u        /* a frame was queued: the queue is no longer the
+                                     handshake's, which comes before every frame */
 #define WS__F_IN_EVENT 0x8000u    /* an event callback is running (ws__emit) */
 #define WS__F_FREE_IN 0x10000u    /* release the assembly buffer once that callback returns */
 #ifndef WS_NO_DEFLATE
@@ -3374,7 +3375,6 @@ static void ws__out_release(ws_conn *c) {
     if (c->ws__flags & WS__F_OUT_FIXED) return;
     ws__free(c, c->ws__out, c->ws__out_cap);
     c->ws__out = 0, c->ws__out_cap = 0;
-    c->ws__flags &= ~WS__F_WARM;
 }
 
 /* Close the transport now: what is still queued never goes out (a 101 queued before a
