@@ -3303,10 +3303,12 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
    doubling would pass it, so growth stays amortized right up to the limit and never
    beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
-    unsigned char **buf = in ? &c->ws__in : &c->ws__out, *old = *buf, *p;
-    size_t *cap = in ? &c->ws__in_cap : &c->ws__out_cap, n = *cap ? *cap : 256;
+    unsigned char **buf = &c->ws__out, *old, *p;
+    size_t *cap = &c->ws__out_cap, n;
+    if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
     if (need <= *cap) return WS_OK;
-    if (c->ws__flags & (WS__F_OUT_FIXED << in)) return WS_ERR_TOO_BIG;
+    if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
+    old = *buf, n = *cap ? *cap : 256;
     WS_ASSERT(need <= limit);
     while (n < need && n <= limit / 2) n *= 2;
     if (n < need || n > limit) n = limit;
