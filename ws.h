@@ -780,7 +780,7 @@ struct ws_conn {
     uint32_t ws__hs_prefix;          /* a client's key and offered protocols, ahead of the
                                         response head in ws__in: not 0 once it started */
     uint32_t ws__pmd_min;            /* cfg.deflate.threshold */
-    ws_event_fn ws__on_event;
+    ws_event_fn ws__on_event;        /* to ws__alloc: ws_config's fields in its order */
     void *ws__user;
     ws_rng_fn ws__rng;
     void *ws__rng_ctx;
@@ -3273,27 +3273,29 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 
 /* ---- 5. Connection --------------------------------------------------------------- */
 
-/* ws__flags bits. */
-#define WS__F_OUT_FIXED 0x0001u  /* output queue is the caller's send_buf */
-#define WS__F_IN_FIXED 0x0002u   /* assembly buffer is the caller's recv_buf */
+/* ws__flags bits. Those set or tested together sit within 8 bits of each other, so each
+   such mask is one Thumb immediate (ws__end, ws__fail, ws__refuse). */
+#define WS__F_OUT_FIXED 0x0001u   /* output queue is the caller's send_buf */
+#define WS__F_IN_FIXED 0x0002u    /* assembly buffer is the caller's recv_buf */
 #define WS__F_STREAMING 0x0004u
-#define WS__F_SENT_CLOSE 0x0008u /* our close frame is queued: no data or close after it */
-#define WS__F_IN_MSG 0x0040u     /* a fragmented message is arriving */
-#define WS__F_PING_OUT 0x0200u   /* keep-alive ping awaits its pong */
-#define WS__F_FAILED 0x0400u     /* failed or refused: close the transport once written */
-#define WS__F_ABORT 0x0800u      /* close the transport now; the queue was dropped */
+#define WS__F_SENT_CLOSE 0x0008u  /* our close frame is queued: no data or close after it */
+#define WS__F_FAILED 0x0010u      /* failed or refused: close the transport once written */
+#define WS__F_ABORT 0x0020u       /* close the transport now; the queue was dropped */
+#define WS__F_IN_MSG 0x0040u      /* a fragmented message is arriving */
+#define WS__F_DECIDED 0x0080u     /* server: ws_accept or ws_reject was called */
+#define WS__F_CLOSE_TIMER 0x0100u
+#define WS__F_PING_OUT 0x0200u    /* keep-alive ping awaits its pong */
+#define WS__F_WRITE_TIMER 0x0400u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_STALLED 0x0800u     /* input stopped until the queue has room for a reply */
 #define WS__F_EOF 0x1000u
-#define WS__F_DECIDED 0x4000u    /* server: ws_accept or ws_reject was called */
-#define WS__F_CLOSE_TIMER 0x8000u
-#define WS__F_STALLED 0x20000u   /* input stopped until the queue has room for a reply */
-#define WS__F_WARM 0x40000u      /* frames went through the queue since it was allocated */
-#define WS__F_IN_EVENT 0x80000u  /* an event callback is running (ws__emit) */
-#define WS__F_FREE_IN 0x100000u  /* release the assembly buffer once that callback returns */
-#define WS__F_WRITE_TIMER 0x200000u /* OPEN: output has waited for the peer since close_at */
+#define WS__F_WARM 0x2000u        /* a frame was queued: the queue is no longer the
+                                     handshake's, which comes before every frame */
+#define WS__F_IN_EVENT 0x4000u    /* an event callback is running (ws__emit) */
+#define WS__F_FREE_IN 0x8000u     /* release the assembly buffer once that callback returns */
 #ifndef WS_NO_DEFLATE
-#define WS__F_PMD 0x400000u      /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
-#define WS__F_IN_DEFLATE 0x800000u  /* the message arriving is compressed (RSV1) */
-#define WS__F_OUT_DEFLATE 0x1000000u /* the message sent in fragments is compressed */
+#define WS__F_PMD 0x10000u        /* permessage-deflate agreed (ws__pmd_cfg); codecs in ws__aux */
+#define WS__F_IN_DEFLATE 0x20000u /* the message arriving is compressed (RSV1) */
+#define WS__F_OUT_DEFLATE 0x40000u /* the message sent in fragments is compressed */
 #else /* never set: every test of them folds away */
 #define WS__F_PMD 0u
 #define WS__F_IN_DEFLATE 0u
@@ -3302,8 +3304,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 /* Timers keep the low 32 bits of the caller's clock: a wait is a difference mod 2^32,
    exact for any wait under 2^31 ms (24 days); a clock that went back restarts it.
    WS__NEVER marks a wait that starts at the next tick (a tick at exactly that time
-   counts as one ms earlier). */
-#define WS__NEVER 0xffffffffu
+   counts as one ms earlier). It is 0, so a new connection's zeroed timers hold it. */
+#define WS__NEVER 0u
 
 static void *ws__alloc(ws_conn *c, size_t n) {
     if (c->ws__alloc.alloc) return c->ws__alloc.alloc(c->ws__alloc.ctx, n);
@@ -3332,10 +3334,12 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
    doubling would pass it, so growth stays amortized right up to the limit and never
    beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
-    unsigned char **buf = in ? &c->ws__in : &c->ws__out, *old = *buf, *p;
-    size_t *cap = in ? &c->ws__in_cap : &c->ws__out_cap, n = *cap ? *cap : 256;
+    unsigned char **buf = &c->ws__out, *old, *p;
+    size_t *cap = &c->ws__out_cap, n;
+    if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
     if (need <= *cap) return WS_OK;
-    if (c->ws__flags & (WS__F_OUT_FIXED << in)) return WS_ERR_TOO_BIG;
+    if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
+    old = *buf, n = *cap ? *cap : 256;
     WS_ASSERT(need <= limit);
     while (n < need && n <= limit / 2) n *= 2;
     if (n < need || n > limit) n = limit;
@@ -3348,7 +3352,7 @@ static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) 
         p = (unsigned char *)WS_REALLOC(old, n);
 #endif
     } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
-        WS_MEMCPY(p, old, in ? c->ws__in_len : c->ws__out_tail);
+        WS_MEMCPY(p, old, *cap); /* all of it, as realloc does: no need to know what is live */
         ws__free(c, old, *cap);
     }
     if (!p) return WS_ERR_NOMEM;
@@ -3373,7 +3377,6 @@ static void ws__in_release(ws_conn *c) {
         c->ws__flags |= WS__F_FREE_IN;
         return;
     }
-    c->ws__flags &= ~WS__F_FREE_IN;
     c->ws__in_len = 0;
     if (!(c->ws__flags & WS__F_IN_FIXED)) {
         ws__free(c, c->ws__in, c->ws__in_cap);
@@ -3386,8 +3389,9 @@ static void ws__in_release(ws_conn *c) {
    the assembly buffer (a failure from ws_conn_tick or ws_conn_eof, a close) takes effect
    when the outermost callback returns. */
 static void ws__event_done(ws_conn *c) {
-    c->ws__flags &= ~WS__F_IN_EVENT;
-    if (c->ws__flags & WS__F_FREE_IN) ws__in_release(c);
+    uint32_t flags = c->ws__flags;
+    c->ws__flags = flags & ~(WS__F_IN_EVENT | WS__F_FREE_IN);
+    if (flags & WS__F_FREE_IN) ws__in_release(c);
 }
 
 static void ws__emit(ws_conn *c, ws_event *ev) {
@@ -3404,7 +3408,6 @@ static void ws__out_release(ws_conn *c) {
     if (c->ws__flags & WS__F_OUT_FIXED) return;
     ws__free(c, c->ws__out, c->ws__out_cap);
     c->ws__out = 0, c->ws__out_cap = 0;
-    c->ws__flags &= ~WS__F_WARM;
 }
 
 /* Close the transport now: what is still queued never goes out (a 101 queued before a
@@ -3420,14 +3423,15 @@ static void ws__hang_up(ws_conn *c) {
    (nothing changes), WS_ERR_TOO_BIG when n could never fit. */
 static ws_result ws__reserve(ws_conn *c, size_t n, unsigned char **dst) {
     size_t used = c->ws__out_tail - c->ws__out_head;
+    ws_result r;
     if (n > c->ws__max_queue) return WS_ERR_TOO_BIG;
     if (used + c->ws__held > c->ws__max_queue - n) return WS_WOULD_BLOCK;
     if (c->ws__out_cap - c->ws__out_tail < n) {
         /* Move what is queued to the front, then grow if that is not room enough. */
         if (c->ws__out_head) WS_MEMMOVE(c->ws__out, c->ws__out + c->ws__out_head, used);
         c->ws__out_head = 0, c->ws__out_tail = used;
-        /* (a caller's queue is max_queue long: never WS_ERR_TOO_BIG here) */
-        if (ws__buf_reserve(c, 0, used + n, c->ws__max_queue) != WS_OK) return WS_ERR_NOMEM;
+        /* (WS_ERR_NOMEM: a caller's queue is max_queue long, so never too big here) */
+        if ((r = ws__buf_reserve(c, 0, used + n, c->ws__max_queue)) != WS_OK) return r;
     }
     *dst = c->ws__out + c->ws__out_tail;
     return WS_OK;
@@ -3446,10 +3450,10 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
-    ws_frame_encode(dst, &f);
-    if (len) WS_MEMCPY(dst + h, data, len);
-    if (f.masked) ws_mask(dst + h, len, f.key, 0);
     c->ws__out_tail += h + len;
+    dst += ws_frame_encode(dst, &f);
+    if (len) WS_MEMCPY(dst, data, len);
+    if (f.masked) ws_mask(dst, len, f.key, 0);
     c->ws__flags |= WS__F_WARM;
     return WS_OK;
 }
@@ -3475,18 +3479,16 @@ static void ws__end(ws_conn *c, unsigned state, uint32_t flags) {
 static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, const ws_str *line) {
     ws_event ev;
     if (c->ws__error) return (ws_result)c->ws__error;
-    c->ws__error = err;
     c->ws__held = 0; /* no pong or close echo after this */
     if (code >= 1000) {
-        unsigned char cc[2];
-        cc[0] = (unsigned char)(code >> 8), cc[1] = (unsigned char)code;
         /* Before the handshake, after our own close, or with the transport closing now,
            no close frame can say why. */
         if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & (WS__F_SENT_CLOSE | WS__F_ABORT)))
             code = WS_CLOSE_ABNORMAL;
-        else if (ws__queue_frame(c, WS_OP_CLOSE, 1, cc, 2) != WS_OK)
+        else if (ws_close(c, code, 0, 0) != WS_OK) /* (before the error is set, which it checks) */
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
+    c->ws__error = err;
     ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE | WS__F_FAILED);
     ws__event_init(&ev, WS_EV_ERROR);
     ev.error = err, ev.code = code;
@@ -3631,6 +3633,10 @@ static void ws__pmd_release(ws_conn *c, int all) {
 }
 #endif /* WS_NO_DEFLATE */
 
+#define WS__HOOKS_SIZE (offsetof(ws_config, allocator) + sizeof(ws_allocator) - offsetof(ws_config, on_event))
+typedef char ws__hooks_order[offsetof(ws_conn, ws__alloc) - offsetof(ws_conn, ws__on_event) ==
+                             offsetof(ws_config, allocator) - offsetof(ws_config, on_event) ? 1 : -1];
+
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
     WS_MEMSET(cfg, 0, sizeof *cfg);
     cfg->role = role;
@@ -3685,15 +3691,13 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__flags = flags;
     c->ws__max_message = max_message, c->ws__max_queue = max_queue;
     c->ws__max_handshake = max_handshake;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers ? cfg->max_headers : WS_DEFAULT_MAX_HEADERS, 0xffffu);
-    c->ws__on_event = cfg->on_event, c->ws__user = cfg->user;
-    c->ws__rng = cfg->rng, c->ws__rng_ctx = cfg->rng_ctx;
-    c->ws__alloc = cfg->allocator;
+    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers, 0xffffu); /* 0: the parsers' default */
+    /* on_event, user, rng, rng_ctx and allocator, kept in ws_config's order */
+    WS_MEMCPY(&c->ws__on_event, &cfg->on_event, WS__HOOKS_SIZE);
     c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
-    c->ws__ping_at = c->ws__close_at = WS__NEVER;
     c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifndef WS_NO_DEFLATE
     if (cfg->deflate.mode && ws__can_alloc(c)) {
@@ -3710,10 +3714,10 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_DEFLATE
     ws__pmd_release(c, 1);
 #endif
-    ws__out_release(c);
+    ws__hang_up(c); /* the queue dropped, and released */
     ws__in_release(c);
     c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
-    c->ws__out_cap = c->ws__in_cap = c->ws__out_head = c->ws__out_tail = 0;
+    c->ws__out_cap = c->ws__in_cap = 0;
 }
 
 /* -- the opening handshake inside a connection -- */
@@ -4400,8 +4404,8 @@ static ws_result ws__queue_deflated(ws_conn *c, unsigned opcode, int fin, int fi
 #endif /* WS_NO_DEFLATE */
 
 static ws_result ws__can_send(const ws_conn *c) {
-    if (c->ws__error || c->ws__state == WS_STATE_CLOSED || (c->ws__flags & WS__F_SENT_CLOSE))
-        return WS_ERR_CLOSED;
+    /* (set too when the connection failed or is CLOSED: see ws__end's callers) */
+    if (c->ws__flags & WS__F_SENT_CLOSE) return WS_ERR_CLOSED;
     if (c->ws__state == WS_STATE_CONNECTING) return WS_ERR_STATE;
     return WS_OK;
 }
@@ -4413,11 +4417,11 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     int cont = c->ws__send_op != 0, plain = 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
+    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (r != WS_OK) return r;
     if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
         return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
-    v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
@@ -4491,8 +4495,8 @@ WSDEF ws_result ws_pong(ws_conn *c, const void *data, size_t len) {
 
 WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t reason_len) {
     unsigned char pl[WS_MAX_CONTROL]; /* the payload: code, then reason */
-    ws_result r = ws__can_send(c);
-    if (r != WS_OK) return r;
+    ws_result r;
+    /* the arguments first; whether anything may be sent, ws__send_control asks */
     if (code ? !ws_close_code_valid(code) : reason_len != 0) return WS_ERR_ARG;
     if (reason_len > WS_MAX_CONTROL - 2 || ws_utf8_check(reason, reason_len) != WS_OK) return WS_ERR_ARG;
     pl[0] = (unsigned char)(code >> 8), pl[1] = (unsigned char)code;
@@ -4544,7 +4548,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
                     c->ws__flags & WS__F_PING_OUT ? c->ws__pong_timeout : c->ws__ping_interval)) {
             if (c->ws__flags & WS__F_PING_OUT) {
                 ws__abort(c, WS_ERR_TIMEOUT);
-            } else if (ws__queue_frame(c, WS_OP_PING, 1, 0, 0) == WS_OK) {
+            } else if (ws_ping(c, 0, 0) == WS_OK) {
                 c->ws__flags |= WS__F_PING_OUT;
                 c->ws__ping_at = now;
             }
@@ -4639,7 +4643,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
         if (s->pos == s->len) { /* all fed */
             if (reads++) break; /* the second time: this call's one read is behind us */
             ws_stream_free(s); /* the stash if any; in the buffer from its start */
-            if (ws_stream_wants(s) & WS_WANT_READ) { /* the connection asks, and no EOF yet */
+            if (ws_conn_wants(c) & WS_WANT_READ) { /* the connection asks, and no EOF yet */
                 long got = s->io.read(s->io.user, s->buf, s->cap);
                 if (got > 0 && (size_t)got <= s->cap) {
                     s->len = (size_t)got;
@@ -4665,14 +4669,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
 }
 
 WSDEF unsigned ws_stream_wants(const ws_stream *s) {
-    unsigned w = ws_conn_wants(s->conn);
-    /* No read while the buffer still holds unfed input, nor after the end of the input.
-       That input waits for queue room, or for the next pump when this one stopped at its
-       round limit with the queue empty: WANT_WRITE, never 0, which would end a live
-       connection. (A connection that wants nothing has dropped its input.) */
-    if (s->pos < s->len) return w ? (w & ~WS_WANT_READ) | WS_WANT_WRITE : 0;
-    if (s->eof) w &= ~WS_WANT_READ;
-    return w;
+    unsigned w = ws_conn_wants(s->conn); /* no READ after the end of the input (ws_conn_eof) */
+    /* No read while the buffer still holds unfed input either. That input waits for
+       queue room, or for the next pump when this one stopped at its round limit with the
+       queue empty: WANT_WRITE, never 0, which would end a live connection. (A connection
+       that wants nothing has dropped its input.) */
+    return s->pos < s->len && w ? WS_WANT_WRITE : w;
 }
 
 #endif /* WS_IMPLEMENTATION_ONCE */
