@@ -3304,8 +3304,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 /* Timers keep the low 32 bits of the caller's clock: a wait is a difference mod 2^32,
    exact for any wait under 2^31 ms (24 days); a clock that went back restarts it.
    WS__NEVER marks a wait that starts at the next tick (a tick at exactly that time
-   counts as one ms earlier). It is 0, so a new connection's zeroed timers hold it. */
-#define WS__NEVER 0u
+   counts as one ms earlier). */
+#define WS__NEVER 0xffffffffu
 
 static void *ws__alloc(ws_conn *c, size_t n) {
     if (c->ws__alloc.alloc) return c->ws__alloc.alloc(c->ws__alloc.ctx, n);
@@ -3698,6 +3698,7 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
     c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
+    c->ws__ping_at = c->ws__close_at = WS__NEVER;
     c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifndef WS_NO_DEFLATE
     if (cfg->deflate.mode && ws__can_alloc(c)) {
