@@ -1305,6 +1305,11 @@ static inline unsigned ws__mask(void *data, size_t len, const unsigned char key[
     return phase;
 }
 
+/* Compact builds call it rather than copy its byte loop into each of its three callers
+   (28 B of Thumb); fast builds leave the choice to the compiler. */
+#if WS_SMALL && (defined(__GNUC__) || defined(__clang__))
+__attribute__((noinline))
+#endif
 WSDEF unsigned ws_mask(void *data, size_t len, const unsigned char key[4], unsigned phase) {
     return ws__mask(data, len, key, phase);
 }
