@@ -3009,18 +3009,20 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     return WS_OK;
 }
 
-/* Where the client offered protocol (in any Sec-WebSocket-Protocol line), or {0, 0}:
-   always for "" or NULL, as no element is empty. */
-static ws_str ws__offered(const ws_request *req, const char *protocol) {
-    ws_str t, none = {0, 0};
+/* Where the client offered protocol (in any Sec-WebSocket-Protocol line): into *t, and
+   1; else {0, 0} and 0, always for "" or NULL, as no element is empty. (A ws_str
+   returned by value goes through memory on 32-bit ARM: an out-parameter is shorter.) */
+static int ws__offered(const ws_request *req, const char *protocol, ws_str *t) {
     size_t at = 0, n = ws__strlen(protocol);
-    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, &t))
-        if (t.n == n && ws__memeq(t.p, protocol, n)) return t;
-    return none;
+    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, t))
+        if (t->n == n && ws__memeq(t->p, protocol, n)) return 1;
+    t->p = 0, t->n = 0;
+    return 0;
 }
 
 WSDEF int ws_request_offers(const ws_request *req, const char *protocol) {
-    return ws__offered(req, protocol).n != 0;
+    ws_str t;
+    return ws__offered(req, protocol, &t);
 }
 
 #ifndef WS_NO_DEFLATE
@@ -3892,7 +3894,7 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
     /* WS_EV_OPEN names it from the request head, not from the caller's string, which
        need not outlive this call. */
-    hs->protocol = ws__offered(hs->req, protocol);
+    ws__offered(hs->req, protocol, &hs->protocol);
     hs->error = WS_OK;
     c->ws__state = WS_STATE_OPEN;
     return WS_OK;
