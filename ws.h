@@ -3640,9 +3640,14 @@ static void ws__pmd_release(ws_conn *c, int all) {
 }
 #endif /* WS_NO_DEFLATE */
 
+/* ws_conn_init copies on_event to allocator in one piece: every field of that run must
+   sit at the same distance from on_event in ws_conn as in ws_config. */
 #define WS__HOOKS_SIZE (offsetof(ws_config, allocator) + sizeof(ws_allocator) - offsetof(ws_config, on_event))
-typedef char ws__hooks_order[offsetof(ws_conn, ws__alloc) - offsetof(ws_conn, ws__on_event) ==
-                             offsetof(ws_config, allocator) - offsetof(ws_config, on_event) ? 1 : -1];
+#define WS__HOOK_AT(f, g) \
+    (offsetof(ws_conn, f) - offsetof(ws_conn, ws__on_event) == offsetof(ws_config, g) - offsetof(ws_config, on_event))
+typedef char ws__hooks_order[WS__HOOK_AT(ws__user, user) && WS__HOOK_AT(ws__rng, rng) &&
+                             WS__HOOK_AT(ws__rng_ctx, rng_ctx) && WS__HOOK_AT(ws__alloc, allocator) ? 1 : -1];
+#undef WS__HOOK_AT
 
 WSDEF void ws_config_init(ws_config *cfg, ws_role role) {
     WS_MEMSET(cfg, 0, sizeof *cfg);
@@ -4026,7 +4031,7 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
     if (op != WS_OP_CLOSE) return WS_OK;
     /* (A failure in the callback marked our close sent and ended the connection: then
-       nothing below is done, and ws_conn_feed returns that failure.) */
+       no echo and no second ending below, and ws_conn_feed returns that failure.) */
     c->ws__held = 0;
     /* Echo the code (§5.5.1), in the room held since the header; an empty close is
        answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
