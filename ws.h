@@ -2581,17 +2581,25 @@ WSDEF int ws_http_head_end(const char *buf, size_t len, size_t from, size_t max_
     return len >= max_size ? WS_ERR_HS_TOO_LARGE : WS_NEED_MORE;
 }
 
+/* The line that starts at p, up to its CRLF: returns its CR, with *last past its last
+   visible byte, or NULL when no CRLF ends it or a byte on the way is neither visible
+   nor white space (a bare CR or LF, NUL, a control byte: RFC 7230 §3.1, §3.2). */
+static const char *ws__line(const char *p, const char *end, const char **last) {
+    *last = p;
+    for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c > ' ' && c != 0x7f) *last = p + 1;
+        else if (!ws__is_ows((char)c)) return 0;
+    }
+    return p + 1 < end ? p : 0;
+}
+
 /* Header lines after the start line, one per call: returns 1 with name and value
    (value trimmed), 0 at the blank line that ends the head, or a negative result for a
    line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
 static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
-    const char *p = *pp, *line = p, *colon = p, *last = p; /* last: past the last visible byte */
-    for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c > ' ' && c != 0x7f) last = p + 1;
-        else if (!ws__is_ows((char)c)) return WS_ERR_HS_MALFORMED; /* CR, LF, NUL too */
-    }
-    if (p + 1 >= end) return WS_ERR_HS_MALFORMED;
+    const char *line = *pp, *colon = line, *last, *p = ws__line(line, end, &last);
+    if (!p) return WS_ERR_HS_MALFORMED;
     *pp = p + 2;
     if (p == line) return 0;
     /* p is at the line's CR, which ends the name's scan at the latest */
@@ -2602,14 +2610,6 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     for (p = colon + 1; p < last && ws__is_ows(*p); p++) {}
     value->p = p, value->n = (size_t)(last - p);
     return 1;
-}
-
-/* The first line of a head: up to its CRLF. */
-static const char *ws__start_line(const char *head, size_t len, ws_str *line) {
-    const char *p = head, *end = head + len;
-    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n')) p++;
-    line->p = head, line->n = (size_t)(p - head);
-    return p + 1 < end ? p + 2 : 0;
 }
 
 /* The next non-empty element of the list in [*v, ve): the commas and white space before
@@ -2662,18 +2662,17 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
    first line named `name`, whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
-    const char *p, *end = head + len;
+    const char *p, *cr, *last, *end = head + len;
     size_t from = at ? *at : 0;
-    ws_str line;
     if (from > len) return 0;
-    if (from == 0) {
-        p = ws__start_line(head, len, &line);
+    if (from == 0) { /* past the start line */
+        p = ws__line(head, end, &last);
         if (!p) return 0;
+        p += 2;
     } else {
         p = head + from;
     }
     for (;;) {
-        const char *ve; /* the CR that ends p's line */
         if (p[-1] != ',') { /* at a line start: on to the value of the next line named `name` */
             ws_str n, value;
             int r;
@@ -2685,13 +2684,14 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             }
             p = value.p;
         }
-        for (ve = p; ve < end && *ve != '\r'; ve++) {}
-        if (end - ve < 2) break; /* no CRLF: only after an *at not ours, or a head cut short */
-        if (ws__element(&p, ve, element)) {
-            *at = (size_t)((p < ve ? p + 1 : ve + 2) - head);
+        /* the rest of p's line, to its last visible byte */
+        cr = ws__line(p, end, &last);
+        if (!cr) break; /* only after an *at not ours, or a head cut short */
+        if (ws__element(&p, last, element)) {
+            *at = (size_t)((p < last ? p + 1 : cr + 2) - head);
             return 1;
         }
-        p = ve + 2;
+        p = cr + 2;
     }
     if (at) *at = len;
     return 0;
@@ -2966,8 +2966,7 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *p, *sp1, *sp2, *le;
-    ws_str line;
+    const char *last, *sp1, *sp2, *le;
     ws__heads h;
     size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
@@ -2976,9 +2975,8 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     WS_MEMSET(req, 0, sizeof *req);
     req->head = head, req->head_len = len;
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
-    p = ws__start_line(head, len, &line);
-    if (!p) return WS_ERR_HS_MALFORMED;
-    le = head + line.n; /* the line starts at head */
+    le = ws__line(head, head + len, &last); /* the request line's CR */
+    if (!le) return WS_ERR_HS_MALFORMED;
     /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a token, a
        target of visible bytes, a version, a space after each of the first two. The CRLF
        after the line (*le is CR) stops both scans. */
@@ -2996,7 +2994,7 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
             return v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
 
-    r = ws__walk_headers(p, head + len, lim, req, &h);
+    r = ws__walk_headers(le + 2, head + len, lim, req, &h);
     req->header_count = h.count;
     if (r != WS_OK) return r; /* items 2-4 */
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
@@ -3217,7 +3215,7 @@ WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws
 static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                     const char *key, const char *offered_protocols,
                                     const ws_deflate_params *offered_deflate, ws_response *res) {
-    const char *p;
+    const char *p, *last;
     ws_str offered, t;
     const ws_str *accept;
     ws__heads h;
@@ -3228,7 +3226,8 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
 
     WS_MEMSET(res, 0, sizeof *res);
     res->head = head, res->head_len = len;
-    p = ws__start_line(head, len, &res->status_line);
+    p = ws__line(head, head + len, &last);
+    res->status_line.p = head, res->status_line.n = (size_t)(last - head);
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
     if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
@@ -3238,7 +3237,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p, head + len, lim, 0, &h);
+    r = ws__walk_headers(p + 2, head + len, lim, 0, &h);
     if (r != WS_OK) return r; /* §4.1 items 2-3 */
     /* field by field: a struct copy out of h is a memcpy call on Cortex-M0 (-O0) */
     res->protocol.p = h.v[WS__H_PROTOCOL].p, res->protocol.n = h.v[WS__H_PROTOCOL].n;

@@ -1044,8 +1044,10 @@ static void test_response_parse_status(void **state) {
 }
 
 /* RFC 7230 §3.1.2: "HTTP/1.x" (x 1-9 here: an HTTP/1.1 client's peer), a space, three
-   digits (RFC 7231 §6: 100-599), a space before any reason phrase. Anything else is
-   malformed; a well-formed status other than 101 is WS_ERR_HS_STATUS with its status. */
+   digits (RFC 7231 §6: 100-599), a space before any reason phrase, which holds only
+   visible bytes and white space (a bare LF or a control byte is no part of a line).
+   Anything else is malformed; a well-formed status other than 101 is WS_ERR_HS_STATUS
+   with its status. */
 static void test_response_parse_status_line_form(void **state) {
     static const struct {
         const char *line;
@@ -1059,6 +1061,7 @@ static void test_response_parse_status_line_form(void **state) {
         {"HTTP/1.1 600 x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 1O1 x", WS_ERR_HS_MALFORMED, 0},
         {"HTTP/1.1 101x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1  101", WS_ERR_HS_MALFORMED, 0},
         {"http/1.1 101 x", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 10", WS_ERR_HS_MALFORMED, 0},
+        {"HTTP/1.1 101 OK\nX: y", WS_ERR_HS_MALFORMED, 0}, {"HTTP/1.1 101 O\x7fK", WS_ERR_HS_MALFORMED, 0},
     };
     size_t i;
     (void)state;
