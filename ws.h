@@ -3263,14 +3263,12 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
             return WS_ERR_HS_EXTENSION;
         }
     }
-    if (h.n[WS__H_PROTOCOL]) {              /* item 6: one token, and one we offered */
+    if (h.n[WS__H_PROTOCOL]) {              /* item 6: one line, and a value we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
         if (h.n[WS__H_PROTOCOL] > 1) return WS_ERR_HS_PROTOCOL;
-        do { /* an offered element whose bytes are the value's, each a tchar; the value is
-                followed by white space or CR, no tchar, so no byte past that one is read */
+        do { /* an offered element equal to the value (an empty value is no element) */
             if (!ws_token_next(&offered, &t)) return WS_ERR_HS_PROTOCOL;
-            for (i = 0; i < t.n && t.p[i] == res->protocol.p[i] && ws__is_tchar((unsigned char)t.p[i]); i++) {}
-        } while (i < t.n || i != res->protocol.n); /* an empty value is no element */
+        } while (t.n != res->protocol.n || !ws__memeq(t.p, res->protocol.p, t.n));
     }
     return WS_OK;
 }
