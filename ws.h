@@ -3245,24 +3245,26 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     ws_accept_key(key, ws__strlen(key), expect);                       /* item 4 */
     if (h.n[WS__H_ACCEPT] != 1 || accept->n != WS_ACCEPT_LEN || !ws__memeq(accept->p, expect, WS_ACCEPT_LEN))
         return WS_ERR_HS_ACCEPT;
-    { /* item 5: only an extension that was offered, once (every line, §11.3.2) */
+    /* item 5: only an extension that was offered, once (every line, §11.3.2). A line
+       without one is no better: a Sec-WebSocket-Extensions value lists at least one
+       extension (§9.1), so a line stands only beside the element that took our offer. */
+#ifndef WS_NO_DEFLATE
+    {
         size_t at = 0;
         ws_str e;
         while (ws_header_list_next(head, len, "sec-websocket-extensions", &at, &e)) {
-#ifndef WS_NO_DEFLATE
             ws_str v; /* field by field: passing e itself is a memcpy on Cortex-M0 */
             v.p = e.p, v.n = e.n;
-            if (offered_deflate && !res->deflate &&
-                ws__deflate_verify(v, offered_deflate, &res->agreed) == WS_OK) {
-                res->deflate = 1;
-                continue;
-            }
-#else
-            (void)offered_deflate;
-#endif
-            return WS_ERR_HS_EXTENSION;
+            if (!offered_deflate || res->deflate ||
+                ws__deflate_verify(v, offered_deflate, &res->agreed) != WS_OK)
+                return WS_ERR_HS_EXTENSION;
+            res->deflate = 1;
         }
     }
+#else
+    (void)offered_deflate;
+#endif
+    if (h.n[WS__H_EXTENSIONS] && !res->deflate) return WS_ERR_HS_EXTENSION;
     if (h.n[WS__H_PROTOCOL]) {              /* item 6: one line, and a value we offered */
         offered.p = offered_protocols, offered.n = ws__strlen(offered_protocols);
         if (h.n[WS__H_PROTOCOL] > 1) return WS_ERR_HS_PROTOCOL;

@@ -1099,6 +1099,9 @@ static void test_response_parse_failures(void **state) {
     /* 5: no extension was offered, so any is wrong */
     EXPECT_RESP(NULL, NULL, "Sec-WebSocket-Extensions: permessage-deflate\r\n", NULL,
                 WS_ERR_HS_EXTENSION);
+    /* and a line that names none is no header §9.1 allows (extension-list = 1#extension) */
+    EXPECT_RESP(NULL, NULL, "Sec-WebSocket-Extensions: \r\n", NULL, WS_ERR_HS_EXTENSION);
+    EXPECT_RESP(NULL, NULL, "Sec-WebSocket-Extensions: , ,\r\n", NULL, WS_ERR_HS_EXTENSION);
     /* 6: subprotocol not offered, or one when none was offered */
     EXPECT_RESP(NULL, NULL, "Sec-WebSocket-Protocol: superchat2\r\n", "chat, superchat",
                 WS_ERR_HS_PROTOCOL);

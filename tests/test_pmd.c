@@ -136,6 +136,7 @@ static void test_client_verification(void **state) {
         {"permessage-deflate; client_max_window_bits", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"},
         {"permessage-deflate; client_max_window_bits=10", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=11\r\n"},
         {"permessage-deflate; server_no_context_takeover", "Sec-WebSocket-Extensions: permessage-deflate\r\n"},
+        {"permessage-deflate", "Sec-WebSocket-Extensions: , \r\n"}, /* RFC 6455 §9.1: 1#extension */
     };
     ws_response res;
     size_t i;
