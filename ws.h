@@ -2977,11 +2977,12 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
     if (len > max_size) return WS_ERR_HS_TOO_LARGE;
     le = ws__line(head, head + len, &last); /* the request line's CR */
     if (!le) return WS_ERR_HS_MALFORMED;
-    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a token, a
-       target of visible bytes, a version, a space after each of the first two. The CRLF
-       after the line (*le is CR) stops both scans. */
-    for (sp1 = head; ws__is_tchar((unsigned char)*sp1); sp1++) {}
-    for (sp2 = sp1 + 1; (unsigned char)*sp2 > ' ' && *sp2 != 0x7f; sp2++) {}
+    /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a method, a
+       target, a version, a space after each of the first two. ws__line let only visible
+       bytes and white space through, so a field is a run of bytes above the space, and
+       the CRLF after the line (*le is CR) stops both scans. */
+    for (sp1 = head; (unsigned char)*sp1 > ' '; sp1++) {}
+    for (sp2 = sp1 + 1; (unsigned char)*sp2 > ' '; sp2++) {}
     if (sp1 == head || *sp1 != ' ' || sp2 == sp1 + 1 || *sp2 != ' ') return WS_ERR_HS_MALFORMED;
     req->method.p = head, req->method.n = (size_t)(sp1 - head);
     req->target.p = sp1 + 1, req->target.n = (size_t)(sp2 - sp1 - 1);
