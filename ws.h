@@ -2913,11 +2913,10 @@ typedef struct ws__heads {
     unsigned count; /* header lines */
 } ws__heads;
 
-/* The header lines after the start line, and the checks on them that both parsers make
-   in the same order: a request's (req not NULL) values and Host, then Upgrade and
-   Connection (§4.2.1 items 2-4, §4.1 items 2-3). */
+/* The header lines after the start line, and the checks on them that both parsers make:
+   Upgrade and Connection (§4.2.1 items 3-4, §4.1 items 2-3). */
 static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
-                                  ws_request *req, ws__heads *h) {
+                                  ws__heads *h) {
     ws_str name, value;
     unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
@@ -2938,11 +2937,6 @@ static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_li
     }
     if (r < 0) return (ws_result)r;
     if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
-    if (req) {
-        WS_MEMCPY((char *)req + offsetof(ws_request, host), h->v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
-        if (h->n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* RFC 7230 §5.4: exactly one */
-        if (!h->n[WS__H_HOST] || h->v[WS__H_HOST].n == 0) return WS_ERR_HS_HOST;
-    }
     if (!h->n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;
     if (!h->n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;
     return WS_OK;
@@ -2995,9 +2989,12 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
             return v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
 
-    r = ws__walk_headers(le + 2, head + len, lim, req, &h);
+    r = ws__walk_headers(le + 2, head + len, lim, &h);
     req->header_count = h.count;
-    if (r != WS_OK) return r; /* items 2-4 */
+    if (r != WS_OK) return r; /* items 3-4 */
+    WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
+    if (h.n[WS__H_HOST] > 1) return WS_ERR_HS_MALFORMED; /* item 2; RFC 7230 §5.4: exactly one */
+    if (!h.n[WS__H_HOST] || req->host.n == 0) return WS_ERR_HS_HOST;
     /* item 6 before item 5: a request of another version (hixie-76's Key1/Key2 have no
        Sec-WebSocket-Version at all) learns which version we speak (§4.4). */
     if (h.n[WS__H_VERSION] != 1 || !ws__ieq(req->version.p, req->version.n, "13"))
@@ -3238,7 +3235,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p + 2, head + len, lim, 0, &h);
+    r = ws__walk_headers(p + 2, head + len, lim, &h);
     if (r != WS_OK) return r; /* §4.1 items 2-3 */
     /* field by field: a struct copy out of h is a memcpy call on Cortex-M0 (-O0) */
     res->protocol.p = h.v[WS__H_PROTOCOL].p, res->protocol.n = h.v[WS__H_PROTOCOL].n;
