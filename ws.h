@@ -2655,11 +2655,10 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
     return 0;
 }
 
-/* *at is an offset into head: 0 before the first header line, the start of a line
-   (just after a CRLF) when the elements of the lines before it are all taken, or just
-   after the comma that ended the last element taken. Past the start line, the byte
-   before *at tells the two cases apart. at NULL (ws_header_find): the value of the
-   first line named `name`, whole. */
+/* *at is an offset into head: 0 before the first header line, else where the last
+   element taken ended, on its line (at the comma after it, or past the line's last
+   visible byte). at NULL (ws_header_find): the value of the first line named `name`,
+   whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *cr, *last, *end = head + len;
@@ -2673,7 +2672,7 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         p = head + from;
     }
     for (;;) {
-        if (p[-1] != ',') { /* at a line start: on to the value of the next line named `name` */
+        if (!from) { /* on to the value of the next line named `name` */
             ws_str n, value;
             int r;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
@@ -2688,10 +2687,10 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         cr = ws__line(p, end, &last);
         if (!cr) break; /* only after an *at not ours, or a head cut short */
         if (ws__element(&p, last, element)) {
-            *at = (size_t)((p < last ? p + 1 : cr + 2) - head);
+            *at = (size_t)(p - head);
             return 1;
         }
-        p = cr + 2;
+        p = cr + 2, from = 0;
     }
     if (at) *at = len;
     return 0;
