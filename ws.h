@@ -2612,36 +2612,28 @@ static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_st
     return 1;
 }
 
-/* The next non-empty element of the list in [*v, ve): the commas and white space before
-   it skipped, white space around it trimmed, and *v left at the comma after it (or ve).
+/* The next non-empty element of *list: the commas and white space before it skipped,
+   white space around it trimmed, and *list left from the comma after it (or empty).
    A comma inside a quoted-string (RFC 7230 §3.2.6, quoted-pairs too) does not end it. */
-static int ws__element(const char **v, const char *ve, ws_str *out) {
-    const char *p = *v, *start, *last; /* last: past the last byte that is no white space */
+WSDEF int ws_token_next(ws_str *list, ws_str *token) {
+    const char *p = list->p, *end, *start, *last; /* last: past the last byte that is no white space */
     int quoted = 0;
-    while (p < ve && (ws__is_ows(*p) || *p == ',')) p++;
-    for (start = last = p; p < ve; p++) {
+    if (!list->n) return 0; /* an absent header is {NULL, 0} */
+    end = p + list->n;
+    while (p < end && (ws__is_ows(*p) || *p == ',')) p++;
+    for (start = last = p; p < end; p++) {
         char c = *p;
         if (c == '"') quoted = !quoted;
         else if (!quoted) {
             if (c == ',') break;
-        } else if (c == '\\' && p + 1 < ve) {
+        } else if (c == '\\' && p + 1 < end) {
             p++; /* a quoted-pair: the byte after the backslash is taken as it is */
         }
         if (!ws__is_ows(c)) last = p + 1;
     }
-    *v = p;
-    out->p = start, out->n = (size_t)(last - start);
-    return last != start;
-}
-
-WSDEF int ws_token_next(ws_str *list, ws_str *token) {
-    const char *p = list->p, *end;
-    int r;
-    if (!list->n) return 0; /* an absent header is {NULL, 0} */
-    end = p + list->n;
-    r = ws__element(&p, end, token);
     list->p = p, list->n = (size_t)(end - p);
-    return r;
+    token->p = start, token->n = (size_t)(last - start);
+    return last != start;
 }
 
 WSDEF int ws_token_has(ws_str list, const char *token) {
@@ -2662,6 +2654,7 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
     const char *p, *cr, *last, *end = head + len;
+    ws_str rest; /* of p's line */
     size_t from = at ? *at : 0;
     if (from > len) return 0;
     if (from == 0) { /* past the start line */
@@ -2686,8 +2679,9 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
         /* the rest of p's line, to its last visible byte */
         cr = ws__line(p, end, &last);
         if (!cr) break; /* only after an *at not ours, or a head cut short */
-        if (ws__element(&p, last, element)) {
-            *at = (size_t)(p - head);
+        rest.p = p, rest.n = (size_t)(last - p);
+        if (ws_token_next(&rest, element)) {
+            *at = (size_t)(rest.p - head);
             return 1;
         }
         p = cr + 2, from = 0;
