@@ -2702,11 +2702,14 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 }
 
 #ifndef WS_NO_CLIENT
-/* What a URL, or a host and resource given without one, may not hold: §3 allows no
-   fragment, and white space or a control byte would split the request line or the Host
-   header. */
-static int ws__target_bad(char c) {
-    return c == '#' || (unsigned char)c <= ' ' || c == 0x7f;
+/* How many of s's first n bytes a URL, or a host and resource given without one, may
+   hold: §3 allows no fragment, and white space or a control byte would split the
+   request line or the Host header. As NUL is a control byte, n may be (size_t)-1 for a
+   string: it is whole when the count reaches its end. */
+static size_t ws__target_len(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && s[i] != '#' && (unsigned char)s[i] > ' ' && s[i] != 0x7f) i++;
+    return i;
 }
 #endif
 
@@ -2718,8 +2721,7 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    for (i = 0; i < len; i++)
-        if (ws__target_bad(url[i])) return WS_ERR_URL;
+    if (ws__target_len(url, len) != len) return WS_ERR_URL;
     auth = p = url + 5 + out->secure;
     for (; p < end && *p != '/' && *p != '?'; p++)
         if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
@@ -3123,15 +3125,6 @@ static int ws__value_ok(const char *s) {
     return 1;
 }
 
-/* A host or resource given without a URL (first: the byte it must start with, or 0 for
-   any): not empty, and only bytes a URL may hold. */
-static int ws__target_ok(const char *s, int first) {
-    if (!*s || (first && *s != first)) return 0;
-    for (; *s; s++)
-        if (ws__target_bad(*s)) return 0;
-    return 1;
-}
-
 static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
                              const ws_deflate_params *deflate);
 
@@ -3164,7 +3157,10 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
         const char *res = o->resource ? o->resource : "/";
         if (o->url) return WS_ERR_URL; /* WS_NO_URL: nothing here could read it */
         if (!o->host) return WS_ERR_ARG;
-        if (!ws__target_ok(o->host, 0) || !ws__target_ok(res, '/')) return WS_ERR_URL;
+        /* a host not empty, a resource that is a path */
+        if (!*o->host || o->host[ws__target_len(o->host, (size_t)-1)] || *res != '/' ||
+            res[ws__target_len(res, (size_t)-1)])
+            return WS_ERR_URL;
         ws__putf(&b, "GET %s HTTP/1.1\r\nHost: %s", res, o->host);
     }
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
