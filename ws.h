@@ -3744,13 +3744,13 @@ static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
 
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
    permessage-deflate agreed (NULL for nothing). */
-static void ws__opened(ws_conn *c, const char *protocol, size_t protocol_len) {
+static void ws__opened(ws_conn *c, const ws_str *protocol) {
     ws_event ev;
     ws_deflate_params agreed;
     c->ws__state = WS_STATE_OPEN;
     c->ws__flags &= ~WS__F_CLOSE_TIMER;
     ws__event_init(&ev, WS_EV_OPEN);
-    ev.protocol.p = protocol_len ? protocol : "", ev.protocol.n = protocol_len;
+    ev.protocol.p = protocol->n ? protocol->p : "", ev.protocol.n = protocol->n;
 #ifndef WS_NO_DEFLATE
     if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
 #else
@@ -3827,7 +3827,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_h
         ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
-    ws__opened(c, res.protocol.p, res.protocol.n);
+    ws__opened(c, &res.protocol);
     ws__in_release(c);
     return WS_OK;
 }
@@ -3886,19 +3886,17 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers); /* measured, then written */
     r = ws__head_room(c, n, &dst);
-    if (r != WS_OK) {
-        hs->error = r; /* nothing queued; still undecided */
-        return r;
+    if (r == WS_OK) { /* else nothing queued; still undecided */
+        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
+                           extra_headers);
+        c->ws__out_tail += (size_t)n;
+        c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
+        /* WS_EV_OPEN names it from the request head, not from the caller's string, which
+           need not outlive this call. */
+        ws__offered(hs->req, protocol, &hs->protocol);
+        c->ws__state = WS_STATE_OPEN;
     }
-    ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
-    c->ws__out_tail += (size_t)n;
-    c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
-    /* WS_EV_OPEN names it from the request head, not from the caller's string, which
-       need not outlive this call. */
-    ws__offered(hs->req, protocol, &hs->protocol);
-    hs->error = WS_OK;
-    c->ws__state = WS_STATE_OPEN;
-    return WS_OK;
+    return hs->error = r;
 }
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
@@ -3941,7 +3939,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
     }
     if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
-    if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
+    if (c->ws__state == WS_STATE_OPEN) ws__opened(c, &hs.protocol);
     ws__in_release(c);
     return WS_OK;
 }
