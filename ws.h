@@ -3734,12 +3734,12 @@ WSDEF void ws_conn_free(ws_conn *c) {
 
 /* Room at the end of the queue for a head of n bytes, as a first run of its builder
    measured it (n < 0: why it could not be built); a second run writes it at *dst. A
-   queue too full for it is WS_ERR_BUFFER. */
+   head is the first thing queued (nothing may be sent while CONNECTING), so the queue
+   is empty, never too full for now (WS_WOULD_BLOCK): no room means a queue too small
+   for it (WS_ERR_TOO_BIG), or no memory to grow it. */
 static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
-    ws_result r;
-    if (n < 0) return (ws_result)n;
-    r = ws__reserve(c, (size_t)n, dst);
-    return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    WS_ASSERT(c->ws__out_tail == c->ws__out_head && !c->ws__held);
+    return n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
 }
 
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
@@ -3799,8 +3799,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
         if (r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
-        ws__out_release(c);
-        ws__in_release(c);
+        ws__in_release(c); /* (the queue grows only when ws__head_room succeeds) */
         return r;
     }
     ws__request_build((char *)dst, (size_t)n, o, key, offer);
