@@ -2695,11 +2695,14 @@ WSDEF int ws_header_find(const char *head, size_t len, const char *name, ws_str 
 }
 
 #ifndef WS_NO_CLIENT
-/* What a URL, or a host and resource given without one, may not hold: §3 allows no
-   fragment, and white space or a control byte would split the request line or the Host
-   header. */
-static int ws__target_bad(char c) {
-    return c == '#' || (unsigned char)c <= ' ' || c == 0x7f;
+/* How many of s's first n bytes a URL, or a host and resource given without one, may
+   hold: §3 allows no fragment, and white space or a control byte would split the
+   request line or the Host header. As NUL is a control byte, n may be (size_t)-1 for a
+   string: it is whole when the count reaches its end. */
+static size_t ws__target_len(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && s[i] != '#' && (unsigned char)s[i] > ' ' && s[i] != 0x7f) i++;
+    return i;
 }
 #endif
 
@@ -2711,8 +2714,7 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    for (i = 0; i < len; i++)
-        if (ws__target_bad(url[i])) return WS_ERR_URL;
+    if (ws__target_len(url, len) != len) return WS_ERR_URL;
     auth = p = url + 5 + out->secure;
     for (; p < end && *p != '/' && *p != '?'; p++)
         if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
@@ -3112,15 +3114,6 @@ static int ws__value_ok(const char *s) {
     return 1;
 }
 
-/* A host or resource given without a URL (first: the byte it must start with, or 0 for
-   any): not empty, and only bytes a URL may hold. */
-static int ws__target_ok(const char *s, int first) {
-    if (!*s || (first && *s != first)) return 0;
-    for (; *s; s++)
-        if (ws__target_bad(*s)) return 0;
-    return 1;
-}
-
 static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, const char *key,
                              const ws_deflate_params *deflate);
 
@@ -3153,7 +3146,10 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
         const char *res = o->resource ? o->resource : "/";
         if (o->url) return WS_ERR_URL; /* WS_NO_URL: nothing here could read it */
         if (!o->host) return WS_ERR_ARG;
-        if (!ws__target_ok(o->host, 0) || !ws__target_ok(res, '/')) return WS_ERR_URL;
+        /* a host not empty, a resource that is a path */
+        if (!*o->host || o->host[ws__target_len(o->host, (size_t)-1)] || *res != '/' ||
+            res[ws__target_len(res, (size_t)-1)])
+            return WS_ERR_URL;
         ws__putf(&b, "GET %s HTTP/1.1\r\nHost: %s", res, o->host);
     }
     ws__putf(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -3728,23 +3724,23 @@ WSDEF void ws_conn_free(ws_conn *c) {
 
 /* Room at the end of the queue for a head of n bytes, as a first run of its builder
    measured it (n < 0: why it could not be built); a second run writes it at *dst. A
-   queue too full for it is WS_ERR_BUFFER. */
+   head is the first thing queued (nothing may be sent while CONNECTING), so the queue
+   is empty, never too full for now (WS_WOULD_BLOCK): no room means a queue too small
+   for it (WS_ERR_TOO_BIG), or no memory to grow it. (No WS_ASSERT says so: in the
+   firmware's checked build it took ws__head_room out of line and 8 B more stack.) */
 static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
-    ws_result r;
-    if (n < 0) return (ws_result)n;
-    r = ws__reserve(c, (size_t)n, dst);
-    return r == WS_WOULD_BLOCK ? WS_ERR_BUFFER : r;
+    return n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
 }
 
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
    permessage-deflate agreed (NULL for nothing). */
-static void ws__opened(ws_conn *c, const char *protocol, size_t protocol_len) {
+static void ws__opened(ws_conn *c, const ws_str *protocol) {
     ws_event ev;
     ws_deflate_params agreed;
     c->ws__state = WS_STATE_OPEN;
     c->ws__flags &= ~WS__F_CLOSE_TIMER;
     ws__event_init(&ev, WS_EV_OPEN);
-    ev.protocol.p = protocol_len ? protocol : "", ev.protocol.n = protocol_len;
+    ev.protocol.p = protocol->n ? protocol->p : "", ev.protocol.n = protocol->n;
 #ifndef WS_NO_DEFLATE
     if (c->ws__flags & WS__F_PMD) ws__pmd_params(c, &agreed), ev.deflate = &agreed;
 #else
@@ -3793,8 +3789,7 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
         if (r == WS_ERR_TOO_BIG) r = WS_ERR_BUFFER; /* the queue is too small */
     }
     if (r != WS_OK) { /* a client that could not start holds nothing: no ws_conn_free owed */
-        ws__out_release(c);
-        ws__in_release(c);
+        ws__in_release(c); /* (the queue grows only when ws__head_room succeeds) */
         return r;
     }
     ws__request_build((char *)dst, (size_t)n, o, key, offer);
@@ -3821,7 +3816,7 @@ static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_h
         ws__hang_up(c);
         return ws__fail(c, r, (unsigned)res.status, &res.status_line);
     }
-    ws__opened(c, res.protocol.p, res.protocol.n);
+    ws__opened(c, &res.protocol);
     ws__in_release(c);
     return WS_OK;
 }
@@ -3880,19 +3875,17 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     n = ws__response_build(0, (size_t)-1, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers); /* measured, then written */
     r = ws__head_room(c, n, &dst);
-    if (r != WS_OK) {
-        hs->error = r; /* nothing queued; still undecided */
-        return r;
+    if (r == WS_OK) { /* else nothing queued; still undecided */
+        ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
+                           extra_headers);
+        c->ws__out_tail += (size_t)n;
+        c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
+        /* WS_EV_OPEN names it from the request head, not from the caller's string, which
+           need not outlive this call. */
+        ws__offered(hs->req, protocol, &hs->protocol);
+        c->ws__state = WS_STATE_OPEN;
     }
-    ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0, extra_headers);
-    c->ws__out_tail += (size_t)n;
-    c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
-    /* WS_EV_OPEN names it from the request head, not from the caller's string, which
-       need not outlive this call. */
-    ws__offered(hs->req, protocol, &hs->protocol);
-    hs->error = WS_OK;
-    c->ws__state = WS_STATE_OPEN;
-    return WS_OK;
+    return hs->error = r;
 }
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
@@ -3935,7 +3928,7 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
     }
     if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
-    if (c->ws__state == WS_STATE_OPEN) ws__opened(c, hs.protocol.p, hs.protocol.n);
+    if (c->ws__state == WS_STATE_OPEN) ws__opened(c, &hs.protocol);
     ws__in_release(c);
     return WS_OK;
 }
