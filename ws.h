@@ -4033,15 +4033,17 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
     /* (A failure in the callback marked our close sent and ended the connection: then
        no echo and no second ending below, and ws_conn_feed returns that failure.) */
     c->ws__held = 0;
-    /* Echo the code (§5.5.1), in the room held since the header; an empty close is
-       answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
+    /* Echo the code (§5.5.1) with ws_close, in the room held since the header; an empty
+       close is answered with an empty one, since 1005 must never go on the wire
+       (§7.4.1). ws_close's checks pass (the code is valid, our close not sent), and
+       it takes CLOSING to CLOSED. Only the allocator or the RNG can fail it. */
     if (!(c->ws__flags & WS__F_SENT_CLOSE) &&
-        (r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK)
-        return r;
+        (r = ws_close(c, n >= 2 ? ev.code : 0, 0, 0)) != WS_OK)
+        return ws__fail_close(c, r);
     /* Both close frames have gone their way (§7.1.4). The server closes the
        transport first (§7.1.1), once its last bytes are written; a client waits
        for that; our close is sent now, if it was not before. (A ws_close from the
-       event did all this already.) */
+       event, or the echo, did all this already.) */
     if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE);
     ws__in_release(c);
     return WS_OK;
