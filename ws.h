@@ -4184,7 +4184,9 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     }
     ws__emit(c, &ev);
     if (c->ws__op == WS_OP_CLOSE) r = ws__closed(c, ev.code);
-    if (last && !c->ws__in_len) ws__in_release(c); /* empty unless a message is being assembled */
+    /* Empty unless a message is being assembled. None to release, the usual case, when
+       every message came whole in the input: no call per message for it. */
+    if (last && !c->ws__in_len && c->ws__in) ws__in_release(c);
     return r;
 }
 
