@@ -4151,7 +4151,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         gather = n != c->ws__ctrl_len;
         limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
     } else {
-        last = last && c->ws__fin;
+        last &= c->ws__fin; /* bits, not && (which gcc -Os turned into two text checks) */
 #ifndef WS_NO_DEFLATE
         if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
@@ -4180,7 +4180,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         if ((r = ws__control(c, &ev)) != WS_OK) return r;
     } else {
         ev.opcode = (ws_opcode)c->ws__msg_op;
-        ev.fin = last && (c->ws__flags & WS__F_STREAMING);
+        ev.fin = last & (int)(c->ws__flags / WS__F_STREAMING); /* streaming: on the last piece */
     }
     ws__emit(c, &ev);
     if (c->ws__op == WS_OP_CLOSE) r = ws__closed(c, ev.code);
