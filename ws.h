@@ -3970,63 +3970,63 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
 }
 #endif /* WS_NO_HANDSHAKE */
 
-/* -- frames: header, payload, control -- */
+/* -- frames: header, payload, control --
+   ws__frame_begin, ws__control and ws__closed return why a frame fails the connection
+   (WS_ERR_PROTOCOL, WS_ERR_UTF8, WS_ERR_TOO_BIG, a queuing error), and their caller
+   fails it (ws__fail_close, which picks the close code); ws__payload fails it itself. */
 
-static ws_result ws__fail_protocol(ws_conn *c) { return ws__fail_close(c, WS_ERR_PROTOCOL); }
-
-/* Queue the reply to a control frame, in the room held for it since its header: only
-   the allocator (WS_ERR_NOMEM) or the RNG can fail it, and the failure says which. */
-static ws_result ws__reply(ws_conn *c, unsigned op, const void *d, size_t n) {
-    ws_result r;
-    c->ws__held = 0;
-    r = ws__queue_frame(c, op, 1, d, n);
-    return r != WS_OK ? ws__fail_close(c, r) : WS_OK;
-}
-
-/* A whole control frame's payload (§5.5), from the input or gathered in the assembly
-   buffer. A reply owed to it is queued before its event, so input never has to wait
-   for it here. */
-static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
-    ws_event ev;
+/* A whole control frame (§5.5), from the input or gathered in the assembly buffer,
+   before its event (ev: its payload): a reply owed to it is queued first, so input
+   never has to wait for it here (only the allocator or the RNG can fail it, held room
+   or not); a close's code and reason are checked, and go into the event. */
+static ws_result ws__control(ws_conn *c, ws_event *ev) {
+    const unsigned char *d = (const unsigned char *)ev->data;
+    size_t n = ev->len;
     unsigned op = c->ws__op;
-    ws_result r;
-    ws__event_init(&ev, op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE);
-    ev.data = d, ev.len = n;
+    ev->type = op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE;
     if (op == WS_OP_PING) {
         /* §5.5.2: answer with the same payload, even after our close went out: only a
            received close ends pongs, and §5.5.1 only ends data frames after ours. Every
            ping's header held room for its pong (ws__frame_begin). */
-        if ((r = ws__reply(c, WS_OP_PONG, d, n)) != WS_OK) return r;
+        c->ws__held = 0;
+        return ws__queue_frame(c, WS_OP_PONG, 1, d, n);
     } else if (op == WS_OP_PONG) { /* §5.5.3: unsolicited ones are fine, and need no answer */
         c->ws__flags &= ~WS__F_PING_OUT;
     } else { /* WS_OP_CLOSE, §5.5.1 and §7.4: a code, then a UTF-8 reason */
-        ev.code = WS_CLOSE_NO_STATUS;
-        if (n == 1) return ws__fail_protocol(c);
+        ev->code = WS_CLOSE_NO_STATUS;
+        if (n == 1) return WS_ERR_PROTOCOL;
         if (n >= 2) {
-            ev.code = (unsigned)d[0] << 8 | d[1];
-            if (!ws_close_code_valid(ev.code)) return ws__fail_protocol(c);
-            ev.data = d + 2, ev.len = n - 2;
-            if (ws_utf8_check(d + 2, n - 2) != WS_OK) return ws__fail_close(c, WS_ERR_UTF8);
+            ev->code = (unsigned)d[0] << 8 | d[1];
+            if (!ws_close_code_valid(ev->code)) return WS_ERR_PROTOCOL;
+            ev->data = d + 2, ev->len = n - 2;
+            if (ws_utf8_check(d + 2, n - 2) != WS_OK) return WS_ERR_UTF8;
         }
-        /* (CLOSED once this returns: nothing after a close is read) */
+        /* (CLOSED once its event is over: nothing after a close is read) */
         c->ws__state = WS_STATE_CLOSING;
     }
-    ws__emit(c, &ev); /* a close's may answer with a close of its own (ws_close), or fail */
-    if (op != WS_OP_CLOSE) return WS_OK;
-    /* (A failure in the callback marked our close sent and ended the connection: then
-       no echo and no second ending below, and ws_conn_feed returns that failure.) */
+    return WS_OK;
+}
+
+/* After the peer's close event (code: WS_CLOSE_NO_STATUS for an empty close), which
+   may have answered with a close of its own (ws_close), or failed the connection: that
+   failure marked our close sent and ended the connection, so no echo and no second
+   ending follow, and ws_conn_feed returns it. */
+static ws_result ws__closed(ws_conn *c, unsigned code) {
+    ws_result r;
     c->ws__held = 0;
-    /* Echo the code (§5.5.1), in the room held since the header; an empty close is
-       answered with an empty one, since 1005 must never go on the wire (§7.4.1). */
+    /* Echo the code (§5.5.1) with ws_close, in the room held since the header; an empty
+       close is answered with an empty one, since 1005 must never go on the wire
+       (§7.4.1). ws_close's checks pass (the code is valid, our close not sent), and
+       it takes CLOSING to CLOSED. Only the allocator or the RNG can fail it. */
     if (!(c->ws__flags & WS__F_SENT_CLOSE) &&
-        (r = ws__reply(c, WS_OP_CLOSE, d, n >= 2 ? 2 : 0)) != WS_OK)
+        (r = ws_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, 0, 0)) != WS_OK)
         return r;
     /* Both close frames have gone their way (§7.1.4). The server closes the
        transport first (§7.1.1), once its last bytes are written; a client waits
        for that; our close is sent now, if it was not before. (A ws_close from the
-       event did all this already.) */
+       event, or the echo, did all this already.) */
     if (c->ws__state != WS_STATE_CLOSED) ws__end(c, WS_STATE_CLOSED, WS__F_SENT_CLOSE);
-    ws__in_release(c);
+    ws__in_release(c); /* a message being assembled is dropped */
     return WS_OK;
 }
 
@@ -4035,14 +4035,6 @@ static ws_result ws__control(ws_conn *c, const unsigned char *d, size_t n) {
    data, len and fin. */
 static void ws__message_event(const ws_conn *c, ws_event *ev) {
     ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
-}
-
-static void ws__deliver(ws_conn *c, const void *data, size_t n, int last) {
-    ws_event ev;
-    ws__message_event(c, &ev);
-    ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = data, ev.len = n;
-    ev.fin = last && (c->ws__flags & WS__F_STREAMING);
-    ws__emit(c, &ev);
 }
 
 /* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
@@ -4055,6 +4047,15 @@ static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last
 }
 
 #ifndef WS_NO_DEFLATE
+/* An inflated message, or the next piece of one, handed over as ws__payload does. */
+static void ws__deliver(ws_conn *c, const void *data, size_t n, int last) {
+    ws_event ev;
+    ws__message_event(c, &ev);
+    ev.opcode = (ws_opcode)c->ws__msg_op, ev.data = data, ev.len = n;
+    ev.fin = last && (c->ws__flags & WS__F_STREAMING);
+    ws__emit(c, &ev);
+}
+
 /* n bytes of a compressed message's payload (RFC 7692 §7.2.2), inflated as they come,
    with 00 00 ff ff appended after the last frame's. The inflated bytes take the path an
    uncompressed message's take: text checked as it comes (1007 on the frame whose
@@ -4120,6 +4121,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
    between reads, after the message being assembled and taken off it when handled. */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     size_t limit = c->ws__max_message;
+    ws_event ev;
     ws_result r = WS_OK;
     int last, gather;
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
@@ -4130,7 +4132,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         gather = n != c->ws__ctrl_len;
         limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
     } else {
-        last = last && c->ws__fin;
+        last &= c->ws__fin;
 #ifndef WS_NO_DEFLATE
         if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
@@ -4151,9 +4153,21 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         k = c->ws__op & 8 ? c->ws__ctrl_len : c->ws__in_len;
         p = c->ws__in + (c->ws__in_len -= k), n = k;
     }
-    if (c->ws__op & 8) r = ws__control(c, p, n);
-    else ws__deliver(c, p, n, last);
-    if (last && !c->ws__in_len) ws__in_release(c); /* empty unless a message is being assembled */
+    /* One event hands it over: a control frame's (after the reply it is owed), or a
+       message or the next piece of one */
+    ws__message_event(c, &ev);
+    ev.data = p, ev.len = n;
+    if (c->ws__op & 8) {
+        if ((r = ws__control(c, &ev)) != WS_OK) return ws__fail_close(c, r);
+    } else {
+        ev.opcode = (ws_opcode)c->ws__msg_op;
+        ev.fin = last & (int)(c->ws__flags >> 2); /* on the last piece, streaming (WS__F_STREAMING) */
+    }
+    ws__emit(c, &ev);
+    if (c->ws__op == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) return ws__fail_close(c, r);
+    /* Empty unless a message is being assembled. None to release, the usual case, when
+       every message came whole in the input: no call per message for it. */
+    if (last && !c->ws__in_len && c->ws__in) ws__in_release(c);
     return r;
 }
 
@@ -4164,7 +4178,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
     unsigned rsv = (c->ws__flags & WS__F_PMD) && (op == WS_OP_TEXT || op == WS_OP_BINARY) ? 4 : 0;
     /* ws_frame_check's rules, in place (24 B less Thumb than the call): frames to a
        server masked, to a client not (§5.1; masked is 0 or 1, WS_ROLE_SERVER is 1) */
-    if ((f->rsv & ~rsv) || f->masked != c->ws__role) return ws__fail_protocol(c);
+    if ((f->rsv & ~rsv) || f->masked != c->ws__role) return WS_ERR_PROTOCOL;
     if (op & 8) {
         /* The reply this frame asks for (a pong with its payload, §5.5.2; a close
            echoing the code, §5.5.1) needs queue room: until there is some, read no
@@ -4184,7 +4198,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
         c->ws__ctrl_len = (unsigned char)len;
     } else {
         /* §5.4: a continuation only inside a message, a new one only outside (no nesting) */
-        if (!op != !!(c->ws__flags & WS__F_IN_MSG)) return ws__fail_protocol(c);
+        if (!op != !!(c->ws__flags & WS__F_IN_MSG)) return WS_ERR_PROTOCOL;
         if (op) {
             c->ws__msg_op = (unsigned char)op;
             c->ws__utf8.state = 0;
@@ -4195,7 +4209,7 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
            (§10.4); a compressed message's is its inflated size, checked as it inflates. */
         if (!(c->ws__flags & (WS__F_STREAMING | WS__F_IN_DEFLATE)) &&
             f->len > c->ws__max_message - c->ws__in_len)
-            return ws__fail_close(c, WS_ERR_TOO_BIG);
+            return WS_ERR_TOO_BIG;
     }
     c->ws__op = (unsigned char)op, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
     if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
@@ -4289,12 +4303,12 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             p += take;
             break;
         }
-        if (n < 0) {
-            r = ws__fail_protocol(c);
+        r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c, &f);
+        if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
+        if (r != WS_OK) {
+            r = ws__fail_close(c, r);
             break;
         }
-        r = ws__frame_begin(c, &f);
-        if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
         c->ws__hdr_len = 0;
         p += take; /* its payload, if any, on the next round */
     }
