@@ -1029,26 +1029,28 @@ static uint32_t ws__be32(const unsigned char *p) {
 /* It hashes about 60 bytes once per handshake: both forms keep the schedule as 16 words
    (the §6.1.3 alternative) rather than 80. */
 #if WS_SMALL
-/* s->block into s->h (FIPS 180-4 §6.1.2). u holds a, b, c, d, e, then W[i + 15] down to
-   W[i]: one shift up a word per round moves both the working variables (e = d, ..., b = a)
-   and the schedule's window, so every word sits at a fixed index and no ring arithmetic is
-   needed. The shifts make it some 3x slower than the ring below, for 60 B less Thumb code. */
+/* s->block into s->h (FIPS 180-4 §6.1.2). u holds a, b, c, d, e, then W[i - 1] down to
+   W[i - 16]: one shift up a word per round moves both the working variables (e = d, ...,
+   b = a) and the schedule's window, so every word sits at a fixed index and no ring
+   arithmetic is needed. Each round makes its own W[i], the first 16 straight from the
+   block, so no loop loads them ahead. The shifts make it some 3x slower than the ring
+   below, for 60 B less Thumb code. */
 static void ws__sha1_block(ws_sha1 *s) {
     static const uint32_t K[4] = {0x5A827999u, 0x6ED9EBA1u, 0x8F1BBCDCu, 0xCA62C1D6u};
-    uint32_t u[21], f, t;
+    uint32_t u[21], f, t, w;
     unsigned i, j;
     WS_MEMCPY(u, s->h, 20);
-    for (i = 0; i < 16; i++) u[20 - i] = ws__be32(s->block + 4 * i);
     for (i = 0; i < 80; i++) {
         uint32_t b = u[1], c = u[2], d = u[3];
         /* §4.1.1: Ch, Parity, Maj, Parity. Ch and Maj are b & c plus a disjoint part: the
            bits of d where b is clear (Ch), where b and c differ (Maj). */
         j = i / 20;
         f = j & 1 ? b ^ c ^ d : (b & c) + (d & (j ? b ^ c : ~b));
-        t = ws__rol(u[0], 5) + f + u[4] + K[j] + u[20];
-        f = ws__rol(u[20 - 13] ^ u[20 - 8] ^ u[20 - 2] ^ u[20], 1); /* W[i + 16] */
+        /* §6.1.2 step 1; past the block, W[i - 3] ^ W[i - 8] ^ W[i - 14] ^ W[i - 16] */
+        w = i < 16 ? ws__be32(s->block + 4 * i) : ws__rol(u[7] ^ u[12] ^ u[18] ^ u[20], 1);
+        t = ws__rol(u[0], 5) + f + u[4] + K[j] + w;
         for (j = 20; j; j--) u[j] = u[j - 1];
-        u[0] = t, u[2] = ws__rol(b, 30), u[5] = f;
+        u[0] = t, u[2] = ws__rol(b, 30), u[5] = w;
     }
     for (i = 0; i < 5; i++) s->h[i] += u[i];
 }
@@ -1091,11 +1093,12 @@ WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
 }
 
 WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
-    uint64_t bits = s->total * 8;
+    uint64_t n = s->total;
     unsigned i;
     unsigned char c = 0x80; /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
     while (ws__sha1_byte(s, c) != 56) c = 0;
-    while (ws__sha1_byte(s, (unsigned char)(bits >> 56))) bits <<= 8;
+    /* The bit count n * 8 big-endian: its top byte is bits 53..60 of n. */
+    while (ws__sha1_byte(s, (unsigned char)(n >> 53))) n <<= 8;
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
