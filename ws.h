@@ -1011,11 +1011,13 @@ static void *ws__memset(void *d, int c, size_t n) {
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 
 WSDEF const char *ws_strerror(int r) {
-    /* WS__RESULTS runs 0, -1, -2, ... without gaps, so -r indexes its texts. */
+    /* WS__RESULTS runs 0, -1, -2, ... without gaps, so -r indexes its texts; every other
+       value (a positive one too, whose negation wraps to a huge index) takes the last. */
 #define WS__RESULT_TEXT(name, value, text) text,
-    static const char *const texts[] = {WS__RESULTS(WS__RESULT_TEXT)};
+    static const char *const texts[] = {WS__RESULTS(WS__RESULT_TEXT) "unknown result"};
 #undef WS__RESULT_TEXT
-    return r <= 0 && r > -(int)(sizeof texts / sizeof *texts) ? texts[-r] : "unknown result";
+    unsigned i = 0u - (unsigned)r, last = sizeof texts / sizeof *texts - 1;
+    return texts[i < last ? i : last];
 }
 
 /* ---- 2. Primitives --------------------------------------------------------------- */

@@ -77,7 +77,9 @@ static void test_strerror_every_result(void **state) {
     WS__RESULTS(CHECK_TEXT)
 #undef CHECK_TEXT
     assert_string_equal(ws_strerror(1), "unknown result");
+    assert_string_equal(ws_strerror(2147483647), "unknown result");
     assert_string_equal(ws_strerror(WS__RESULT_LAST), "unknown result");
+    assert_string_equal(ws_strerror(WS__RESULT_LAST - 1), "unknown result");
     assert_string_equal(ws_strerror(-2147483647 - 1), "unknown result");
 }
 
