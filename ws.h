@@ -973,18 +973,17 @@ WSDEF unsigned ws_stream_wants(const ws_stream *s);
 #ifndef WS_MEMCPY
 #ifdef WS_NO_STDLIB
 /* Freestanding builds without the three: plain loops, good enough for handshakes and
-   the output queue; the hot paths do not call them per byte. */
-static void *ws__memcpy(void *d, const void *s, size_t n) {
-    unsigned char *dp = (unsigned char *)d;
-    const unsigned char *sp = (const unsigned char *)s;
-    while (n--) *dp++ = *sp++;
-    return d;
-}
+   the output queue; the hot paths do not call them per byte. One loop serves memcpy and
+   memmove, backwards only when d overlaps s from above: as a call, not a second loop
+   inlined where the queue moves its bytes down, it is 32 B less on Thumb. */
 static void *ws__memmove(void *d, const void *s, size_t n) {
     unsigned char *dp = (unsigned char *)d;
     const unsigned char *sp = (const unsigned char *)s;
-    if (dp < sp) return ws__memcpy(d, s, n);
-    while (n--) dp[n] = sp[n];
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        k = dp > sp ? n - 1 - i : i;
+        dp[k] = sp[k];
+    }
     return d;
 }
 /* Most sites zero a struct with it (eight in a WS_NO_DEFLATE build); compilers inline the
@@ -997,7 +996,7 @@ static void *ws__memset(void *d, int c, size_t n) {
     while (n--) *dp++ = (unsigned char)c;
     return d;
 }
-#define WS_MEMCPY(d, s, n) ws__memcpy(d, s, n)
+#define WS_MEMCPY(d, s, n) ws__memmove(d, s, n)
 #define WS_MEMMOVE(d, s, n) ws__memmove(d, s, n)
 #define WS_MEMSET(d, c, n) ws__memset(d, c, n)
 #else
@@ -1011,11 +1010,13 @@ static void *ws__memset(void *d, int c, size_t n) {
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 
 WSDEF const char *ws_strerror(int r) {
-    /* WS__RESULTS runs 0, -1, -2, ... without gaps, so -r indexes its texts. */
+    /* WS__RESULTS runs 0, -1, -2, ... without gaps, so -r indexes its texts; every other
+       value (a positive one too, whose negation wraps to a huge index) takes the last. */
 #define WS__RESULT_TEXT(name, value, text) text,
-    static const char *const texts[] = {WS__RESULTS(WS__RESULT_TEXT)};
+    static const char *const texts[] = {WS__RESULTS(WS__RESULT_TEXT) "unknown result"};
 #undef WS__RESULT_TEXT
-    return r <= 0 && r > -(int)(sizeof texts / sizeof *texts) ? texts[-r] : "unknown result";
+    unsigned i = 0u - (unsigned)r, last = sizeof texts / sizeof *texts - 1;
+    return texts[i < last ? i : last];
 }
 
 /* ---- 2. Primitives --------------------------------------------------------------- */
@@ -1029,26 +1030,28 @@ static uint32_t ws__be32(const unsigned char *p) {
 /* It hashes about 60 bytes once per handshake: both forms keep the schedule as 16 words
    (the §6.1.3 alternative) rather than 80. */
 #if WS_SMALL
-/* s->block into s->h (FIPS 180-4 §6.1.2). u holds a, b, c, d, e, then W[i + 15] down to
-   W[i]: one shift up a word per round moves both the working variables (e = d, ..., b = a)
-   and the schedule's window, so every word sits at a fixed index and no ring arithmetic is
-   needed. The shifts make it some 3x slower than the ring below, for 60 B less Thumb code. */
+/* s->block into s->h (FIPS 180-4 §6.1.2). u holds a, b, c, d, e, then W[i - 1] down to
+   W[i - 16]: one shift up a word per round moves both the working variables (e = d, ...,
+   b = a) and the schedule's window, so every word sits at a fixed index and no ring
+   arithmetic is needed. Each round makes its own W[i], the first 16 straight from the
+   block, so no loop loads them ahead. The shifts make it some 3x slower than the ring
+   below, for 60 B less Thumb code. */
 static void ws__sha1_block(ws_sha1 *s) {
     static const uint32_t K[4] = {0x5A827999u, 0x6ED9EBA1u, 0x8F1BBCDCu, 0xCA62C1D6u};
-    uint32_t u[21], f, t;
+    uint32_t u[21], f, t, w;
     unsigned i, j;
     WS_MEMCPY(u, s->h, 20);
-    for (i = 0; i < 16; i++) u[20 - i] = ws__be32(s->block + 4 * i);
     for (i = 0; i < 80; i++) {
         uint32_t b = u[1], c = u[2], d = u[3];
         /* §4.1.1: Ch, Parity, Maj, Parity. Ch and Maj are b & c plus a disjoint part: the
            bits of d where b is clear (Ch), where b and c differ (Maj). */
         j = i / 20;
         f = j & 1 ? b ^ c ^ d : (b & c) + (d & (j ? b ^ c : ~b));
-        t = ws__rol(u[0], 5) + f + u[4] + K[j] + u[20];
-        f = ws__rol(u[20 - 13] ^ u[20 - 8] ^ u[20 - 2] ^ u[20], 1); /* W[i + 16] */
+        /* §6.1.2 step 1; past the block, W[i - 3] ^ W[i - 8] ^ W[i - 14] ^ W[i - 16] */
+        w = i < 16 ? ws__be32(s->block + 4 * i) : ws__rol(u[7] ^ u[12] ^ u[18] ^ u[20], 1);
+        t = ws__rol(u[0], 5) + f + u[4] + K[j] + w;
         for (j = 20; j; j--) u[j] = u[j - 1];
-        u[0] = t, u[2] = ws__rol(b, 30), u[5] = f;
+        u[0] = t, u[2] = ws__rol(b, 30), u[5] = w;
     }
     for (i = 0; i < 5; i++) s->h[i] += u[i];
 }
@@ -1091,11 +1094,12 @@ WSDEF void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
 }
 
 WSDEF void ws_sha1_final(ws_sha1 *s, unsigned char digest[20]) {
-    uint64_t bits = s->total * 8;
+    uint64_t n = s->total;
     unsigned i;
     unsigned char c = 0x80; /* §5.1.1: a 1 bit, zeros up to 56 mod 64, the bit count */
     while (ws__sha1_byte(s, c) != 56) c = 0;
-    while (ws__sha1_byte(s, (unsigned char)(bits >> 56))) bits <<= 8;
+    /* The bit count n * 8 big-endian: its top byte is bits 53..60 of n. */
+    while (ws__sha1_byte(s, (unsigned char)(n >> 53))) n <<= 8;
     for (i = 0; i < 20; i++) digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
@@ -1150,10 +1154,11 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
 
 /* UTF-8 validator state: 0 between code points; otherwise the count of continuation
    bytes still due (bits 0-1) and the range the next one must fall in (lo in bits 8-15,
-   hi in bits 16-23). The ranges are what exclude overlongs (E0, F0), surrogates (ED) and
-   code points past U+10FFFF (F4); RFC 3629 §4 table. WS__UTF8_BAD sticks after a fault. */
+   hi - lo in bits 16-23, so one unsigned compare of b - lo tests both ends). The ranges
+   are what exclude overlongs (E0, F0), surrogates (ED) and code points past U+10FFFF
+   (F4); RFC 3629 §4 table. WS__UTF8_BAD sticks after a fault. */
 #define WS__UTF8_BAD 0xffffffffu
-#define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
+#define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)((hi) - (lo)) << 16)
 
 #if WS_SMALL
 /* Bytes 80..FF in runs, each run by its last byte (bits 0-7) and the state its bytes
@@ -1179,15 +1184,16 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
     if (!len) return WS_OK; /* data may be NULL then */
     e = s + len;
 #if WS_SMALL
-    /* A byte a step, the lead byte's state looked up in the table: 110 B less on Thumb
+    /* A byte a step, the lead byte's state looked up in the table: 124 B less on Thumb
        than the form below, table included; at x86-64 -O2 about as fast on mixed text,
-       25x slower on ASCII. */
+       25x slower on ASCII. Inside the loop only the count (st & 3) says whether a
+       continuation byte is due, so each one may set the range of the next without a test
+       of the count; what is left between code points is cleared after the loop. */
     while (s < e) {
         unsigned b = *s++;
-        if (st) {
-            if (b < ((st >> 8) & 0xff) || b > (st >> 16)) goto bad;
-            st = (st & 3) - 1;
-            if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
+        if (st & 3) {
+            if (b - ((st >> 8) & 0xff) > (st >> 16)) goto bad;
+            st = ((st & 3) - 1) | WS__UTF8_NEED(0, 0x80, 0xBF);
         } else if (b >= 0x80) {
             const uint32_t *t = ws__utf8_leads;
             while ((*t & 0xff) < b) t++;
@@ -1195,6 +1201,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             if (!st) goto bad;
         }
     }
+    if (!(st & 3)) st = 0;
 #else
     while (s < e) {
         unsigned b;
@@ -1219,7 +1226,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             else goto bad;
         } else {
             b = *s++;
-            if (b < ((st >> 8) & 0xff) || b > (st >> 16)) goto bad;
+            if (b - ((st >> 8) & 0xff) > (st >> 16)) goto bad;
             st = (st & 3) - 1;
             if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
         }

@@ -77,7 +77,9 @@ static void test_strerror_every_result(void **state) {
     WS__RESULTS(CHECK_TEXT)
 #undef CHECK_TEXT
     assert_string_equal(ws_strerror(1), "unknown result");
+    assert_string_equal(ws_strerror(2147483647), "unknown result");
     assert_string_equal(ws_strerror(WS__RESULT_LAST), "unknown result");
+    assert_string_equal(ws_strerror(WS__RESULT_LAST - 1), "unknown result");
     assert_string_equal(ws_strerror(-2147483647 - 1), "unknown result");
 }
 
@@ -134,6 +136,32 @@ static void test_sha1_block_boundaries(void **state) {
     (void)state;
     for (i = 0; i < sizeof buf; i++) buf[i] = (char)(i & 0xff);
     for (i = 0; i < sizeof v / sizeof v[0]; i++) expect_sha1(buf, v[i].n, v[i].hex);
+}
+
+/* FIPS 180-4 §5.1.1: the padding ends with the message's length in bits as a 64-bit
+   big-endian number, all 64 bits of it. No test vector is long enough to reach past 32
+   bits, so the state after "abc" is given a count of 2^60 + ... bytes (every byte of the
+   bit count differs, the top one included) and the digest is compared with the same
+   state padded by hand through ws_sha1_update. */
+static void test_sha1_length_past_32_bits(void **state) {
+    const uint64_t skip = (uint64_t)0x1234567890ABCDC0u; /* whole blocks: position kept */
+    ws_sha1 s, r;
+    unsigned char digest[20], want[20], pad[64 + 8] = {0x80};
+    uint64_t bits;
+    size_t n, i;
+    (void)state;
+    ws_sha1_init(&s);
+    ws_sha1_update(&s, "abc", 3);
+    s.total += skip;
+    r = s;
+    bits = s.total * 8; /* 0x91A2B3C4855E6E18 */
+    n = 56 - 3 + 8;
+    for (i = 0; i < 8; i++) pad[56 - 3 + i] = (unsigned char)(bits >> (56 - 8 * i));
+    ws_sha1_update(&r, pad, n);
+    assert_int_equal(r.total & 63, 0);
+    for (i = 0; i < 20; i++) want[i] = (unsigned char)(r.h[i / 4] >> (24 - 8 * (i % 4)));
+    ws_sha1_final(&s, digest);
+    assert_memory_equal(digest, want, 20);
 }
 
 /* Two updates split at every position, with empty updates around them. */
@@ -720,6 +748,7 @@ int main(void) {
         cmocka_unit_test(test_sha1_fips_vectors),
         cmocka_unit_test(test_sha1_million_a),
         cmocka_unit_test(test_sha1_block_boundaries),
+        cmocka_unit_test(test_sha1_length_past_32_bits),
         cmocka_unit_test(test_sha1_split_every_position),
         cmocka_unit_test(test_base64_encode_vectors),
         cmocka_unit_test(test_base64_encode_small_buffer),
