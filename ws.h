@@ -3337,29 +3337,29 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
 
 /* Room for need bytes (<= limit) in one of the two buffers: the output queue (in 0) or
    the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
-   (WS_ERR_TOO_BIG). An allocated one doubles from 256, and takes the limit itself once
-   doubling would pass it, so growth stays amortized right up to the limit and never
-   beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
+   (WS_ERR_TOO_BIG). An allocated one at least doubles (256 to start) and takes the need
+   if that is more, never past the limit, so growth stays amortized right up to the
+   limit; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
     unsigned char **buf = &c->ws__out, *old, *p;
     size_t *cap = &c->ws__out_cap, n;
     if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
     if (need <= *cap) return WS_OK;
     if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
-    old = *buf, n = *cap ? *cap : 256;
+    old = *buf, n = *cap ? *cap * 2 : 256;
     WS_ASSERT(need <= limit);
-    while (n < need && n <= limit / 2) n *= 2;
-    if (n < need || n > limit) n = limit;
-    if (!old) {
-        p = (unsigned char *)ws__alloc(c, n);
-    } else if (c->ws__alloc.alloc && c->ws__alloc.realloc) {
+    if (n < need) n = need;
+    if (n > limit) n = limit;
+    if (old && c->ws__alloc.alloc && c->ws__alloc.realloc) {
         p = (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, *cap, n);
 #ifdef WS_REALLOC
-    } else if (!c->ws__alloc.alloc) {
+    } else if (old && !c->ws__alloc.alloc) {
         p = (unsigned char *)WS_REALLOC(old, n);
 #endif
-    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
-        WS_MEMCPY(p, old, *cap); /* all of it, as realloc does: no need to know what is live */
+    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0 && old) {
+        /* a fresh block takes the old one whole, as realloc does: no need to know what
+           is live */
+        WS_MEMCPY(p, old, *cap);
         ws__free(c, old, *cap);
     }
     if (!p) return WS_ERR_NOMEM;
