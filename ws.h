@@ -763,7 +763,6 @@ struct ws_conn {
     unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
     unsigned char ws__ctrl_len;      /* the current control frame's payload length */
     unsigned char ws__held;          /* queue room held for that frame's reply */
-    uint16_t ws__max_headers;
     unsigned char ws__key[4];
     unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
@@ -773,6 +772,8 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
+    unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default), in the
+                                        padding before ws__left on 32-bit targets */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
@@ -3703,7 +3704,7 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__flags = flags;
     c->ws__max_message = max_message, c->ws__max_queue = max_queue;
     c->ws__max_handshake = max_handshake;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers, 0xffffu); /* 0: the parsers' default */
+    c->ws__max_headers = cfg->max_headers;
     /* on_event, user, rng, rng_ctx and allocator, kept in ws_config's order */
     WS_MEMCPY(&c->ws__on_event, &cfg->on_event, WS__HOOKS_SIZE);
     c->ws__role = (unsigned char)cfg->role;
