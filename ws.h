@@ -4524,10 +4524,13 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 }
 
 /* Whether limit ms have passed since *at, starting the wait now if it has not begun (or
-   the clock went back). */
+   the clock went back). A wait that starts now is not over: no limit is 0 (each one
+   given as 0 takes a default, and the OPEN ones run only with ping_interval set). */
 static int ws__due(uint32_t *at, uint32_t now, uint32_t limit) {
-    if (*at == WS__NEVER || now - *at > 0x7fffffffu) *at = now;
-    return now - *at >= limit;
+    uint32_t since = *at, waited = now - since;
+    if (since != WS__NEVER && waited <= 0x7fffffffu) return waited >= limit;
+    *at = now;
+    return 0;
 }
 
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
