@@ -4424,11 +4424,10 @@ static ws_result ws__can_send(const ws_conn *c) {
     return WS_OK;
 }
 
-/* A whole message (ws_send: `whole`, fin 1) or the next piece of one (ws_send_fragment):
-   the same checks, one frame. */
-static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin,
-                          int whole) {
-    int cont = c->ws__send_op != 0, plain = 1;
+/* A whole message (ws_send: fin 2) or the next piece of one (ws_send_fragment: fin 1 on
+   its last, else 0): the same checks, one frame. */
+static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin) {
+    int cont = c->ws__send_op != 0, plain = 1, whole = fin > 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
@@ -4465,10 +4464,10 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
 
 #if WS_SMALL
 WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
-    return ws__send(c, opcode, data, len, 1, 1);
+    return ws__send(c, opcode, data, len, 2);
 }
 #else
-/* ws__send(c, opcode, data, len, 1, 1) spelt out: most messages go this way, and the
+/* ws__send(c, opcode, data, len, 2) spelt out: most messages go this way, and the
    shared form costs small ones about 10% (tests/bench/bench_codec.c, encode rows). */
 WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
     ws_result r = ws__can_send(c);
@@ -4489,7 +4488,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
                                  int fin) {
-    return ws__send(c, opcode, data, len, fin, 0);
+    return ws__send(c, opcode, data, len, fin != 0);
 }
 
 static ws_result ws__send_control(ws_conn *c, unsigned op, const void *data, size_t len) {
