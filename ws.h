@@ -763,7 +763,6 @@ struct ws_conn {
     unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
     unsigned char ws__ctrl_len;      /* the current control frame's payload length */
     unsigned char ws__held;          /* queue room held for that frame's reply */
-    uint16_t ws__max_headers;
     unsigned char ws__key[4];
     unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
@@ -773,6 +772,8 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
+    unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default), in the
+                                        padding before ws__left on 32-bit targets */
     uint64_t ws__left;               /* payload bytes left in the current frame */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
@@ -3330,29 +3331,29 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
 
 /* Room for need bytes (<= limit) in one of the two buffers: the output queue (in 0) or
    the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
-   (WS_ERR_TOO_BIG). An allocated one doubles from 256, and takes the limit itself once
-   doubling would pass it, so growth stays amortized right up to the limit and never
-   beyond; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
+   (WS_ERR_TOO_BIG). An allocated one at least doubles (256 to start) and takes the need
+   if that is more, never past the limit, so growth stays amortized right up to the
+   limit; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
     unsigned char **buf = &c->ws__out, *old, *p;
     size_t *cap = &c->ws__out_cap, n;
     if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
     if (need <= *cap) return WS_OK;
     if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
-    old = *buf, n = *cap ? *cap : 256;
+    old = *buf, n = *cap ? *cap * 2 : 256;
     WS_ASSERT(need <= limit);
-    while (n < need && n <= limit / 2) n *= 2;
-    if (n < need || n > limit) n = limit;
-    if (!old) {
-        p = (unsigned char *)ws__alloc(c, n);
-    } else if (c->ws__alloc.alloc && c->ws__alloc.realloc) {
+    if (n < need) n = need;
+    if (n > limit) n = limit;
+    if (old && c->ws__alloc.alloc && c->ws__alloc.realloc) {
         p = (unsigned char *)c->ws__alloc.realloc(c->ws__alloc.ctx, old, *cap, n);
 #ifdef WS_REALLOC
-    } else if (!c->ws__alloc.alloc) {
+    } else if (old && !c->ws__alloc.alloc) {
         p = (unsigned char *)WS_REALLOC(old, n);
 #endif
-    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0) {
-        WS_MEMCPY(p, old, *cap); /* all of it, as realloc does: no need to know what is live */
+    } else if ((p = (unsigned char *)ws__alloc(c, n)) != 0 && old) {
+        /* a fresh block takes the old one whole, as realloc does: no need to know what
+           is live */
+        WS_MEMCPY(p, old, *cap);
         ws__free(c, old, *cap);
     }
     if (!p) return WS_ERR_NOMEM;
@@ -3696,7 +3697,7 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__flags = flags;
     c->ws__max_message = max_message, c->ws__max_queue = max_queue;
     c->ws__max_handshake = max_handshake;
-    c->ws__max_headers = (uint16_t)WS__MIN(cfg->max_headers, 0xffffu); /* 0: the parsers' default */
+    c->ws__max_headers = cfg->max_headers;
     /* on_event, user, rng, rng_ctx and allocator, kept in ws_config's order */
     WS_MEMCPY(&c->ws__on_event, &cfg->on_event, WS__HOOKS_SIZE);
     c->ws__role = (unsigned char)cfg->role;
@@ -4427,11 +4428,10 @@ static ws_result ws__can_send(const ws_conn *c) {
     return WS_OK;
 }
 
-/* A whole message (ws_send: `whole`, fin 1) or the next piece of one (ws_send_fragment):
-   the same checks, one frame. */
-static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin,
-                          int whole) {
-    int cont = c->ws__send_op != 0, plain = 1;
+/* A whole message (ws_send: fin 2) or the next piece of one (ws_send_fragment: fin 1 on
+   its last, else 0): the same checks, one frame. */
+static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t len, int fin) {
+    int cont = c->ws__send_op != 0, plain = 1, whole = fin > 1;
     ws_utf8 v;
     ws_result r = ws__can_send(c);
     v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
@@ -4468,10 +4468,10 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
 
 #if WS_SMALL
 WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
-    return ws__send(c, opcode, data, len, 1, 1);
+    return ws__send(c, opcode, data, len, 2);
 }
 #else
-/* ws__send(c, opcode, data, len, 1, 1) spelt out: most messages go this way, and the
+/* ws__send(c, opcode, data, len, 2) spelt out: most messages go this way, and the
    shared form costs small ones about 10% (tests/bench/bench_codec.c, encode rows). */
 WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t len) {
     ws_result r = ws__can_send(c);
@@ -4492,7 +4492,7 @@ WSDEF ws_result ws_send(ws_conn *c, ws_opcode opcode, const void *data, size_t l
 
 WSDEF ws_result ws_send_fragment(ws_conn *c, ws_opcode opcode, const void *data, size_t len,
                                  int fin) {
-    return ws__send(c, opcode, data, len, fin, 0);
+    return ws__send(c, opcode, data, len, fin != 0);
 }
 
 static ws_result ws__send_control(ws_conn *c, unsigned op, const void *data, size_t len) {
@@ -4527,10 +4527,13 @@ WSDEF ws_result ws_close(ws_conn *c, unsigned code, const char *reason, size_t r
 }
 
 /* Whether limit ms have passed since *at, starting the wait now if it has not begun (or
-   the clock went back). */
+   the clock went back). A wait that starts now is not over: no limit is 0 (each one
+   given as 0 takes a default, and the OPEN ones run only with ping_interval set). */
 static int ws__due(uint32_t *at, uint32_t now, uint32_t limit) {
-    if (*at == WS__NEVER || now - *at > 0x7fffffffu) *at = now;
-    return now - *at >= limit;
+    uint32_t since = *at, waited = now - since;
+    if (since != WS__NEVER && waited <= 0x7fffffffu) return waited >= limit;
+    *at = now;
+    return 0;
 }
 
 WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
