@@ -2665,17 +2665,20 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
     ws_str rest; /* of p's line */
     size_t from = at ? *at : 0;
     if (from > len) return 0;
-    if (from == 0) { /* past the start line */
-        p = ws__line(head, end, &last);
-        if (!p) return 0;
-        p += 2;
-    } else {
-        p = head + from;
-    }
-    for (;;) {
-        if (!from) { /* on to the value of the next line named `name` */
+    for (p = head + from;;) {
+        /* the rest of p's line, to its last visible byte; at 0 that is the start line,
+           which lists nothing */
+        cr = ws__line(p, end, &last);
+        if (!cr) break; /* only after an *at not ours, or a head cut short */
+        rest.p = p, rest.n = (size_t)(last - p);
+        if (p != head && ws_token_next(&rest, element)) {
+            *at = (size_t)(rest.p - head);
+            return 1;
+        }
+        { /* on to the value of the next line named `name` */
             ws_str n, value;
             int r;
+            p = cr + 2;
             while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
             if (r != 1) break;
             if (!at) { /* ws_header_find */
@@ -2684,15 +2687,6 @@ WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, si
             }
             p = value.p;
         }
-        /* the rest of p's line, to its last visible byte */
-        cr = ws__line(p, end, &last);
-        if (!cr) break; /* only after an *at not ours, or a head cut short */
-        rest.p = p, rest.n = (size_t)(last - p);
-        if (ws_token_next(&rest, element)) {
-            *at = (size_t)(rest.p - head);
-            return 1;
-        }
-        p = cr + 2, from = 0;
     }
     if (at) *at = len;
     return 0;
