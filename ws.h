@@ -2627,21 +2627,26 @@ WSDEF int ws_token_next(ws_str *list, ws_str *token) {
     const char *p = list->p, *end, *start, *last; /* last: past the last byte that is no white space */
     int quoted = 0;
     if (!list->n) return 0; /* an absent header is {NULL, 0} */
-    end = p + list->n;
-    while (p < end && (ws__is_ows(*p) || *p == ',')) p++;
-    for (start = last = p; p < end; p++) {
+    /* start is end until the element's first byte: commas and white space before it go */
+    for (start = last = end = p + list->n; p < end; p++) {
         char c = *p;
         if (c == '"') quoted = !quoted;
         else if (!quoted) {
-            if (c == ',') break;
+            if (c == ',') {
+                if (start != end) break;
+                continue; /* an empty element */
+            }
         } else if (c == '\\' && p + 1 < end) {
             p++; /* a quoted-pair: the byte after the backslash is taken as it is */
         }
-        if (!ws__is_ows(c)) last = p + 1;
+        if (!ws__is_ows(c)) {
+            if (start == end) start = p;
+            last = p + 1;
+        }
     }
     list->p = p, list->n = (size_t)(end - p);
     token->p = start, token->n = (size_t)(last - start);
-    return last != start;
+    return start != end;
 }
 
 WSDEF int ws_token_has(ws_str list, const char *token) {
