@@ -2913,16 +2913,26 @@ typedef struct ws__heads {
     ws_str v[WS__H_UPGRADE]; /* Upgrade's and Connection's are not kept */
     unsigned n[WS__H_COUNT]; /* words, not bytes: Thumb loads them from the stack in 2 bytes */
     unsigned count; /* header lines */
+    const char *cr;   /* the start line's CR; NULL: no line to check */
+    const char *last; /* past the start line's last visible byte */
 } ws__heads;
 
-/* The header lines after the start line, and the checks on them that both parsers make:
-   Upgrade and Connection (§4.2.1 items 3-4, §4.1 items 2-3). */
-static ws_result ws__walk_headers(const char *p, const char *end, const ws_hs_limits *lim,
+/* What both parsers do with a head: its size, its start line's bytes, then its header
+   lines and the checks both make on them: Upgrade and Connection (§4.2.1 items 3-4,
+   §4.1 items 2-3). With h->cr NULL the result is the size's or the start line's, else
+   the header lines', which the caller returns once it has checked the start line's
+   form (its failure comes first). */
+static ws_result ws__walk_headers(const char *head, size_t len, const ws_hs_limits *lim,
                                   ws__heads *h) {
+    const char *p, *end = head + len;
     ws_str name, value;
     unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
     int r;
     WS_MEMSET(h, 0, sizeof *h);
+    p = ws__line(head, end, &h->last);
+    if (len > (lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE)) return WS_ERR_HS_TOO_LARGE;
+    if (!(h->cr = p)) return WS_ERR_HS_MALFORMED;
+    p += 2;
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
         if (h->count >= max) return WS_ERR_HS_TOO_LARGE;
         h->count++;
@@ -2962,17 +2972,16 @@ static void ws__put_deflate(ws__buf *b, const ws_deflate_params *p) {
 #ifndef WS_NO_SERVER
 WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                  ws_request *req) {
-    const char *last, *sp1, *sp2, *le;
+    const char *sp1, *sp2, *le;
     ws__heads h;
-    size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
     unsigned char nonce[18];
 
     WS_MEMSET(req, 0, sizeof *req);
     req->head = head, req->head_len = len;
-    if (len > max_size) return WS_ERR_HS_TOO_LARGE;
-    le = ws__line(head, head + len, &last); /* the request line's CR */
-    if (!le) return WS_ERR_HS_MALFORMED;
+    r = ws__walk_headers(head, len, lim, &h);
+    le = h.cr; /* the request line's CR */
+    if (!le) return r;
     /* §4.2.1 item 1: "GET <Request-URI> HTTP/1.1" (or a later HTTP/1.x): a method, a
        target, a version, a space after each of the first two. ws__line let only visible
        bytes and white space through, so a field is a run of bytes above the space, and
@@ -2991,7 +3000,6 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
             return v[0] == 'H' ? WS_ERR_HS_METHOD : WS_ERR_HS_MALFORMED;
     }
 
-    r = ws__walk_headers(le + 2, head + len, lim, &h);
     req->header_count = h.count;
     if (r != WS_OK) return r; /* items 3-4 */
     WS_MEMCPY((char *)req + offsetof(ws_request, host), h.v, (WS__H_EXTENSIONS + 1) * sizeof(ws_str));
@@ -3209,29 +3217,26 @@ WSDEF ws_result ws_response_parse_deflate(const char *head, size_t len, const ws
 static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_limits *lim,
                                     const char *key, const char *offered_protocols,
                                     const ws_deflate_params *offered_deflate, ws_response *res) {
-    const char *p, *last;
     ws_str offered, t;
     const ws_str *accept;
     ws__heads h;
-    size_t max_size = lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE;
     ws_result r;
     size_t i;
     char expect[WS_ACCEPT_LEN + 1];
 
     WS_MEMSET(res, 0, sizeof *res);
     res->head = head, res->head_len = len;
-    p = ws__line(head, head + len, &last);
-    res->status_line.p = head, res->status_line.n = (size_t)(last - head);
-    if (len > max_size) return WS_ERR_HS_TOO_LARGE;
+    r = ws__walk_headers(head, len, lim, &h);
+    res->status_line.p = head, res->status_line.n = (size_t)(h.last - head);
+    if (!h.cr) return r;
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
-    if (!p || res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
+    if (res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
         return WS_ERR_HS_MALFORMED;
     for (i = 0; i < 12; i++) { /* each byte between those of the lowest and the highest line */
         if (head[i] < "HTTP/1.1 100"[i] || head[i] > "HTTP/1.9 599"[i]) return WS_ERR_HS_MALFORMED;
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
-    r = ws__walk_headers(p + 2, head + len, lim, &h);
     if (r != WS_OK) return r; /* §4.1 items 2-3 */
     /* field by field: a struct copy out of h is a memcpy call on Cortex-M0 (-O0) */
     res->protocol.p = h.v[WS__H_PROTOCOL].p, res->protocol.n = h.v[WS__H_PROTOCOL].n;
