@@ -2716,7 +2716,7 @@ static size_t ws__target_len(const char *s, size_t n) {
 #if !defined(WS_NO_CLIENT) && !defined(WS_NO_URL)
 WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p, *end = url + len, *auth, *h, *h_end, *colon;
-    unsigned port = 0;
+    unsigned port;
     size_t i;
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
@@ -2730,23 +2730,24 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
             unsigned c = (unsigned char)*h_end;
             if (c - '0' > 9 && (c | 32) - 'a' > 5 && c != ':' && c != '.') return WS_ERR_URL;
         }
-        if (h_end == p || (h_end + 1 < p && h_end[1] != ':')) return WS_ERR_URL;
-        colon = h_end + 1;
+        if (h_end == p) return WS_ERR_URL;
+        colon = h_end + 1; /* what follows "]" is a port's colon, or nothing */
     } else {
         for (h = h_end = auth; h_end < p && *h_end != ':'; h_end++)
             if (*h_end == '[' || *h_end == ']') return WS_ERR_URL;
         colon = h_end;
     }
     if (h_end == h) return WS_ERR_URL;
+    out->port = out->secure ? 443 : 80;
     if (colon < p) { /* a port: 1 to 5 digits, 1-65535 (none: 0, refused below) */
-        if (p - colon > 6) return WS_ERR_URL;
-        for (i = 1; colon + i < p; i++) {
+        if (*colon != ':' || p - colon > 6) return WS_ERR_URL;
+        for (i = 1, port = 0; colon + i < p; i++) {
             if (colon[i] < '0' || colon[i] > '9') return WS_ERR_URL;
             port = port * 10 + (unsigned)(colon[i] - '0');
         }
         if (port == 0 || port > 65535) return WS_ERR_URL;
+        out->port = port;
     }
-    out->port = port ? port : out->secure ? 443 : 80;
     out->host.p = h, out->host.n = (size_t)(h_end - h);
     for (h = p; p < end && *p != '?'; p++) {}
     out->path.p = h, out->path.n = (size_t)(p - h);

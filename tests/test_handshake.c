@@ -365,6 +365,8 @@ static void test_url_parse_rejects(void **state) {
     url_bad("ws://[::1:9001/x");
     url_bad("ws://[/");
     url_bad("ws://[]:80/");
+    url_bad("ws://[::1]x/");   /* after the literal only a port's colon, or nothing */
+    url_bad("ws://[::1]8080/");
 }
 
 /* A URL cut short inside the scheme is refused without reading past its length (the
