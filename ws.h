@@ -4221,8 +4221,7 @@ static ws_result ws__frame_begin(ws_conn *c) {
             return WS_ERR_TOO_BIG;
     }
     c->ws__phase = 0;
-    /* An empty frame completes now; its events get an empty string, never NULL. */
-    return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
+    return WS_OK;
 }
 
 #if !WS_SMALL
@@ -4270,10 +4269,11 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
     unsigned char *p = *pp;
     ws_result r = WS_OK;
     c->ws__flags &= ~WS__F_STALLED;
-    while (p < end && r == WS_OK) {
+    while (p < end) {
         size_t had = c->ws__hdr_len, take;
         int n;
-        /* §5.5.1: after a close frame nothing more is read */
+        /* §5.5.1: after a close frame nothing more is read, nor after a failure (the
+           error stays in r) */
         if (c->ws__state == WS_STATE_CLOSED) {
             p = end;
             break;
@@ -4318,12 +4318,13 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
         }
         if (r != WS_OK) {
             r = ws__fail_close(c, r);
-            break;
+            continue;
         }
         c->ws__hdr_len = 0;
         p += take; /* its payload, if any, on the next round */
+        /* An empty frame completes now; its events get an empty string, never NULL. */
+        if (!c->ws__f.len) r = ws__payload(c, c->ws__hdr, 0);
     }
-    if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
     *pp = p;
     return r;
 }
