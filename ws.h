@@ -4048,7 +4048,8 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
    `last`: the message must also end on a whole code point. */
 static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
     if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
-    if (ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK || (last && !ws_utf8_done(&c->ws__utf8)))
+    /* (| and &, not || and &&: one failure path) */
+    if ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)))
         return ws__fail_close(c, WS_ERR_UTF8);
     return WS_OK;
 }
