@@ -4044,14 +4044,13 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
     ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
 }
 
-/* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
-   `last`: the message must also end on a whole code point. */
-static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
+/* Whether the text arriving breaks UTF-8 (the caller fails with 1007): it is checked as
+   it comes, so bad UTF-8 fails on the frame that holds it (§8.1); `last`: the message
+   must also end on a whole code point. */
+static int ws__bad_text(ws_conn *c, const unsigned char *p, size_t n, int last) {
     /* (| and &, not || and &&: one failure path) */
-    if ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)))
-        return ws__fail_close(c, WS_ERR_UTF8);
-    return WS_OK;
+    return c->ws__msg_op == WS_OP_TEXT &&
+           ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)));
 }
 
 #ifndef WS_NO_DEFLATE
@@ -4096,7 +4095,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             dst = c->ws__in + c->ws__in_len;
             r = ws_inflate(inf, in, left, &used, dst, room, &got);
             in += used, left -= used;
-            if (got && ws__text(c, dst, got, 0) != WS_OK) return (ws_result)c->ws__error;
+            if (got && ws__bad_text(c, dst, got, 0)) return ws__fail_close(c, WS_ERR_UTF8);
             if (streaming && got) {
                 ws__deliver(c, dst, got, 0);
                 if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
@@ -4111,7 +4110,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
         }
     }
     if (!last) return WS_OK;
-    if (ws__text(c, tail, 0, 1) != WS_OK) return (ws_result)c->ws__error;
+    if (ws__bad_text(c, tail, 0, 1)) return ws__fail_close(c, WS_ERR_UTF8);
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
     ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
@@ -4144,7 +4143,10 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
 #ifndef WS_NO_DEFLATE
         if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
-        if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
+        if (ws__bad_text(c, p, n, last)) {
+            r = WS_ERR_UTF8;
+            goto fail;
+        }
         if (last) c->ws__flags &= ~WS__F_IN_MSG;
         gather = !(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0);
         if (!gather && !n && !last) return WS_OK; /* streaming: no piece to hand over */
@@ -4152,8 +4154,10 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     if (gather) {
         size_t k;
         if (n) {
-            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK)
-                return ws__fail_close(c, WS_ERR_NOMEM);
+            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK) {
+                r = WS_ERR_NOMEM;
+                goto fail;
+            }
             WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
             c->ws__in_len += n;
         }
@@ -4166,17 +4170,19 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     ws__message_event(c, &ev);
     ev.data = p, ev.len = n;
     if (c->ws__f.opcode & 8) {
-        if ((r = ws__control(c, &ev)) != WS_OK) return ws__fail_close(c, r);
+        if ((r = ws__control(c, &ev)) != WS_OK) goto fail;
     } else {
         ev.opcode = (ws_opcode)c->ws__msg_op;
         ev.fin = last & (int)(c->ws__flags >> 2); /* on the last piece, streaming (WS__F_STREAMING) */
     }
     ws__emit(c, &ev);
-    if (c->ws__f.opcode == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) return ws__fail_close(c, r);
+    if (c->ws__f.opcode == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) goto fail;
     /* Empty unless a message is being assembled. None to release, the usual case, when
        every message came whole in the input: no call per message for it. */
     if (last && !c->ws__in_len && c->ws__in) ws__in_release(c);
-    return r;
+    return WS_OK;
+fail:
+    return ws__fail_close(c, r);
 }
 
 /* The header just decoded into c->ws__f: WS_WOULD_BLOCK leaves it unread. */
