@@ -760,10 +760,11 @@ struct ws_conn {
     uint32_t ws__flags;
     int ws__error;
     unsigned char ws__state, ws__role;
-    unsigned char ws__op, ws__msg_op, ws__send_op, ws__fin, ws__phase, ws__hdr_len;
+    unsigned char ws__msg_op, ws__send_op, ws__phase, ws__hdr_len;
     unsigned char ws__ctrl_len;      /* the current control frame's payload length */
     unsigned char ws__held;          /* queue room held for that frame's reply */
-    unsigned char ws__key[4];
+    ws_frame ws__f;                  /* the frame arriving, decoded in place; its len
+                                        counts down the payload bytes still to come */
     unsigned char *ws__out;          /* output queue: bytes [out_head, out_tail) */
     size_t ws__out_cap, ws__out_head, ws__out_tail, ws__max_queue;
     unsigned char *ws__in;           /* handshake head, then message assembly, then a
@@ -772,9 +773,7 @@ struct ws_conn {
     void *ws__aux;                   /* the server's request during WS_EV_REQUEST; once
                                         open, the permessage-deflate state */
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
-    unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default), in the
-                                        padding before ws__left on 32-bit targets */
-    uint64_t ws__left;               /* payload bytes left in the current frame */
+    unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default) */
     uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
     uint32_t ws__send_utf8;
@@ -3995,7 +3994,7 @@ static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end)
 static ws_result ws__control(ws_conn *c, ws_event *ev) {
     const unsigned char *d = (const unsigned char *)ev->data;
     size_t n = ev->len;
-    unsigned op = c->ws__op;
+    unsigned op = c->ws__f.opcode;
     ev->type = op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE;
     if (op == WS_OP_PING) {
         /* §5.5.2: answer with the same payload, even after our close went out: only a
@@ -4050,13 +4049,13 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
     ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
 }
 
-/* Text is checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1);
-   `last`: the message must also end on a whole code point. */
-static ws_result ws__text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    if (c->ws__msg_op != WS_OP_TEXT) return WS_OK;
-    if (ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK || (last && !ws_utf8_done(&c->ws__utf8)))
-        return ws__fail_close(c, WS_ERR_UTF8);
-    return WS_OK;
+/* Whether the text arriving breaks UTF-8 (the caller fails with 1007): it is checked as
+   it comes, so bad UTF-8 fails on the frame that holds it (§8.1); `last`: the message
+   must also end on a whole code point. */
+static int ws__bad_text(ws_conn *c, const unsigned char *p, size_t n, int last) {
+    /* (| and &, not || and &&: one failure path) */
+    return c->ws__msg_op == WS_OP_TEXT &&
+           ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)));
 }
 
 #ifndef WS_NO_DEFLATE
@@ -4101,7 +4100,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
             dst = c->ws__in + c->ws__in_len;
             r = ws_inflate(inf, in, left, &used, dst, room, &got);
             in += used, left -= used;
-            if (got && ws__text(c, dst, got, 0) != WS_OK) return (ws_result)c->ws__error;
+            if (got && ws__bad_text(c, dst, got, 0)) return ws__fail_close(c, WS_ERR_UTF8);
             if (streaming && got) {
                 ws__deliver(c, dst, got, 0);
                 if (c->ws__state == WS_STATE_CLOSED) return (ws_result)c->ws__error;
@@ -4116,7 +4115,7 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
         }
     }
     if (!last) return WS_OK;
-    if (ws__text(c, tail, 0, 1) != WS_OK) return (ws_result)c->ws__error;
+    if (ws__bad_text(c, tail, 0, 1)) return ws__fail_close(c, WS_ERR_UTF8);
     /* §7.1.1: the peer's window carries over to its next message unless it promised not */
     ws_inflate_reset(inf, ws__pmd_keep(c, 0));
     c->ws__flags &= ~(WS__F_IN_MSG | WS__F_IN_DEFLATE);
@@ -4138,18 +4137,21 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     ws_result r = WS_OK;
     int last, gather;
     /* Frames to a server are masked, frames to a client never (§5.1, ws__frame_begin). */
-    if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__key, c->ws__phase);
-    c->ws__left -= n;
-    last = c->ws__left == 0;
-    if (c->ws__op & 8) {
+    if (c->ws__role == WS_ROLE_SERVER) c->ws__phase = (unsigned char)ws_mask(p, n, c->ws__f.key, c->ws__phase);
+    c->ws__f.len -= n;
+    last = c->ws__f.len == 0;
+    if (c->ws__f.opcode & 8) {
         gather = n != c->ws__ctrl_len;
-        limit = c->ws__in_len + n + (size_t)c->ws__left; /* its own room, no more */
+        limit = c->ws__in_len + n + (size_t)c->ws__f.len; /* its own room, no more */
     } else {
-        last &= c->ws__fin;
+        last &= c->ws__f.fin;
 #ifndef WS_NO_DEFLATE
         if (c->ws__flags & WS__F_IN_DEFLATE) return ws__inflate_payload(c, p, n, last);
 #endif
-        if (ws__text(c, p, n, last) != WS_OK) return (ws_result)c->ws__error;
+        if (ws__bad_text(c, p, n, last)) {
+            r = WS_ERR_UTF8;
+            goto fail;
+        }
         if (last) c->ws__flags &= ~WS__F_IN_MSG;
         gather = !(c->ws__flags & WS__F_STREAMING) && !(last && c->ws__in_len == 0);
         if (!gather && !n && !last) return WS_OK; /* streaming: no piece to hand over */
@@ -4157,34 +4159,40 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     if (gather) {
         size_t k;
         if (n) {
-            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK)
-                return ws__fail_close(c, WS_ERR_NOMEM);
+            if (ws__in_reserve(c, c->ws__in_len + n, limit) != WS_OK) {
+                r = WS_ERR_NOMEM;
+                goto fail;
+            }
             WS_MEMCPY(c->ws__in + c->ws__in_len, p, n);
             c->ws__in_len += n;
         }
         if (!last) return WS_OK;
-        k = c->ws__op & 8 ? c->ws__ctrl_len : c->ws__in_len;
+        k = c->ws__f.opcode & 8 ? c->ws__ctrl_len : c->ws__in_len;
         p = c->ws__in + (c->ws__in_len -= k), n = k;
     }
     /* One event hands it over: a control frame's (after the reply it is owed), or a
        message or the next piece of one */
     ws__message_event(c, &ev);
     ev.data = p, ev.len = n;
-    if (c->ws__op & 8) {
-        if ((r = ws__control(c, &ev)) != WS_OK) return ws__fail_close(c, r);
+    if (c->ws__f.opcode & 8) {
+        if ((r = ws__control(c, &ev)) != WS_OK) goto fail;
     } else {
         ev.opcode = (ws_opcode)c->ws__msg_op;
         ev.fin = last & (int)(c->ws__flags >> 2); /* on the last piece, streaming (WS__F_STREAMING) */
     }
     ws__emit(c, &ev);
-    if (c->ws__op == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) return ws__fail_close(c, r);
+    if (c->ws__f.opcode == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) goto fail;
     /* Empty unless a message is being assembled. None to release, the usual case, when
        every message came whole in the input: no call per message for it. */
     if (last && !c->ws__in_len && c->ws__in) ws__in_release(c);
-    return r;
+    return WS_OK;
+fail:
+    return ws__fail_close(c, r);
 }
 
-static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
+/* The header just decoded into c->ws__f: WS_WOULD_BLOCK leaves it unread. */
+static ws_result ws__frame_begin(ws_conn *c) {
+    const ws_frame *f = &c->ws__f;
     unsigned op = f->opcode;
     /* RFC 7692 §6.1: with permessage-deflate, RSV1 marks a compressed message on its first
        frame; on a continuation or a control frame, or with nothing agreed, it is an error. */
@@ -4224,10 +4232,8 @@ static ws_result ws__frame_begin(ws_conn *c, const ws_frame *f) {
             f->len > c->ws__max_message - c->ws__in_len)
             return WS_ERR_TOO_BIG;
     }
-    c->ws__op = (unsigned char)op, c->ws__fin = f->fin, c->ws__left = f->len, c->ws__phase = 0;
-    if (f->masked) WS_MEMCPY(c->ws__key, f->key, 4);
-    /* An empty frame completes now; its events get an empty string, never NULL. */
-    return f->len ? WS_OK : ws__payload(c, (unsigned char *)c->ws__hdr, 0);
+    c->ws__phase = 0;
+    return WS_OK;
 }
 
 #if !WS_SMALL
@@ -4275,17 +4281,17 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
     unsigned char *p = *pp;
     ws_result r = WS_OK;
     c->ws__flags &= ~WS__F_STALLED;
-    while (p < end && r == WS_OK) {
-        ws_frame f;
+    while (p < end) {
         size_t had = c->ws__hdr_len, take;
         int n;
-        /* §5.5.1: after a close frame nothing more is read */
+        /* §5.5.1: after a close frame nothing more is read, nor after a failure (the
+           error stays in r) */
         if (c->ws__state == WS_STATE_CLOSED) {
             p = end;
             break;
         }
-        if (c->ws__left) { /* a header was read; its payload is arriving */
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__left);
+        if (c->ws__f.len) { /* a header was read; its payload is arriving */
+            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__f.len);
             r = ws__payload(c, p, k);
             p += k;
             continue;
@@ -4299,7 +4305,7 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
 #endif
 #if !WS_SMALL
         if (had == 0) { /* the header is usually whole in the input: decoded there */
-            n = ws_frame_decode(p, (size_t)(end - p), &f);
+            n = ws_frame_decode(p, (size_t)(end - p), &c->ws__f);
             take = n > 0 ? (size_t)n : 0;
             if (n == WS_NEED_MORE) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
         } else
@@ -4308,24 +4314,29 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
              14 bytes at most */
             take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
             WS_MEMCPY(c->ws__hdr + had, p, take);
-            n = ws_frame_decode(c->ws__hdr, had + take, &f);
+            n = ws_frame_decode(c->ws__hdr, had + take, &c->ws__f);
             if (n > 0) take = (size_t)n - had;
         }
         if (n == WS_NEED_MORE) {
             c->ws__hdr_len = (unsigned char)(had + take);
+            c->ws__f.len = 0; /* (it may have been decoded): no payload yet */
             p += take;
             break;
         }
-        r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c, &f);
-        if (r == WS_WOULD_BLOCK) break; /* the header stays unread */
+        r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c);
+        if (r == WS_WOULD_BLOCK) { /* the header stays unread */
+            c->ws__f.len = 0;
+            break;
+        }
         if (r != WS_OK) {
             r = ws__fail_close(c, r);
-            break;
+            continue;
         }
         c->ws__hdr_len = 0;
         p += take; /* its payload, if any, on the next round */
+        /* An empty frame completes now; its events get an empty string, never NULL. */
+        if (!c->ws__f.len) r = ws__payload(c, c->ws__hdr, 0);
     }
-    if (r != WS_OK && r != WS_WOULD_BLOCK) p = end;
     *pp = p;
     return r;
 }
