@@ -775,7 +775,9 @@ struct ws_conn {
     unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default), in the
                                         padding before ws__left on 32-bit targets */
     uint64_t ws__left;               /* payload bytes left in the current frame */
-    uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
+    uint32_t ws__ping_interval, ws__pong_timeout;
+    uint32_t ws__end_wait[2];        /* the close timer's limit: [0] while CONNECTING (the
+                                        handshake's), [1] after (the close's) */
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
     uint32_t ws__send_utf8;
     uint32_t ws__hs_prefix;          /* a client's key and offered protocols, ahead of the
@@ -3703,9 +3705,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
-    c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
+    c->ws__end_wait[1] = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
     c->ws__ping_at = c->ws__close_at = WS__NEVER;
-    c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
+    c->ws__end_wait[0] = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifndef WS_NO_DEFLATE
     if (cfg->deflate.mode && ws__can_alloc(c)) {
         c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
@@ -4544,8 +4546,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
     ws__pmd_release(c, 0);
 #endif
     if ((c->ws__flags & WS__F_CLOSE_TIMER) &&
-        ws__due(&c->ws__close_at, now,
-                c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout)) {
+        ws__due(&c->ws__close_at, now, c->ws__end_wait[c->ws__state != WS_STATE_CONNECTING])) {
         /* No handshake, or no answer to our close (§7.1.1); a client that closed cleanly
            just stops waiting for the server to drop the transport. */
         ws__abort(c, WS_ERR_TIMEOUT); /* which stops the timer */
