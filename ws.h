@@ -3447,9 +3447,9 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     size_t h;
     ws_result r;
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
-    f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
+    f.fin = (unsigned char)fin, f.rsv = 0, f.opcode = (unsigned char)opcode; /* any fin not 0 sets FIN */
     f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
-    h = 2 + (len >= 126 ? 2u : 0u) + (len > 0xffff ? 6u : 0u) + (f.masked ? 4u : 0u);
+    h = (f.masked ? 6u : 2u) + (len > 125 ? (len > 0xffff ? 8u : 2u) : 0u); /* as ws_frame_encode */
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
