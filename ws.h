@@ -4438,9 +4438,9 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     ws_result r = ws__can_send(c);
     v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (r != WS_OK) return r;
-    if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
-        return WS_ERR_ARG;
+    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
+    if (cont && opcode != c->ws__send_op) return WS_ERR_ARG;
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
@@ -4460,7 +4460,9 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     }
 #endif
     if (plain) {
-        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len);
+        /* WS_OP_CONT (0) for the next piece of a message: the checks above made opcode
+           its send_op; the first piece's, or a whole message's, has send_op 0 */
+        r = ws__queue_frame(c, (unsigned)opcode - c->ws__send_op, fin, data, len);
         if (r != WS_OK) return r;
     }
     c->ws__send_op = (unsigned char)(fin ? 0 : opcode); /* 0 (WS_OP_CONT): no message in pieces */
