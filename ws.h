@@ -774,7 +774,9 @@ struct ws_conn {
                                         open, the permessage-deflate state */
     uint32_t ws__ping_at, ws__close_at; /* ms, the low 32 bits of ws_conn_tick's clock */
     unsigned ws__max_headers;        /* cfg.max_headers (0: the parsers' default) */
-    uint32_t ws__ping_interval, ws__pong_timeout, ws__close_timeout, ws__hs_timeout;
+    uint32_t ws__ping_interval, ws__pong_timeout;
+    uint32_t ws__end_wait[2];        /* the close timer's limit: [0] while CONNECTING (the
+                                        handshake's), [1] after (the close's) */
     ws_utf8 ws__utf8;                /* the text message arriving, checked so far */
     uint32_t ws__send_utf8;
     uint32_t ws__hs_prefix;          /* a client's key and offered protocols, ahead of the
@@ -3449,9 +3451,9 @@ static ws_result ws__queue_frame(ws_conn *c, unsigned opcode, int fin, const voi
     size_t h;
     ws_result r;
     if (len > (size_t)-1 - WS_MAX_HEADER) return WS_ERR_TOO_BIG;
-    f.fin = (unsigned char)(fin != 0), f.rsv = 0, f.opcode = (unsigned char)opcode;
+    f.fin = (unsigned char)fin, f.rsv = 0, f.opcode = (unsigned char)opcode; /* any fin not 0 sets FIN */
     f.len = len, f.masked = c->ws__role == WS_ROLE_CLIENT;
-    h = 2 + (len >= 126 ? 2u : 0u) + (len > 0xffff ? 6u : 0u) + (f.masked ? 4u : 0u);
+    h = (f.masked ? 6u : 2u) + (len > 125 ? (len > 0xffff ? 8u : 2u) : 0u); /* as ws_frame_encode */
     r = ws__reserve(c, h + len, &dst);
     if (r != WS_OK) return r;
     if (f.masked && c->ws__rng(c->ws__rng_ctx, f.key, 4) != 0) return WS_ERR_RNG;
@@ -3707,9 +3709,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     c->ws__role = (unsigned char)cfg->role;
     c->ws__ping_interval = cfg->ping_interval_ms;
     c->ws__pong_timeout = cfg->pong_timeout_ms ? cfg->pong_timeout_ms : cfg->ping_interval_ms;
-    c->ws__close_timeout = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
+    c->ws__end_wait[1] = cfg->close_timeout_ms ? cfg->close_timeout_ms : WS_DEFAULT_CLOSE_TIMEOUT;
     c->ws__ping_at = c->ws__close_at = WS__NEVER;
-    c->ws__hs_timeout = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
+    c->ws__end_wait[0] = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS_DEFAULT_HANDSHAKE_TIMEOUT;
 #ifndef WS_NO_DEFLATE
     if (cfg->deflate.mode && ws__can_alloc(c)) {
         c->ws__pmd_cfg = ws__pmd_pack(&cfg->deflate);
@@ -4452,9 +4454,9 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     ws_result r = ws__can_send(c);
     v.state = c->ws__send_utf8; /* 0 between messages: a finished one ends on a whole code point */
     if (r != WS_OK) return r;
-    if ((opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || (cont && !whole && opcode != c->ws__send_op))
-        return WS_ERR_ARG;
+    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return WS_ERR_ARG;
     if (cont && whole) return WS_ERR_STATE; /* a message sent in pieces is unfinished */
+    if (cont && opcode != c->ws__send_op) return WS_ERR_ARG;
     if (opcode == WS_OP_TEXT && (ws_utf8_feed(&v, data, len) != WS_OK || (fin && !ws_utf8_done(&v))))
         return WS_ERR_UTF8;
 #ifndef WS_NO_DEFLATE
@@ -4474,7 +4476,9 @@ static ws_result ws__send(ws_conn *c, ws_opcode opcode, const void *data, size_t
     }
 #endif
     if (plain) {
-        r = ws__queue_frame(c, cont ? (unsigned)WS_OP_CONT : (unsigned)opcode, fin, data, len);
+        /* WS_OP_CONT (0) for the next piece of a message: the checks above made opcode
+           its send_op; the first piece's, or a whole message's, has send_op 0 */
+        r = ws__queue_frame(c, (unsigned)opcode - c->ws__send_op, fin, data, len);
         if (r != WS_OK) return r;
     }
     c->ws__send_op = (unsigned char)(fin ? 0 : opcode); /* 0 (WS_OP_CONT): no message in pieces */
@@ -4560,8 +4564,7 @@ WSDEF void ws_conn_tick(ws_conn *c, uint64_t now_ms) {
     ws__pmd_release(c, 0);
 #endif
     if ((c->ws__flags & WS__F_CLOSE_TIMER) &&
-        ws__due(&c->ws__close_at, now,
-                c->ws__state == WS_STATE_CONNECTING ? c->ws__hs_timeout : c->ws__close_timeout)) {
+        ws__due(&c->ws__close_at, now, c->ws__end_wait[c->ws__state != WS_STATE_CONNECTING])) {
         /* No handshake, or no answer to our close (§7.1.1); a client that closed cleanly
            just stops waiting for the server to drop the transport. */
         ws__abort(c, WS_ERR_TIMEOUT); /* which stops the timer */
