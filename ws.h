@@ -3225,6 +3225,7 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     ws_result r;
     size_t i;
     char expect[WS_ACCEPT_LEN + 1];
+    static const char range[] = "HTTP/1.1 100" "HTTP/1.9 599";
 
     WS_MEMSET(res, 0, sizeof *res);
     res->head = head, res->head_len = len;
@@ -3234,8 +3235,9 @@ static ws_result ws__response_parse(const char *head, size_t len, const ws_hs_li
     /* "HTTP/1.1 101 Switching Protocols": version, a 3-digit status, a reason. */
     if (res->status_line.n < 12 || (res->status_line.n > 12 && head[12] != ' '))
         return WS_ERR_HS_MALFORMED;
-    for (i = 0; i < 12; i++) { /* each byte between those of the lowest and the highest line */
-        if (head[i] < "HTTP/1.1 100"[i] || head[i] > "HTTP/1.9 599"[i]) return WS_ERR_HS_MALFORMED;
+    for (i = 0; i < 12; i++) { /* each byte between those of the lowest and the highest line
+                                  (one string: one address to load, not two) */
+        if (head[i] < range[i] || head[i] > range[i + 12]) return WS_ERR_HS_MALFORMED;
         if (i > 8) res->status = res->status * 10 + (head[i] - '0');
     }
     if (res->status != 101) return WS_ERR_HS_STATUS; /* §4.1: anything else is a failure */
