@@ -4321,15 +4321,12 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
             n = ws_frame_decode(c->ws__hdr, had + take, &c->ws__f);
             if (n > 0) take = (size_t)n - had;
         }
-        if (n == WS_NEED_MORE) {
-            c->ws__hdr_len = (unsigned char)(had + take);
-            c->ws__f.len = 0; /* (it may have been decoded): no payload yet */
-            p += take;
-            break;
-        }
-        r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c);
-        if (r == WS_WOULD_BLOCK) { /* the header stays unread */
+        /* A header not yet whole is kept in ws__hdr; one that must wait for queue room
+           (WS_WOULD_BLOCK) stays unread. Either way no payload follows yet, though the
+           length may have been decoded. */
+        if (n == WS_NEED_MORE || (r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c)) == WS_WOULD_BLOCK) {
             c->ws__f.len = 0;
+            if (n == WS_NEED_MORE) c->ws__hdr_len = (unsigned char)(had + take), p += take;
             break;
         }
         if (r != WS_OK) {
