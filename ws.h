@@ -3494,7 +3494,7 @@ static ws_result ws__fail(ws_conn *c, ws_result err, unsigned code, const ws_str
            no close frame can say why. */
         if (c->ws__state == WS_STATE_CONNECTING || (c->ws__flags & (WS__F_SENT_CLOSE | WS__F_ABORT)))
             code = WS_CLOSE_ABNORMAL;
-        else if (ws_close(c, code, 0, 0) != WS_OK) /* (before the error is set, which it checks) */
+        else if (ws_close(c, code, 0, 0) != WS_OK) /* (its checks pass: a valid code, no close sent yet) */
             ws__hang_up(c), code = WS_CLOSE_ABNORMAL;
     }
     c->ws__error = err;
