@@ -2912,7 +2912,7 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 #undef WS__AT
 
 typedef struct ws__heads {
-    ws_str v[WS__H_UPGRADE]; /* Upgrade's and Connection's are not kept */
+    ws_str v[WS__H_COUNT]; /* Upgrade's and Connection's too, unread: a store costs less than a test */
     unsigned n[WS__H_COUNT]; /* words, not bytes: Thumb loads them from the stack in 2 bytes */
     unsigned count; /* header lines */
     const char *cr;   /* the start line's CR; NULL: no line to check */
@@ -2928,11 +2928,15 @@ static ws_result ws__walk_headers(const char *head, size_t len, const ws_hs_limi
                                   ws__heads *h) {
     const char *p, *end = head + len;
     ws_str name, value;
-    unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
+    size_t size = 0;
+    unsigned i, max = 0;
     int r;
+    if (lim) size = lim->max_size, max = lim->max_headers; /* 0 or no lim: the defaults */
+    if (!size) size = WS_DEFAULT_MAX_HANDSHAKE;
+    if (!max) max = WS_DEFAULT_MAX_HEADERS;
     WS_MEMSET(h, 0, sizeof *h);
     p = ws__line(head, end, &h->last);
-    if (len > (lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE)) return WS_ERR_HS_TOO_LARGE;
+    if (len > size) return WS_ERR_HS_TOO_LARGE;
     if (!(h->cr = p)) return WS_ERR_HS_MALFORMED;
     p += 2;
     while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
@@ -2940,12 +2944,10 @@ static ws_result ws__walk_headers(const char *head, size_t len, const ws_hs_limi
         h->count++;
         for (i = 0; i < WS__H_COUNT; i++)
             if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE) {
-                    if (!ws_token_has(value, ws__hnames[i] + name.n + 1)) break;
-                } else if (!h->n[i]) { /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                if ((i < WS__H_UPGRADE || ws_token_has(value, ws__hnames[i] + name.n + 1)) && !h->n[i]++) {
+                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
                     h->v[i].p = value.p, h->v[i].n = value.n;
                 }
-                h->n[i]++;
                 break;
             }
     }
