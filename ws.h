@@ -3023,9 +3023,10 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
    1; else {0, 0} and 0, always for "" or NULL, as no element is empty. (A ws_str
    returned by value goes through memory on 32-bit ARM: an out-parameter is shorter.) */
 static int ws__offered(const ws_request *req, const char *protocol, ws_str *t) {
-    size_t at = 0, n = ws__strlen(protocol);
-    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, t))
-        if (t->n == n && ws__memeq(t->p, protocol, n)) return 1;
+    size_t at = 0;
+    /* an element holds no NUL, so the compare stops at protocol's end at the latest */
+    while (protocol && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, t))
+        if (ws__memeq(t->p, protocol, t->n) && !protocol[t->n]) return 1;
     t->p = 0, t->n = 0;
     return 0;
 }
