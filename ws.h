@@ -2667,33 +2667,29 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
    whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
-    const char *p, *cr, *last, *end = head + len;
-    ws_str rest; /* of p's line */
+    const char *p, *last, *end = head + len;
+    ws_str rest, n; /* rest: of the line being listed */
     size_t from = at ? *at : 0;
+    int r;
     if (from > len) return 0;
-    for (p = head + from;;) {
-        /* the rest of p's line, to its last visible byte; at 0 that is the start line,
-           which lists nothing */
-        cr = ws__line(p, end, &last);
-        if (!cr) break; /* only after an *at not ours, or a head cut short */
-        rest.p = p, rest.n = (size_t)(last - p);
-        if (p != head && ws_token_next(&rest, element)) {
-            *at = (size_t)(rest.p - head);
+    p = ws__line(head + from, end, &last);
+    if (!p) goto none; /* only after an *at not ours, or a head cut short */
+    /* the rest of *at's line, to its last visible byte; at 0 that is the start line,
+       which lists nothing. Once it has no element left, the value of the next line
+       named `name` is the list: ws__header_next scanned that line once, for both. */
+    rest.p = head + from, rest.n = from ? (size_t)(last - rest.p) : 0;
+    p += 2;
+    while (!ws_token_next(&rest, element)) {
+        while ((r = ws__header_next(&p, end, &n, &rest)) == 1 && !ws__ieq(n.p, n.n, name)) {}
+        if (r != 1) goto none;
+        if (!at) { /* ws_header_find */
+            *element = rest;
             return 1;
         }
-        { /* on to the value of the next line named `name` */
-            ws_str n, value;
-            int r;
-            p = cr + 2;
-            while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
-            if (r != 1) break;
-            if (!at) { /* ws_header_find */
-                *element = value;
-                return 1;
-            }
-            p = value.p;
-        }
     }
+    *at = (size_t)(rest.p - head);
+    return 1;
+none:
     if (at) *at = len;
     return 0;
 }
