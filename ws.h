@@ -2603,21 +2603,28 @@ static const char *ws__line(const char *p, const char *end, const char **last) {
     return p + 1 < end ? p : 0;
 }
 
-/* Header lines after the start line, one per call: returns 1 with name and value
+/* A reader of header lines: where the next line starts, where the head ends, and the
+   name and value of the line read last (one pointer for its callers to pass). */
+typedef struct ws__field {
+    const char *p, *end;
+    ws_str name, value;
+} ws__field;
+
+/* Header lines after the start line, one per call: returns 1 with f's name and value
    (value trimmed), 0 at the blank line that ends the head, or a negative result for a
    line that is not "token: value" (obsolete folding included, RFC 7230 §3.2.4). */
-static int ws__header_next(const char **pp, const char *end, ws_str *name, ws_str *value) {
-    const char *line = *pp, *colon = line, *last, *p = ws__line(line, end, &last);
+static int ws__header_next(ws__field *f) {
+    const char *line = f->p, *colon = line, *last, *p = ws__line(line, f->end, &last);
     if (!p) return WS_ERR_HS_MALFORMED;
-    *pp = p + 2;
+    f->p = p + 2;
     if (p == line) return 0;
     /* p is at the line's CR, which ends the name's scan at the latest */
     while (ws__is_tchar((unsigned char)*colon)) colon++; /* the name */
     if (colon == line || *colon != ':') return WS_ERR_HS_MALFORMED;
-    name->p = line, name->n = (size_t)(colon - line);
+    f->name.p = line, f->name.n = (size_t)(colon - line);
     /* the value without its outer white space: the colon is visible, so last is past it */
     for (p = colon + 1; p < last && ws__is_ows(*p); p++) {}
-    value->p = p, value->n = (size_t)(last - p);
+    f->value.p = p, f->value.n = (size_t)(last - p);
     return 1;
 }
 
@@ -2667,33 +2674,30 @@ WSDEF int ws_token_has(ws_str list, const char *token) {
    whole. */
 WSDEF int ws_header_list_next(const char *head, size_t len, const char *name, size_t *at,
                               ws_str *element) {
-    const char *p, *cr, *last, *end = head + len;
-    ws_str rest; /* of p's line */
+    const char *p, *last;
+    ws__field f; /* f.value: the rest of the line being listed */
     size_t from = at ? *at : 0;
+    int r;
     if (from > len) return 0;
-    for (p = head + from;;) {
-        /* the rest of p's line, to its last visible byte; at 0 that is the start line,
-           which lists nothing */
-        cr = ws__line(p, end, &last);
-        if (!cr) break; /* only after an *at not ours, or a head cut short */
-        rest.p = p, rest.n = (size_t)(last - p);
-        if (p != head && ws_token_next(&rest, element)) {
-            *at = (size_t)(rest.p - head);
+    f.end = head + len;
+    p = ws__line(head + from, f.end, &last);
+    if (!p) goto none; /* only after an *at not ours, or a head cut short */
+    /* the rest of *at's line, to its last visible byte; at 0 that is the start line,
+       which lists nothing. Once it has no element left, the value of the next line
+       named `name` is the list: ws__header_next scanned that line once, for both. */
+    f.value.p = head + from, f.value.n = from ? (size_t)(last - f.value.p) : 0;
+    f.p = p + 2;
+    while (!ws_token_next(&f.value, element)) {
+        while ((r = ws__header_next(&f)) == 1 && !ws__ieq(f.name.p, f.name.n, name)) {}
+        if (r != 1) goto none;
+        if (!at) { /* ws_header_find */
+            *element = f.value;
             return 1;
         }
-        { /* on to the value of the next line named `name` */
-            ws_str n, value;
-            int r;
-            p = cr + 2;
-            while ((r = ws__header_next(&p, end, &n, &value)) == 1 && !ws__ieq(n.p, n.n, name)) {}
-            if (r != 1) break;
-            if (!at) { /* ws_header_find */
-                *element = value;
-                return 1;
-            }
-            p = value.p;
-        }
     }
+    *at = (size_t)(f.value.p - head);
+    return 1;
+none:
     if (at) *at = len;
     return 0;
 }
@@ -2912,7 +2916,7 @@ typedef char ws__request_order[WS__AT(origin, WS__H_ORIGIN) && WS__AT(key, WS__H
 #undef WS__AT
 
 typedef struct ws__heads {
-    ws_str v[WS__H_UPGRADE]; /* Upgrade's and Connection's are not kept */
+    ws_str v[WS__H_COUNT]; /* Upgrade's and Connection's too, unread: a store costs less than a test */
     unsigned n[WS__H_COUNT]; /* words, not bytes: Thumb loads them from the stack in 2 bytes */
     unsigned count; /* header lines */
     const char *cr;   /* the start line's CR; NULL: no line to check */
@@ -2926,31 +2930,34 @@ typedef struct ws__heads {
    form (its failure comes first). */
 static ws_result ws__walk_headers(const char *head, size_t len, const ws_hs_limits *lim,
                                   ws__heads *h) {
-    const char *p, *end = head + len;
-    ws_str name, value;
-    unsigned i, max = lim && lim->max_headers ? lim->max_headers : WS_DEFAULT_MAX_HEADERS;
+    const char *p;
+    ws__field f;
+    size_t size = 0;
+    unsigned i, max = 0;
     int r;
+    if (lim) size = lim->max_size, max = lim->max_headers; /* 0 or no lim: the defaults */
+    if (!size) size = WS_DEFAULT_MAX_HANDSHAKE;
+    if (!max) max = WS_DEFAULT_MAX_HEADERS;
     WS_MEMSET(h, 0, sizeof *h);
-    p = ws__line(head, end, &h->last);
-    if (len > (lim && lim->max_size ? lim->max_size : WS_DEFAULT_MAX_HANDSHAKE)) return WS_ERR_HS_TOO_LARGE;
+    f.end = head + len;
+    p = ws__line(head, f.end, &h->last);
+    if (len > size) return WS_ERR_HS_TOO_LARGE;
     if (!(h->cr = p)) return WS_ERR_HS_MALFORMED;
-    p += 2;
-    while ((r = ws__header_next(&p, end, &name, &value)) == 1) {
+    f.p = p + 2;
+    while ((r = ws__header_next(&f)) == 1) {
         if (h->count >= max) return WS_ERR_HS_TOO_LARGE;
         h->count++;
         for (i = 0; i < WS__H_COUNT; i++)
-            if (ws__ieq(name.p, name.n, ws__hnames[i])) {
-                if (i >= WS__H_UPGRADE) {
-                    if (!ws_token_has(value, ws__hnames[i] + name.n + 1)) break;
-                } else if (!h->n[i]) { /* field by field: a struct copy is a memcpy call on Cortex-M0 */
-                    h->v[i].p = value.p, h->v[i].n = value.n;
+            if (ws__ieq(f.name.p, f.name.n, ws__hnames[i])) {
+                if ((i < WS__H_UPGRADE || ws_token_has(f.value, ws__hnames[i] + f.name.n + 1)) && !h->n[i]++) {
+                    /* field by field: a struct copy is a memcpy call on Cortex-M0 */
+                    h->v[i].p = f.value.p, h->v[i].n = f.value.n;
                 }
-                h->n[i]++;
                 break;
             }
     }
     if (r < 0) return (ws_result)r;
-    if (p != end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
+    if (f.p != f.end) return WS_ERR_HS_MALFORMED; /* bytes after the blank line are not ours */
     if (!h->n[WS__H_UPGRADE]) return WS_ERR_HS_UPGRADE;
     if (!h->n[WS__H_CONNECTION]) return WS_ERR_HS_CONNECTION;
     return WS_OK;
@@ -3021,9 +3028,10 @@ WSDEF ws_result ws_request_parse(const char *head, size_t len, const ws_hs_limit
    1; else {0, 0} and 0, always for "" or NULL, as no element is empty. (A ws_str
    returned by value goes through memory on 32-bit ARM: an out-parameter is shorter.) */
 static int ws__offered(const ws_request *req, const char *protocol, ws_str *t) {
-    size_t at = 0, n = ws__strlen(protocol);
-    while (ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, t))
-        if (t->n == n && ws__memeq(t->p, protocol, n)) return 1;
+    size_t at = 0;
+    /* an element holds no NUL, so the compare stops at protocol's end at the latest */
+    while (protocol && ws_header_list_next(req->head, req->head_len, "sec-websocket-protocol", &at, t))
+        if (ws__memeq(t->p, protocol, t->n) && !protocol[t->n]) return 1;
     t->p = 0, t->n = 0;
     return 0;
 }
