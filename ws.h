@@ -2729,7 +2729,8 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     if (auth < p && *auth == '[') { /* an IPv6 literal: hex digits, colons, dots */
         for (h = h_end = auth + 1; h_end < p && *h_end != ']'; h_end++) {
             unsigned c = (unsigned char)*h_end;
-            if (c - '0' > 9 && (c | 32) - 'a' > 5 && c != ':' && c != '.') return WS_ERR_URL;
+            /* '.' to ':' holds '/' too, but the authority has none */
+            if (c - '.' > ':' - '.' && (c | 32) - 'a' > 5) return WS_ERR_URL;
         }
         if (h_end == p) return WS_ERR_URL;
         colon = h_end + 1; /* what follows "]" is a port's colon, or nothing */
