@@ -3150,14 +3150,15 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
 #ifndef WS_NO_URL
     if (o->url) {
         ws_url u;
-        size_t ipv6;
+        const char *auth;
         if (ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK) return WS_ERR_URL;
-        /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
-        ipv6 = u.host.p[-1] == '[';
-        u.host.p -= ipv6, u.host.n += 2 * ipv6;
+        /* Host keeps an IPv6 literal's brackets: it starts where the authority does, right
+           after "ws://" or "wss://", and ends as far past u.host as it starts before it */
+        auth = o->url + 5 + u.secure;
+        u.host.n += 2 * (size_t)(u.host.p - auth), u.host.p = auth;
         ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
-        if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
-            ws__putf(&b, ":%u", u.port);
+        /* §4.1 item 4: the port only when it is not the default, 80 or 443 */
+        if (u.port != (unsigned)(80 + (443 - 80) * u.secure)) ws__putf(&b, ":%u", u.port);
     } else
 #endif
     {
