@@ -2793,18 +2793,18 @@ static int ws__putf(ws__buf *b, const char *fmt, ...) {
         char d[10];
         if (*s == '%') {
             char c = *fmt++;
-            if (c == 's') {
-                s = va_arg(ap, const char *);
-                n = ws__strlen(s);
+            if (c == 'u') {
+                unsigned v = va_arg(ap, unsigned);
+                char *q = d + sizeof d; /* the digits end the buffer, written from the last */
+                do *--q = (char)('0' + v % 10), v /= 10;
+                while (v);
+                s = q, n = (size_t)(d + sizeof d - q);
             } else if (c == 'S') {
                 const ws_str *v = va_arg(ap, const ws_str *);
                 s = v->p, n = v->n;
-            } else { /* %u */
-                unsigned v = va_arg(ap, unsigned);
-                n = 0;
-                do d[sizeof d - ++n] = (char)('0' + v % 10), v /= 10;
-                while (v);
-                s = d + sizeof d - n;
+            } else { /* %s */
+                s = va_arg(ap, const char *);
+                n = ws__strlen(s);
             }
         }
 #if !WS_SMALL /* text up to the next directive in one piece: 3 times as fast (x86-64 -O2) */
