@@ -2719,10 +2719,10 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p, *end = url + len, *auth, *h, *h_end, *colon;
     unsigned port;
     size_t i;
+    if (ws__target_len(url, len) != len) return WS_ERR_URL; /* first, url and len in hand */
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    if (ws__target_len(url, len) != len) return WS_ERR_URL;
     auth = p = url + 5 + out->secure;
     for (; p < end && *p != '/' && *p != '?'; p++)
         if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
