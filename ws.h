@@ -2723,17 +2723,18 @@ WSDEF ws_result ws_url_parse(const char *url, size_t len, ws_url *out) {
     const char *p, *end = url + len, *auth, *h, *h_end, *colon;
     unsigned port;
     size_t i;
+    if (ws__target_len(url, len) != len) return WS_ERR_URL; /* first, url and len in hand */
     if (len >= 5 && ws__ieq(url, 5, "ws://")) out->secure = 0;
     else if (len >= 6 && ws__ieq(url, 6, "wss://")) out->secure = 1;
     else return WS_ERR_URL;
-    if (ws__target_len(url, len) != len) return WS_ERR_URL;
     auth = p = url + 5 + out->secure;
     for (; p < end && *p != '/' && *p != '?'; p++)
         if (*p == '@') return WS_ERR_URL; /* user info has no place in a WebSocket URI */
     if (auth < p && *auth == '[') { /* an IPv6 literal: hex digits, colons, dots */
         for (h = h_end = auth + 1; h_end < p && *h_end != ']'; h_end++) {
             unsigned c = (unsigned char)*h_end;
-            if (c - '0' > 9 && (c | 32) - 'a' > 5 && c != ':' && c != '.') return WS_ERR_URL;
+            /* '.' to ':' holds '/' too, but the authority has none */
+            if (c - '.' > ':' - '.' && (c | 32) - 'a' > 5) return WS_ERR_URL;
         }
         if (h_end == p) return WS_ERR_URL;
         colon = h_end + 1; /* what follows "]" is a port's colon, or nothing */
@@ -2796,18 +2797,18 @@ static int ws__putf(ws__buf *b, const char *fmt, ...) {
         char d[10];
         if (*s == '%') {
             char c = *fmt++;
-            if (c == 's') {
-                s = va_arg(ap, const char *);
-                n = ws__strlen(s);
+            if (c == 'u') {
+                unsigned v = va_arg(ap, unsigned);
+                char *q = d + sizeof d; /* the digits end the buffer, written from the last */
+                do *--q = (char)('0' + v % 10), v /= 10;
+                while (v);
+                s = q, n = (size_t)(d + sizeof d - q);
             } else if (c == 'S') {
                 const ws_str *v = va_arg(ap, const ws_str *);
                 s = v->p, n = v->n;
-            } else { /* %u */
-                unsigned v = va_arg(ap, unsigned);
-                n = 0;
-                do d[sizeof d - ++n] = (char)('0' + v % 10), v /= 10;
-                while (v);
-                s = d + sizeof d - n;
+            } else { /* %s */
+                s = va_arg(ap, const char *);
+                n = ws__strlen(s);
             }
         }
 #if !WS_SMALL /* text up to the next directive in one piece: 3 times as fast (x86-64 -O2) */
@@ -3157,14 +3158,15 @@ static int ws__request_build(char *buf, size_t cap, const ws_client_options *o, 
 #ifndef WS_NO_URL
     if (o->url) {
         ws_url u;
-        size_t ipv6;
+        const char *auth;
         if (ws_url_parse(o->url, ws__strlen(o->url), &u) != WS_OK) return WS_ERR_URL;
-        /* u.host is in o->url, after "//" or inside an IPv6 literal's brackets, which Host keeps */
-        ipv6 = u.host.p[-1] == '[';
-        u.host.p -= ipv6, u.host.n += 2 * ipv6;
+        /* Host keeps an IPv6 literal's brackets: it starts where the authority does, right
+           after "ws://" or "wss://", and ends as far past u.host as it starts before it */
+        auth = o->url + 5 + u.secure;
+        u.host.n += 2 * (size_t)(u.host.p - auth), u.host.p = auth;
         ws__putf(&b, "GET %S%S HTTP/1.1\r\nHost: %S", &u.path, &u.query, &u.host);
-        if (u.port != (u.secure ? 443u : 80u)) /* §4.1 item 4: the port only when not default */
-            ws__putf(&b, ":%u", u.port);
+        /* §4.1 item 4: the port only when it is not the default, 80 or 443 */
+        if (u.port != (unsigned)(80 + (443 - 80) * u.secure)) ws__putf(&b, ":%u", u.port);
     } else
 #endif
     {

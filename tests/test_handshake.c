@@ -316,6 +316,17 @@ static void test_url_parse_ipv6(void **state) {
     URL_OK("ws://[::1]:9001/x", 0, "::1", 9001, "/x");
     URL_OK("wss://[::1]/", 1, "::1", 443, "/");
     URL_OK("ws://[2001:db8::7]/chat?a=b", 0, "2001:db8::7", 80, "/chat?a=b");
+    /* RFC 3986 §3.2.2: hex digits of either case, colons, and dots for an IPv4 tail */
+    URL_OK("ws://[::FFFF:192.0.2.1]/", 0, "::FFFF:192.0.2.1", 80, "/");
+    URL_OK("ws://[aBcDeF:09::]/", 0, "aBcDeF:09::", 80, "/");
+    /* nothing else, the bytes next to those ranges included */
+    url_bad("ws://[-1]/");
+    url_bad("ws://[::1;]/");
+    url_bad("ws://[::g]/");
+    url_bad("ws://[::G]/");
+    url_bad("ws://[::`]/");
+    url_bad("ws://[::1%25eth0]/");
+    url_bad("ws://[example.com]/");
 }
 
 /* §3: scheme names are case-insensitive (RFC 3986 §3.1). */
