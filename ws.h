@@ -4057,9 +4057,10 @@ static void ws__message_event(const ws_conn *c, ws_event *ev) {
    it comes, so bad UTF-8 fails on the frame that holds it (§8.1); `last`: the message
    must also end on a whole code point. */
 static int ws__bad_text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    /* (| and &, not || and &&: one failure path) */
+    /* (bit operations, not || and ?: one failure path; the state is 0 on a whole code
+       point, as ws_utf8_done says) */
     return c->ws__msg_op == WS_OP_TEXT &&
-           ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)));
+           (ws_utf8_feed(&c->ws__utf8, p, n) | (int)(c->ws__utf8.state & (uint32_t)-last)) != 0;
 }
 
 #ifndef WS_NO_DEFLATE
