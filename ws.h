@@ -4050,7 +4050,7 @@ static ws_result ws__closed(ws_conn *c, unsigned code) {
    the next piece of one (WS_EV_FRAGMENT, fin on its last); the caller fills in opcode,
    data, len and fin. */
 static void ws__message_event(const ws_conn *c, ws_event *ev) {
-    ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+    ws__event_init(ev, (ws_event_type)(WS_EV_MESSAGE + (c->ws__flags / WS__F_STREAMING & 1)));
 }
 
 /* Whether the text arriving breaks UTF-8 (the caller fails with 1007): it is checked as
