@@ -4060,16 +4060,17 @@ static ws_result ws__closed(ws_conn *c, unsigned code) {
    the next piece of one (WS_EV_FRAGMENT, fin on its last); the caller fills in opcode,
    data, len and fin. */
 static void ws__message_event(const ws_conn *c, ws_event *ev) {
-    ws__event_init(ev, c->ws__flags & WS__F_STREAMING ? WS_EV_FRAGMENT : WS_EV_MESSAGE);
+    ws__event_init(ev, (ws_event_type)(WS_EV_MESSAGE + (c->ws__flags / WS__F_STREAMING & 1)));
 }
 
 /* Whether the text arriving breaks UTF-8 (the caller fails with 1007): it is checked as
    it comes, so bad UTF-8 fails on the frame that holds it (§8.1); `last`: the message
    must also end on a whole code point. */
 static int ws__bad_text(ws_conn *c, const unsigned char *p, size_t n, int last) {
-    /* (| and &, not || and &&: one failure path) */
+    /* (bit operations, not || and ?: one failure path; the state is 0 on a whole code
+       point, as ws_utf8_done says) */
     return c->ws__msg_op == WS_OP_TEXT &&
-           ((ws_utf8_feed(&c->ws__utf8, p, n) != WS_OK) | (last & !ws_utf8_done(&c->ws__utf8)));
+           (ws_utf8_feed(&c->ws__utf8, p, n) | (int)(c->ws__utf8.state & (uint32_t)-last)) != 0;
 }
 
 #ifndef WS_NO_DEFLATE
@@ -4140,11 +4141,12 @@ static ws_result ws__inflate_payload(ws_conn *c, const unsigned char *p, size_t 
 }
 #endif /* WS_NO_DEFLATE */
 
-/* n bytes of the current frame's payload (n may be 0 for an empty frame). Text is
-   checked as it comes, so bad UTF-8 fails on the frame that holds it (§8.1). What must
-   be whole before it is handed over is gathered at the end of the assembly buffer: a
-   message (unless streaming, or it is all right here), and a control frame split
-   between reads, after the message being assembled and taken off it when handled. */
+/* n bytes of the current frame's payload (n may be 0: an empty frame, or a header that
+   ended the input). Text is checked as it comes, so bad UTF-8 fails on the frame that
+   holds it (§8.1). What must be whole before it is handed over is gathered at the end
+   of the assembly buffer: a message (unless streaming, or it is all right here), and a
+   control frame split between reads, after the message being assembled and taken off it
+   when handled. */
 static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
     size_t limit = c->ws__max_message;
     ws_event ev;
@@ -4296,57 +4298,56 @@ static ws_result ws__frames(ws_conn *c, unsigned char **pp, unsigned char *end) 
     ws_result r = WS_OK;
     c->ws__flags &= ~WS__F_STALLED;
     while (p < end) {
-        size_t had = c->ws__hdr_len, take;
-        int n;
+        size_t k;
         /* §5.5.1: after a close frame nothing more is read, nor after a failure (the
            error stays in r) */
         if (c->ws__state == WS_STATE_CLOSED) {
             p = end;
             break;
         }
-        if (c->ws__f.len) { /* a header was read; its payload is arriving */
-            size_t k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__f.len);
-            r = ws__payload(c, p, k);
-            p += k;
-            continue;
-        }
+        if (!c->ws__f.len) { /* no payload arriving: the next header */
+            size_t had = c->ws__hdr_len, take;
+            int n;
 #if !WS_SMALL
-        if (!had && !(c->ws__flags & WS__F_IN_MSG)) {
-            unsigned char *from = p;
-            r = ws__small_messages(c, &p, end);
-            if (p != from) continue; /* the loop's checks again, then the next frame */
-        }
+            if (!had && !(c->ws__flags & WS__F_IN_MSG)) {
+                unsigned char *from = p;
+                r = ws__small_messages(c, &p, end);
+                if (p != from) continue; /* the loop's checks again, then the next frame */
+            }
+            if (had == 0) { /* the header is usually whole in the input: decoded there */
+                n = ws_frame_decode(p, (size_t)(end - p), &c->ws__f);
+                take = n > 0 ? (size_t)n : 0;
+                if (n == WS_NEED_MORE) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
+            } else
 #endif
-#if !WS_SMALL
-        if (had == 0) { /* the header is usually whole in the input: decoded there */
-            n = ws_frame_decode(p, (size_t)(end - p), &c->ws__f);
-            take = n > 0 ? (size_t)n : 0;
-            if (n == WS_NEED_MORE) WS_MEMCPY(c->ws__hdr, p, take = (size_t)(end - p));
-        } else
-#endif
-        { /* a header split between reads (compact: every header) is gathered in ws__hdr,
-             14 bytes at most */
-            take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
-            WS_MEMCPY(c->ws__hdr + had, p, take);
-            n = ws_frame_decode(c->ws__hdr, had + take, &c->ws__f);
-            if (n > 0) take = (size_t)n - had;
+            { /* a header split between reads (compact: every header) is gathered in
+                 ws__hdr, 14 bytes at most */
+                take = WS__MIN((size_t)(end - p), WS_MAX_HEADER - had);
+                WS_MEMCPY(c->ws__hdr + had, p, take);
+                n = ws_frame_decode(c->ws__hdr, had + take, &c->ws__f);
+                if (n > 0) take = (size_t)n - had;
+            }
+            /* A header not yet whole is kept in ws__hdr; one that must wait for queue
+               room (WS_WOULD_BLOCK) stays unread. Either way no payload follows yet,
+               though the length may have been decoded. */
+            if (n == WS_NEED_MORE || (r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c)) == WS_WOULD_BLOCK) {
+                c->ws__f.len = 0;
+                if (n == WS_NEED_MORE) c->ws__hdr_len = (unsigned char)(had + take), p += take;
+                break;
+            }
+            if (r != WS_OK) {
+                r = ws__fail_close(c, r);
+                continue;
+            }
+            c->ws__hdr_len = 0;
+            p += take;
         }
-        /* A header not yet whole is kept in ws__hdr; one that must wait for queue room
-           (WS_WOULD_BLOCK) stays unread. Either way no payload follows yet, though the
-           length may have been decoded. */
-        if (n == WS_NEED_MORE || (r = n < 0 ? WS_ERR_PROTOCOL : ws__frame_begin(c)) == WS_WOULD_BLOCK) {
-            c->ws__f.len = 0;
-            if (n == WS_NEED_MORE) c->ws__hdr_len = (unsigned char)(had + take), p += take;
-            break;
-        }
-        if (r != WS_OK) {
-            r = ws__fail_close(c, r);
-            continue;
-        }
-        c->ws__hdr_len = 0;
-        p += take; /* its payload, if any, on the next round */
-        /* An empty frame completes now; its events get an empty string, never NULL. */
-        if (!c->ws__f.len) r = ws__payload(c, c->ws__hdr, 0);
+        /* The payload, as much as is here: maybe none yet (a header that ended the
+           input), maybe none at all (an empty frame completes now; its events get an
+           empty string, never NULL). One hand-over for every byte of every frame. */
+        k = (size_t)WS__MIN((uint64_t)(end - p), c->ws__f.len);
+        r = ws__payload(c, p, k);
+        p += k;
     }
     *pp = p;
     return r;
