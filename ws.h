@@ -3730,9 +3730,7 @@ WSDEF void ws_conn_free(ws_conn *c) {
     ws__pmd_release(c, 1);
 #endif
     ws__hang_up(c); /* the queue dropped, and released */
-    ws__in_release(c);
-    c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
-    c->ws__out_cap = c->ws__in_cap = 0;
+    ws__in_release(c); /* (a caller's buffers stay theirs: a second free is harmless) */
 }
 
 /* -- the opening handshake inside a connection -- */
