@@ -3341,11 +3341,15 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
    the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
    (WS_ERR_TOO_BIG). An allocated one at least doubles (256 to start) and takes the need
    if that is more, never past the limit, so growth stays amortized right up to the
-   limit; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
+   limit; in place when the allocator can (realloc), else a fresh block, a copy, a free.
+   The buffer is found by its offset in ws_conn, its size right after it (as checked
+   here): one address computed, not two chosen. */
+typedef char ws__buf_then_cap[offsetof(ws_conn, ws__out_cap) == offsetof(ws_conn, ws__out) + sizeof(void *) &&
+                              offsetof(ws_conn, ws__in_cap) == offsetof(ws_conn, ws__in) + sizeof(void *) ? 1 : -1];
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
-    unsigned char **buf = &c->ws__out, *old, *p;
-    size_t *cap = &c->ws__out_cap, n;
-    if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
+    size_t at = in ? offsetof(ws_conn, ws__in) : offsetof(ws_conn, ws__out), n;
+    unsigned char **buf = (unsigned char **)(void *)((char *)c + at), *old, *p;
+    size_t *cap = (size_t *)(void *)((char *)c + at + sizeof *buf);
     if (need <= *cap) return WS_OK;
     if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
     old = *buf, n = *cap ? *cap * 2 : 256;
