@@ -3347,15 +3347,35 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
     (void)n;
 }
 
+/* One of the two buffers, the output queue (in 0) or the assembly buffer (in 1), and
+   its size, which follows it in ws_conn (checked here): found by its offset, one
+   address computed rather than two chosen. */
+typedef char ws__buf_then_cap[offsetof(ws_conn, ws__out_cap) == offsetof(ws_conn, ws__out) + sizeof(void *) &&
+                              offsetof(ws_conn, ws__in_cap) == offsetof(ws_conn, ws__in) + sizeof(void *) ? 1 : -1];
+static unsigned char **ws__buf_at(ws_conn *c, int in) {
+    return (unsigned char **)(void *)((char *)c + (in ? offsetof(ws_conn, ws__in) : offsetof(ws_conn, ws__out)));
+}
+static size_t *ws__buf_cap(unsigned char **buf) {
+    return (size_t *)(void *)((char *)buf + sizeof *buf);
+}
+
+/* That buffer goes back to the allocator, unless it is the caller's. */
+static void ws__buf_release(ws_conn *c, int in) {
+    unsigned char **buf = ws__buf_at(c, in);
+    size_t *cap = ws__buf_cap(buf);
+    if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return; /* IN_FIXED for in 1 */
+    ws__free(c, *buf, *cap);
+    *buf = 0, *cap = 0;
+}
+
 /* Room for need bytes (<= limit) in one of the two buffers: the output queue (in 0) or
    the assembly buffer (in 1), its live bytes kept. A caller's buffer never grows
    (WS_ERR_TOO_BIG). An allocated one at least doubles (256 to start) and takes the need
    if that is more, never past the limit, so growth stays amortized right up to the
    limit; in place when the allocator can (realloc), else a fresh block, a copy, a free. */
 static ws_result ws__buf_reserve(ws_conn *c, int in, size_t need, size_t limit) {
-    unsigned char **buf = &c->ws__out, *old, *p;
-    size_t *cap = &c->ws__out_cap, n;
-    if (in) buf = &c->ws__in, cap = &c->ws__in_cap;
+    unsigned char **buf = ws__buf_at(c, in), *old, *p;
+    size_t *cap = ws__buf_cap(buf), n;
     if (need <= *cap) return WS_OK;
     if ((c->ws__flags >> in) & WS__F_OUT_FIXED) return WS_ERR_TOO_BIG; /* IN_FIXED for in 1 */
     old = *buf, n = *cap ? *cap * 2 : 256;
@@ -3397,10 +3417,7 @@ static void ws__in_release(ws_conn *c) {
         return;
     }
     c->ws__in_len = 0;
-    if (!(c->ws__flags & WS__F_IN_FIXED)) {
-        ws__free(c, c->ws__in, c->ws__in_cap);
-        c->ws__in = 0, c->ws__in_cap = 0;
-    }
+    ws__buf_release(c, 1);
 }
 
 /* The callback may call anything on c except ws_conn_free (ws_conn_feed it is refused),
@@ -3424,9 +3441,7 @@ static void ws__emit(ws_conn *c, ws_event *ev) {
 #define WS__KEEP_QUEUE 4096
 
 static void ws__out_release(ws_conn *c) {
-    if (c->ws__flags & WS__F_OUT_FIXED) return;
-    ws__free(c, c->ws__out, c->ws__out_cap);
-    c->ws__out = 0, c->ws__out_cap = 0;
+    ws__buf_release(c, 0);
 }
 
 /* Close the transport now: what is still queued never goes out (a 101 queued before a
@@ -3740,9 +3755,7 @@ WSDEF void ws_conn_free(ws_conn *c) {
     ws__pmd_release(c, 1);
 #endif
     ws__hang_up(c); /* the queue dropped, and released */
-    ws__in_release(c);
-    c->ws__out = c->ws__in = 0; /* caller's buffers too: c is not to be used again */
-    c->ws__out_cap = c->ws__in_cap = 0;
+    ws__in_release(c); /* (a caller's buffers stay theirs: a second free is harmless) */
 }
 
 /* -- the opening handshake inside a connection -- */
