@@ -3739,13 +3739,16 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_HANDSHAKE
 
 /* Room at the end of the queue for a head of n bytes, as a first run of its builder
-   measured it (n < 0: why it could not be built); a second run writes it at *dst. A
-   head is the first thing queued (nothing may be sent while CONNECTING), so the queue
-   is empty, never too full for now (WS_WOULD_BLOCK): no room means a queue too small
-   for it (WS_ERR_TOO_BIG), or no memory to grow it. (No WS_ASSERT says so: in the
-   firmware's checked build it took ws__head_room out of line and 8 B more stack.) */
+   measured it (n < 0: why it could not be built), taken at once: the second run, which
+   cannot fail, writes it at *dst (one step here, not one in each caller). A head is the
+   first thing queued (nothing may be sent while CONNECTING), so the queue is empty,
+   never too full for now (WS_WOULD_BLOCK): no room means a queue too small for it
+   (WS_ERR_TOO_BIG), or no memory to grow it. (No WS_ASSERT says so: in the firmware's
+   checked build it cost 8 B more stack.) */
 static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
-    return n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    if (r == WS_OK) c->ws__out_tail += (size_t)n;
+    return r;
 }
 
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
@@ -3811,7 +3814,6 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     ws__request_build((char *)dst, (size_t)n, o, key, offer);
     WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
-    c->ws__out_tail += (size_t)n;
     return WS_OK;
 }
 
@@ -3865,7 +3867,7 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
     }
-    if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
+    if (r == WS_OK) ws_reject_build((char *)dst, (size_t)n, *status, extra);
     else ws__hang_up(c);
     ws__end(c, WS_STATE_CLOSED, WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE);
     return why;
@@ -3894,7 +3896,6 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     if (r == WS_OK) { /* else nothing queued; still undecided */
         ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers);
-        c->ws__out_tail += (size_t)n;
         c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
         /* WS_EV_OPEN names it from the request head, not from the caller's string, which
            need not outlive this call. */
