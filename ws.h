@@ -3879,7 +3879,8 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     ws_result r;
     int n = 0;
     ws_deflate_params allow;
-    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    /* (with permessage-deflate agreed, ws__aux holds its codecs: no request is read) */
+    if (!hs || (c->ws__flags & (WS__F_DECIDED | WS__F_PMD))) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
 #ifndef WS_NO_DEFLATE
     /* the first acceptable permessage-deflate offer, if the config asks for one */
@@ -3907,7 +3908,7 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
-    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (!hs || (c->ws__flags & (WS__F_DECIDED | WS__F_PMD))) return WS_ERR_STATE; /* as ws_accept */
     if (c->ws__error) return WS_ERR_CLOSED;
     hs->status = status;
     return hs->error = ws__refuse(c, &hs->status, extra_headers);
