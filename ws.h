@@ -3940,11 +3940,11 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
         /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
         if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
 #endif
-        /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
-           request it was reading is gone. */
-        if (c->ws__error) return (ws_result)c->ws__error;
     }
-    if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
+    /* Failed in the callback (ws_conn_tick, ws_conn_eof): no refusal follows, no OPEN,
+       and ws_conn_feed, which reads nothing more from a closed connection, returns that
+       error (its ws__fail already returned it, and a second one returns it again). */
+    if (!(c->ws__flags & (WS__F_DECIDED | WS__F_FAILED))) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, &hs.protocol);
     ws__in_release(c);
