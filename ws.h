@@ -4633,16 +4633,16 @@ WSDEF void ws_stream_free(ws_stream *s) {
 }
 
 /* A shared buffer belongs to the next stream as soon as this pump returns. */
-static void ws__stream_stash(ws_stream *s) {
+static void ws__stream_stash(ws_stream *s, ws_conn *c) {
     size_t n = s->len - s->pos;
     unsigned char *p;
     if (!s->shared || s->in != s->buf) return;
-    p = n ? (unsigned char *)ws__alloc(s->conn, n) : NULL;
+    p = n ? (unsigned char *)ws__alloc(c, n) : NULL;
     if (p) {
         WS_MEMCPY(p, s->buf + s->pos, n);
         s->in = p;
     } else {
-        if (n) ws__fail_close(s->conn, WS_ERR_NOMEM);
+        if (n) ws__fail_close(c, WS_ERR_NOMEM);
         n = 0;
     }
     s->pos = 0, s->len = n;
@@ -4670,7 +4670,8 @@ static int ws__stream_flush(ws_stream *s, ws_conn *c) {
 
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
-    int reads = 0, rounds = 0, progress = 1;
+    int reads = 0, rounds = 0;
+    size_t progress = 1; /* then the count the last round fed: kept, not made a flag */
     if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
     /* A round writes, then reads and feeds, and the loop ends only after a write: all the
        replies to one read leave in one write. More rounds only while input waits for
@@ -4678,7 +4679,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
        failed connection drops. */
     for (;;) {
         int wrote = ws__stream_flush(s, c);
-        if (!(progress | wrote) || ++rounds > 1000) break;
+        if (!(progress | (size_t)wrote) || ++rounds > 1000) break;
         progress = 0;
         if (s->pos == s->len) { /* all fed */
             if (reads++) break; /* the second time: this call's one read is behind us */
@@ -4700,11 +4701,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
             size_t used;
             ws_result r = ws_conn_feed(c, s->in + s->pos, s->len - s->pos, &used);
             s->pos += used;
-            if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
-            progress |= used != 0;
+            /* failed (every error is below WS_WOULD_BLOCK): the rest is moot */
+            if (r < WS_WOULD_BLOCK) s->pos = s->len;
+            progress = used;
         }
     }
-    ws__stream_stash(s);
+    ws__stream_stash(s, c);
     return (ws_result)c->ws__error;
 }
 
