@@ -3814,18 +3814,22 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     ws__request_build((char *)dst, (size_t)n, o, key, offer);
     WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
+    /* ws__hs_feed counts from the buffer's start, prefix included */
+    c->ws__max_handshake += prefix;
     return WS_OK;
 }
 
-/* The response head (n < 0: why none could be read) checked against the request. */
-static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
+/* The response head, after the prefix and ending n bytes into the buffer (n < 0: why none
+   could be read), checked against the request. */
+static ws_result ws__hs_response(ws_conn *c, int n, const ws_hs_limits *lim) {
+    const char *key = (const char *)c->ws__in;
+    size_t prefix = c->ws__hs_prefix;
     ws_response res;
     ws_result r;
     ws_deflate_params offer;
     res.status = 0, res.status_line.p = 0, res.status_line.n = 0; /* none, for n < 0 */
     r = n < 0 ? (ws_result)n
-              : ws__response_parse(head, (size_t)n, lim, (const char *)c->ws__in,
-                                   (const char *)c->ws__in + WS_KEY_LEN + 1,
+              : ws__response_parse(key + prefix, (size_t)n - prefix, lim, key, key + WS_KEY_LEN + 1,
                                    ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
     if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
@@ -3914,18 +3918,18 @@ WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     return hs->error = ws__refuse(c, &hs->status, extra_headers);
 }
 
-/* The request head (n < 0: why none could be read) answered: a request that fails to
-   parse is refused with the status that says why; a good one goes to the application
-   (§4.2.2 item 4: it may refuse, or pick one subprotocol), and no decision is an
-   acceptance without a subprotocol. A failed decision (a ws_accept that could not
-   answer, a ws_reject that could not refuse as asked) leaves a bare refusal, 500 unless
-   ws_reject chose the status, and is reported. */
-static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
+/* The request head, the buffer's first n bytes (n < 0: why none could be read),
+   answered: a request that fails to parse is refused with the status that says why; a
+   good one goes to the application (§4.2.2 item 4: it may refuse, or pick one
+   subprotocol), and no decision is an acceptance without a subprotocol. A failed
+   decision (a ws_accept that could not answer, a ws_reject that could not refuse as
+   asked) leaves a bare refusal, 500 unless ws_reject chose the status, and is reported. */
+static ws_result ws__hs_request(ws_conn *c, int n, const ws_hs_limits *lim) {
     ws_request req;
     ws__hs_server hs;
     ws_event ev;
     hs.pmd = 0, hs.status = 500; /* the rest is set before it is read */
-    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, lim, &req);
+    hs.error = n < 0 ? (ws_result)n : ws_request_parse((const char *)c->ws__in, (size_t)n, lim, &req);
     if (hs.error) {
         hs.status = ws_hs_status(hs.error);
     } else {
@@ -3954,34 +3958,36 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
 
 /* Gather the head in the assembly buffer (after a client's copy of its offered
    protocols), bounded by max_handshake; take from the input only up to the blank line,
-   so frames that came in the same read stay for the frame decoder. */
+   so frames that came in the same read stay for the frame decoder. Sizes count from the
+   buffer's start, a client's prefix included (ws_client_start moved max_handshake past
+   it): the prefix ends in a NUL, so no blank line is found in it, and a client that
+   started holds it (in_len is not 0). */
 static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end) {
     unsigned char *p = *pp;
-    size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
-    size_t take;
-    const char *head;
+    size_t had = c->ws__in_len, limit = c->ws__max_handshake, take;
+    const char *buf;
     ws_hs_limits lim;
     int n;
-    if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
-    if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
+    if (!had && c->ws__role == WS_ROLE_CLIENT) return WS_ERR_STATE; /* not started */
+    if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap);
     take = WS__MIN((size_t)(end - p), limit - had);
-    if (ws__in_reserve(c, c->ws__in_len + take, prefix + limit) != WS_OK)
-        return ws__fail(c, WS_ERR_NOMEM, 500, 0);
-    WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
-    c->ws__in_len += take;
-    head = (const char *)c->ws__in + prefix;
-    n = ws_http_head_end(head, had + take, had, limit);
+    if (ws__in_reserve(c, had + take, limit) != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
+    buf = (const char *)c->ws__in;
+    WS_MEMCPY(c->ws__in + had, p, take);
+    c->ws__in_len = had + take;
+    n = ws_http_head_end(buf, had + take, had, limit);
     if (n == WS_NEED_MORE) {
         *pp = p + take;
         return WS_OK;
     }
     *pp = n < 0 ? end : p + ((size_t)n - had);
+    /* (the head ended within the limit: the parsers' size check passes) */
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
 #ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n, &lim);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, n, &lim);
 #endif
 #ifndef WS_NO_CLIENT
-    return ws__hs_response(c, head, n, &lim);
+    return ws__hs_response(c, n, &lim);
 #else
     return WS_ERR_STATE;
 #endif
