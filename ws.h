@@ -3762,13 +3762,16 @@ WSDEF void ws_conn_free(ws_conn *c) {
 #ifndef WS_NO_HANDSHAKE
 
 /* Room at the end of the queue for a head of n bytes, as a first run of its builder
-   measured it (n < 0: why it could not be built); a second run writes it at *dst. A
-   head is the first thing queued (nothing may be sent while CONNECTING), so the queue
-   is empty, never too full for now (WS_WOULD_BLOCK): no room means a queue too small
-   for it (WS_ERR_TOO_BIG), or no memory to grow it. (No WS_ASSERT says so: in the
-   firmware's checked build it took ws__head_room out of line and 8 B more stack.) */
+   measured it (n < 0: why it could not be built), taken at once: the second run, which
+   cannot fail, writes it at *dst (one step here, not one in each caller). A head is the
+   first thing queued (nothing may be sent while CONNECTING), so the queue is empty,
+   never too full for now (WS_WOULD_BLOCK): no room means a queue too small for it
+   (WS_ERR_TOO_BIG), or no memory to grow it. (No WS_ASSERT says so: in the firmware's
+   checked build it cost 8 B more stack.) */
 static ws_result ws__head_room(ws_conn *c, int n, unsigned char **dst) {
-    return n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    ws_result r = n < 0 ? (ws_result)n : ws__reserve(c, (size_t)n, dst);
+    if (r == WS_OK) c->ws__out_tail += (size_t)n;
+    return r;
 }
 
 /* The handshake is done: WS_EV_OPEN with the subprotocol ("" for none) and what
@@ -3834,19 +3837,22 @@ WSDEF ws_result ws_client_start(ws_conn *c, const ws_client_options *o) {
     ws__request_build((char *)dst, (size_t)n, o, key, offer);
     WS_MEMCPY(key + WS_KEY_LEN + 1, o->protocols ? o->protocols : "", plen + 1);
     c->ws__in_len = c->ws__hs_prefix = (uint32_t)prefix;
-    c->ws__out_tail += (size_t)n;
+    /* ws__hs_feed counts from the buffer's start, prefix included */
+    c->ws__max_handshake += prefix;
     return WS_OK;
 }
 
-/* The response head (n < 0: why none could be read) checked against the request. */
-static ws_result ws__hs_response(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
+/* The response head, after the prefix and ending n bytes into the buffer (n < 0: why none
+   could be read), checked against the request. */
+static ws_result ws__hs_response(ws_conn *c, int n, const ws_hs_limits *lim) {
+    const char *key = (const char *)c->ws__in;
+    size_t prefix = c->ws__hs_prefix;
     ws_response res;
     ws_result r;
     ws_deflate_params offer;
     res.status = 0, res.status_line.p = 0, res.status_line.n = 0; /* none, for n < 0 */
     r = n < 0 ? (ws_result)n
-              : ws__response_parse(head, (size_t)n, lim, (const char *)c->ws__in,
-                                   (const char *)c->ws__in + WS_KEY_LEN + 1,
+              : ws__response_parse(key + prefix, (size_t)n - prefix, lim, key, key + WS_KEY_LEN + 1,
                                    ws__pmd_offer(c, &offer), &res);
 #ifndef WS_NO_DEFLATE
     if (r == WS_OK && res.deflate) ws__pmd_agree(c, &res.agreed);
@@ -3888,7 +3894,7 @@ static ws_result ws__refuse(ws_conn *c, int *status, const char *extra) {
         if (*status < 300 || *status > 599) *status = 500;
         extra = 0; /* bare: 98 bytes at most (426 adds a line); every queue holds 139 */
     }
-    if (r == WS_OK) c->ws__out_tail += (size_t)ws_reject_build((char *)dst, (size_t)n, *status, extra);
+    if (r == WS_OK) ws_reject_build((char *)dst, (size_t)n, *status, extra);
     else ws__hang_up(c);
     ws__end(c, WS_STATE_CLOSED, WS__F_DECIDED | WS__F_FAILED | WS__F_SENT_CLOSE);
     return why;
@@ -3900,7 +3906,8 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     ws_result r;
     int n = 0;
     ws_deflate_params allow;
-    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    /* (with permessage-deflate agreed, ws__aux holds its codecs: no request is read) */
+    if (!hs || (c->ws__flags & (WS__F_DECIDED | WS__F_PMD))) return WS_ERR_STATE;
     if (c->ws__error) return WS_ERR_CLOSED; /* failed in the callback: no 101, ever */
 #ifndef WS_NO_DEFLATE
     /* the first acceptable permessage-deflate offer, if the config asks for one */
@@ -3917,7 +3924,6 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
     if (r == WS_OK) { /* else nothing queued; still undecided */
         ws__response_build((char *)dst, (size_t)n, hs->req, protocol, hs->pmd ? &hs->agreed : 0,
                            extra_headers);
-        c->ws__out_tail += (size_t)n;
         c->ws__flags = (c->ws__flags | WS__F_DECIDED) & ~WS__F_CLOSE_TIMER;
         /* WS_EV_OPEN names it from the request head, not from the caller's string, which
            need not outlive this call. */
@@ -3929,24 +3935,24 @@ WSDEF ws_result ws_accept(ws_conn *c, const char *protocol, const char *extra_he
 
 WSDEF ws_result ws_reject(ws_conn *c, int status, const char *extra_headers) {
     ws__hs_server *hs = (ws__hs_server *)c->ws__aux;
-    if (!hs || (c->ws__flags & WS__F_DECIDED)) return WS_ERR_STATE;
+    if (!hs || (c->ws__flags & (WS__F_DECIDED | WS__F_PMD))) return WS_ERR_STATE; /* as ws_accept */
     if (c->ws__error) return WS_ERR_CLOSED;
     hs->status = status;
     return hs->error = ws__refuse(c, &hs->status, extra_headers);
 }
 
-/* The request head (n < 0: why none could be read) answered: a request that fails to
-   parse is refused with the status that says why; a good one goes to the application
-   (§4.2.2 item 4: it may refuse, or pick one subprotocol), and no decision is an
-   acceptance without a subprotocol. A failed decision (a ws_accept that could not
-   answer, a ws_reject that could not refuse as asked) leaves a bare refusal, 500 unless
-   ws_reject chose the status, and is reported. */
-static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs_limits *lim) {
+/* The request head, the buffer's first n bytes (n < 0: why none could be read),
+   answered: a request that fails to parse is refused with the status that says why; a
+   good one goes to the application (§4.2.2 item 4: it may refuse, or pick one
+   subprotocol), and no decision is an acceptance without a subprotocol. A failed
+   decision (a ws_accept that could not answer, a ws_reject that could not refuse as
+   asked) leaves a bare refusal, 500 unless ws_reject chose the status, and is reported. */
+static ws_result ws__hs_request(ws_conn *c, int n, const ws_hs_limits *lim) {
     ws_request req;
     ws__hs_server hs;
     ws_event ev;
     hs.pmd = 0, hs.status = 500; /* the rest is set before it is read */
-    hs.error = n < 0 ? (ws_result)n : ws_request_parse(head, (size_t)n, lim, &req);
+    hs.error = n < 0 ? (ws_result)n : ws_request_parse((const char *)c->ws__in, (size_t)n, lim, &req);
     if (hs.error) {
         hs.status = ws_hs_status(hs.error);
     } else {
@@ -3961,11 +3967,11 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
         /* The 101 agreed to permessage-deflate: from here on the connection speaks it. */
         if (hs.pmd && c->ws__state == WS_STATE_OPEN && !c->ws__error) ws__pmd_agree(c, &hs.agreed);
 #endif
-        /* Failed in the callback (ws_conn_tick, ws_conn_eof): it stays failed, and the
-           request it was reading is gone. */
-        if (c->ws__error) return (ws_result)c->ws__error;
     }
-    if (!(c->ws__flags & WS__F_DECIDED)) ws__refuse(c, &hs.status, 0);
+    /* Failed in the callback (ws_conn_tick, ws_conn_eof): no refusal follows, no OPEN,
+       and ws_conn_feed, which reads nothing more from a closed connection, returns that
+       error (its ws__fail already returned it, and a second one returns it again). */
+    if (!(c->ws__flags & (WS__F_DECIDED | WS__F_FAILED))) ws__refuse(c, &hs.status, 0);
     if (hs.error) return ws__fail(c, hs.error, (unsigned)hs.status, 0);
     if (c->ws__state == WS_STATE_OPEN) ws__opened(c, &hs.protocol);
     ws__in_release(c);
@@ -3975,34 +3981,36 @@ static ws_result ws__hs_request(ws_conn *c, const char *head, int n, const ws_hs
 
 /* Gather the head in the assembly buffer (after a client's copy of its offered
    protocols), bounded by max_handshake; take from the input only up to the blank line,
-   so frames that came in the same read stay for the frame decoder. */
+   so frames that came in the same read stay for the frame decoder. Sizes count from the
+   buffer's start, a client's prefix included (ws_client_start moved max_handshake past
+   it): the prefix ends in a NUL, so no blank line is found in it, and a client that
+   started holds it (in_len is not 0). */
 static ws_result ws__hs_feed(ws_conn *c, unsigned char **pp, unsigned char *end) {
     unsigned char *p = *pp;
-    size_t prefix = c->ws__hs_prefix, had = c->ws__in_len - prefix, limit = c->ws__max_handshake;
-    size_t take;
-    const char *head;
+    size_t had = c->ws__in_len, limit = c->ws__max_handshake, take;
+    const char *buf;
     ws_hs_limits lim;
     int n;
-    if (c->ws__role == WS_ROLE_CLIENT && !prefix) return WS_ERR_STATE; /* not started */
-    if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap - prefix);
+    if (!had && c->ws__role == WS_ROLE_CLIENT) return WS_ERR_STATE; /* not started */
+    if (c->ws__flags & WS__F_IN_FIXED) limit = WS__MIN(limit, c->ws__in_cap);
     take = WS__MIN((size_t)(end - p), limit - had);
-    if (ws__in_reserve(c, c->ws__in_len + take, prefix + limit) != WS_OK)
-        return ws__fail(c, WS_ERR_NOMEM, 500, 0);
-    WS_MEMCPY(c->ws__in + c->ws__in_len, p, take);
-    c->ws__in_len += take;
-    head = (const char *)c->ws__in + prefix;
-    n = ws_http_head_end(head, had + take, had, limit);
+    if (ws__in_reserve(c, had + take, limit) != WS_OK) return ws__fail(c, WS_ERR_NOMEM, 500, 0);
+    buf = (const char *)c->ws__in;
+    WS_MEMCPY(c->ws__in + had, p, take);
+    c->ws__in_len = had + take;
+    n = ws_http_head_end(buf, had + take, had, limit);
     if (n == WS_NEED_MORE) {
         *pp = p + take;
         return WS_OK;
     }
     *pp = n < 0 ? end : p + ((size_t)n - had);
+    /* (the head ended within the limit: the parsers' size check passes) */
     lim.max_size = c->ws__max_handshake, lim.max_headers = c->ws__max_headers;
 #ifndef WS_NO_SERVER
-    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, head, n, &lim);
+    if (c->ws__role == WS_ROLE_SERVER) return ws__hs_request(c, n, &lim);
 #endif
 #ifndef WS_NO_CLIENT
-    return ws__hs_response(c, head, n, &lim);
+    return ws__hs_response(c, n, &lim);
 #else
     return WS_ERR_STATE;
 #endif
@@ -4655,16 +4663,16 @@ WSDEF void ws_stream_free(ws_stream *s) {
 }
 
 /* A shared buffer belongs to the next stream as soon as this pump returns. */
-static void ws__stream_stash(ws_stream *s) {
+static void ws__stream_stash(ws_stream *s, ws_conn *c) {
     size_t n = s->len - s->pos;
     unsigned char *p;
     if (!s->shared || s->in != s->buf) return;
-    p = n ? (unsigned char *)ws__alloc(s->conn, n) : NULL;
+    p = n ? (unsigned char *)ws__alloc(c, n) : NULL;
     if (p) {
         WS_MEMCPY(p, s->buf + s->pos, n);
         s->in = p;
     } else {
-        if (n) ws__fail_close(s->conn, WS_ERR_NOMEM);
+        if (n) ws__fail_close(c, WS_ERR_NOMEM);
         n = 0;
     }
     s->pos = 0, s->len = n;
@@ -4692,7 +4700,8 @@ static int ws__stream_flush(ws_stream *s, ws_conn *c) {
 
 WSDEF ws_result ws_stream_pump(ws_stream *s) {
     ws_conn *c = s->conn;
-    int reads = 0, rounds = 0, progress = 1;
+    int reads = 0, rounds = 0;
+    size_t progress = 1; /* then the count the last round fed: kept, not made a flag */
     if (c->ws__flags & WS__F_IN_EVENT) return WS_ERR_STATE; /* as ws_conn_feed */
     /* A round writes, then reads and feeds, and the loop ends only after a write: all the
        replies to one read leave in one write. More rounds only while input waits for
@@ -4700,7 +4709,7 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
        failed connection drops. */
     for (;;) {
         int wrote = ws__stream_flush(s, c);
-        if (!(progress | wrote) || ++rounds > 1000) break;
+        if (!(progress | (size_t)wrote) || ++rounds > 1000) break;
         progress = 0;
         if (s->pos == s->len) { /* all fed */
             if (reads++) break; /* the second time: this call's one read is behind us */
@@ -4722,11 +4731,12 @@ WSDEF ws_result ws_stream_pump(ws_stream *s) {
             size_t used;
             ws_result r = ws_conn_feed(c, s->in + s->pos, s->len - s->pos, &used);
             s->pos += used;
-            if (r != WS_OK && r != WS_WOULD_BLOCK) s->pos = s->len; /* failed: the rest is moot */
-            progress |= used != 0;
+            /* failed (every error is below WS_WOULD_BLOCK): the rest is moot */
+            if (r < WS_WOULD_BLOCK) s->pos = s->len;
+            progress = used;
         }
     }
-    ws__stream_stash(s);
+    ws__stream_stash(s, c);
     return (ws_result)c->ws__error;
 }
 

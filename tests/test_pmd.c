@@ -629,6 +629,28 @@ static void test_send_fragments(void **state) {
     free(m);
 }
 
+/* ws_accept and ws_reject outside WS_EV_REQUEST say WS_ERR_STATE, also once the
+   compression state exists (it lives where the request does during WS_EV_REQUEST). */
+static void test_decide_outside_request(void **state) {
+    static const ws_deflate_params p = {0, 0, 0, 0};
+    unsigned char m[200];
+    int role;
+    (void)state;
+    memset(m, 'a', sizeof m);
+    for (role = 0; role < 2; role++) {
+        tu_log *log = (tu_log *)calloc(1, sizeof *log);
+        ws_conn c;
+        agreed_conn(&c, role ? WS_ROLE_SERVER : WS_ROLE_CLIENT, log, &p, 0);
+        assert_int_equal(ws_send(&c, WS_OP_TEXT, m, sizeof m), WS_OK); /* compressed */
+        assert_int_equal(ws_accept(&c, NULL, NULL), WS_ERR_STATE);
+        assert_int_equal(ws_reject(&c, 403, NULL), WS_ERR_STATE);
+        assert_int_equal(ws_conn_state(&c), WS_STATE_OPEN);
+        ws_conn_free(&c);
+        tu_log_clear(log);
+        free(log);
+    }
+}
+
 /* No context takeover: once a tick finds no message in progress, neither side holds
    any compression memory (the agreement lives in ws_conn itself); with takeover the
    windows stay. The zero-allocation mode declines the extension. */
@@ -683,7 +705,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7692_examples),   cmocka_unit_test(test_rfc7692_sending),
         cmocka_unit_test(test_conversations),      cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_plain_when_not_smaller), cmocka_unit_test(test_send_fragments),
-        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_memory),             cmocka_unit_test(test_decide_outside_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
