@@ -1112,9 +1112,11 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     char *o = dst;
     uint32_t acc = 0;
     unsigned bits = 0;
-    /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
-       32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
-    if (len > (size_t)0x7ffffffe / 4 * 3 || cap <= WS_BASE64_LEN(len)) return WS_ERR_BUFFER;
+    /* The room left after the NUL, at most INT_MAX to keep the result an int, holds 3 bytes
+       per 4 characters: a bound on len that cannot wrap, where WS_BASE64_LEN(len) would
+       for a len near SIZE_MAX (on 32-bit from 0xBFFFFFFE on) and let a tiny cap pass.
+       INT_MAX, not INT_MAX - 1, gives the same bound and is one Thumb immediate. */
+    if (!cap || len > WS__MIN(cap - 1, (size_t)0x7fffffff) / 4 * 3) return WS_ERR_BUFFER;
     do { /* 8 bits in, 6 bits a character out; after the input, the last bits zero-filled */
         if (len) acc = acc << 8 | *s++, bits += 8;
         else if (bits) acc <<= 6, bits += 6;
