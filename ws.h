@@ -1207,8 +1207,7 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             st = *t >> 8;
         }
     }
-    if (!(st & 3)) st = 0;
-    v->state = st;
+    v->state = st & 3 ? st : 0; /* a fault's state has bytes due: kept */
     return st == WS__UTF8_BAD ? WS_ERR_UTF8 : WS_OK;
 #else
     const unsigned char *e;
