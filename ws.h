@@ -1112,9 +1112,11 @@ WSDEF int ws_base64_encode(const void *src, size_t len, char *dst, size_t cap) {
     char *o = dst;
     uint32_t acc = 0;
     unsigned bits = 0;
-    /* Bound len before WS_BASE64_LEN(len), which would wrap for a len near SIZE_MAX (on
-       32-bit from 0xBFFFFFFE on) and let a tiny cap pass. The bound keeps the result an int. */
-    if (len > (size_t)0x7ffffffe / 4 * 3 || cap <= WS_BASE64_LEN(len)) return WS_ERR_BUFFER;
+    /* The room left after the NUL, at most INT_MAX to keep the result an int, holds 3 bytes
+       per 4 characters: a bound on len that cannot wrap, where WS_BASE64_LEN(len) would
+       for a len near SIZE_MAX (on 32-bit from 0xBFFFFFFE on) and let a tiny cap pass.
+       INT_MAX, not INT_MAX - 1, gives the same bound and is one Thumb immediate. */
+    if (!cap || len > WS__MIN(cap - 1, (size_t)0x7fffffff) / 4 * 3) return WS_ERR_BUFFER;
     do { /* 8 bits in, 6 bits a character out; after the input, the last bits zero-filled */
         if (len) acc = acc << 8 | *s++, bits += 8;
         else if (bits) acc <<= 6, bits += 6;
@@ -1156,17 +1158,20 @@ WSDEF int ws_base64_decode(const char *src, size_t len, void *dst, size_t cap) {
 
 /* UTF-8 validator state: 0 between code points; otherwise the count of continuation
    bytes still due (bits 0-1) and the range the next one must fall in (lo in bits 8-15,
-   hi - lo in bits 16-23, so one unsigned compare of b - lo tests both ends). The ranges
-   are what exclude overlongs (E0, F0), surrogates (ED) and code points past U+10FFFF
-   (F4); RFC 3629 §4 table. WS__UTF8_BAD sticks after a fault. */
-#define WS__UTF8_BAD 0xffffffffu
-#define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)((hi) - (lo)) << 16)
+   its width hi - lo + 1 in bits 16-23, so one unsigned compare of b - lo tests both
+   ends). The ranges are what exclude overlongs (E0, F0), surrogates (ED) and code points
+   past U+10FFFF (F4); RFC 3629 §4 table. WS__UTF8_BAD, the state after a fault, is a
+   byte still due with a range of width 0: no byte is in it, so it sticks. */
+#define WS__UTF8_BAD 3u
+#define WS__UTF8_NEED(n, lo, hi) ((uint32_t)(n) | (uint32_t)(lo) << 8 | (uint32_t)((hi) - (lo) + 1) << 16)
 
 #if WS_SMALL
-/* Bytes 80..FF in runs, each run by its last byte (bits 0-7) and the state its bytes
-   start (bits 8-31; 0 for the bytes that never start a character): RFC 3629 §4. */
-static const uint32_t ws__utf8_leads[10] = {
-    0xC1,                                     /* continuation bytes, C0/C1 (overlongs) */
+/* Bytes 00..FF in runs, each run by its last byte (bits 0-7) and the state its bytes
+   start (bits 8-31: 0 for ASCII, WS__UTF8_BAD for the bytes that never start a
+   character): RFC 3629 §4. */
+static const uint32_t ws__utf8_leads[11] = {
+    0x7F,                                     /* ASCII */
+    WS__UTF8_BAD << 8 | 0xC1,                 /* continuation bytes, C0/C1 (overlongs) */
     WS__UTF8_NEED(1, 0x80, 0xBF) << 8 | 0xDF,
     WS__UTF8_NEED(2, 0xA0, 0xBF) << 8 | 0xE0, /* no overlongs */
     WS__UTF8_NEED(2, 0x80, 0xBF) << 8 | 0xEC,
@@ -1175,36 +1180,40 @@ static const uint32_t ws__utf8_leads[10] = {
     WS__UTF8_NEED(3, 0x90, 0xBF) << 8 | 0xF0, /* no overlongs */
     WS__UTF8_NEED(3, 0x80, 0xBF) << 8 | 0xF3,
     WS__UTF8_NEED(3, 0x80, 0x8F) << 8 | 0xF4, /* nothing past U+10FFFF */
-    0xFF                                      /* F5..FF: past U+10FFFF */
+    WS__UTF8_BAD << 8 | 0xFF                  /* F5..FF: past U+10FFFF */
 };
 #endif
 
 WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
-    const unsigned char *s = (const unsigned char *)data, *e;
+    const unsigned char *s = (const unsigned char *)data;
     uint32_t st = v->state;
-    if (st == WS__UTF8_BAD) return WS_ERR_UTF8;
-    if (!len) return WS_OK; /* data may be NULL then */
-    e = s + len;
 #if WS_SMALL
-    /* A byte a step, the lead byte's state looked up in the table: 124 B less on Thumb
-       than the form below, table included; at x86-64 -O2 about as fast on mixed text,
-       25x slower on ASCII. Inside the loop only the count (st & 3) says whether a
-       continuation byte is due, so each one may set the range of the next without a test
-       of the count; what is left between code points is cleared after the loop. */
-    while (s < e) {
+    /* A byte a step, the state a byte starts looked up in the table (ASCII included):
+       124 B less on Thumb than the form below, table included; at x86-64 -O2 half as fast
+       on mixed text, 20x slower on ASCII. Inside the loop only the count (st & 3) says
+       whether a continuation byte is due, so each one may set the range of the next
+       without a test of the count; what is left between code points is cleared after the
+       loop. A fault does not leave the loop: WS__UTF8_BAD sticks through the bytes after
+       it, so one test at the end answers for this input and any before it (4 B less on
+       Thumb; ASCII's row in the table saves another 4 B of code for its 4 B). */
+    while (len--) {
         unsigned b = *s++;
         if (st & 3) {
-            if (b - ((st >> 8) & 0xff) > (st >> 16)) goto bad;
-            st = ((st & 3) - 1) | WS__UTF8_NEED(0, 0x80, 0xBF);
-        } else if (b >= 0x80) {
+            st = b - ((st >> 8) & 0xff) >= (st >> 16) ? WS__UTF8_BAD
+                                                       : ((st & 3) - 1) | WS__UTF8_NEED(0, 0x80, 0xBF);
+        } else {
             const uint32_t *t = ws__utf8_leads;
             while ((*t & 0xff) < b) t++;
             st = *t >> 8;
-            if (!st) goto bad;
         }
     }
-    if (!(st & 3)) st = 0;
+    v->state = st & 3 ? st : 0; /* a fault's state has bytes due: kept */
+    return st == WS__UTF8_BAD ? WS_ERR_UTF8 : WS_OK;
 #else
+    const unsigned char *e;
+    if (st == WS__UTF8_BAD) return WS_ERR_UTF8;
+    if (!len) return WS_OK; /* data may be NULL then */
+    e = s + len;
     while (s < e) {
         unsigned b;
         if (st == 0) {
@@ -1228,17 +1237,17 @@ WSDEF ws_result ws_utf8_feed(ws_utf8 *v, const void *data, size_t len) {
             else goto bad;
         } else {
             b = *s++;
-            if (b - ((st >> 8) & 0xff) > (st >> 16)) goto bad;
+            if (b - ((st >> 8) & 0xff) >= (st >> 16)) goto bad;
             st = (st & 3) - 1;
             if (st) st = WS__UTF8_NEED(st, 0x80, 0xBF);
         }
     }
-#endif
     v->state = st;
     return WS_OK;
 bad:
     v->state = WS__UTF8_BAD;
     return WS_ERR_UTF8;
+#endif
 }
 
 WSDEF int ws_utf8_done(const ws_utf8 *v) { return v->state == 0; }

@@ -567,6 +567,33 @@ static void test_utf8_initial_state(void **state) {
     assert_int_equal(ws_utf8_check("", 0), WS_OK);
 }
 
+/* ws.h contract (ws_utf8_feed): after a fault the text can never become valid again. Every
+   byte fed after it, in the same call or a later one, and an empty feed, still say
+   WS_ERR_UTF8 and the text is never done; also when the fault is a bad continuation
+   byte (RFC 3629 §4: E0 needs A0..BF next) and valid text follows in the same piece. */
+static void test_utf8_fault_sticks(void **state) {
+    static const char *const faults[] = {"\xFF", "\x80", "\xE0\x80", "ok\xED\xA0"};
+    unsigned char s[8];
+    size_t f, n;
+    unsigned b;
+    (void)state;
+    for (f = 0; f < sizeof faults / sizeof faults[0]; f++) {
+        n = strlen(faults[f]);
+        for (b = 0; b < 256; b++) {
+            ws_utf8 v = WS_UTF8_INIT;
+            memcpy(s, faults[f], n);
+            s[n] = (unsigned char)b, s[n + 1] = 0x80, s[n + 2] = 'a';
+            assert_int_equal(ws_utf8_feed(&v, s, n + 3), WS_ERR_UTF8); /* fault, then more */
+            assert_false(ws_utf8_done(&v));
+            assert_int_equal(ws_utf8_feed(&v, s + n, 1), WS_ERR_UTF8);  /* a later call */
+            assert_int_equal(ws_utf8_feed(&v, "", 0), WS_ERR_UTF8);
+            assert_int_equal(ws_utf8_feed(&v, "a", 1), WS_ERR_UTF8);
+            assert_false(ws_utf8_done(&v));
+            assert_int_equal(ws_utf8_check(s, n + 3), WS_ERR_UTF8);
+        }
+    }
+}
+
 /* Long ASCII runs (the word-wide fast path) at every start alignment, with one bad byte
    at every offset 0..40: it is found, and by the piece that holds it. */
 static void test_utf8_fast_path_bad_byte_every_offset(void **state) {
@@ -764,6 +791,7 @@ int main(void) {
         cmocka_unit_test(test_utf8_never_bytes),
         cmocka_unit_test(test_utf8_exhaustive_short),
         cmocka_unit_test(test_utf8_initial_state),
+        cmocka_unit_test(test_utf8_fault_sticks),
         cmocka_unit_test(test_utf8_fast_path_bad_byte_every_offset),
         cmocka_unit_test(test_utf8_fast_path_valid_every_offset),
         cmocka_unit_test(test_mask_matches_naive),
