@@ -738,7 +738,7 @@ typedef struct ws_config {
     size_t send_buf_size;
     size_t max_message;         /* 0: WS_DEFAULT_MAX_MESSAGE; past it fail with 1009 */
     size_t max_queue;           /* 0: WS_DEFAULT_MAX_QUEUE (allocating mode) */
-    size_t max_handshake;       /* 0: WS_DEFAULT_MAX_HANDSHAKE */
+    size_t max_handshake;       /* 0: WS_DEFAULT_MAX_HANDSHAKE; more than INT_MAX counts as INT_MAX */
     unsigned max_headers;       /* 0: WS_DEFAULT_MAX_HEADERS */
     int streaming;              /* 1: WS_EV_FRAGMENT pieces instead of WS_EV_MESSAGE */
     int skip_handshake;         /* 1: start OPEN (the handshake was done elsewhere) */
@@ -3706,7 +3706,9 @@ WSDEF ws_result ws_conn_init(ws_conn *c, const ws_config *cfg) {
     if (cfg->allocator.alloc && !cfg->allocator.free) return WS_ERR_ARG;
     max_message = cfg->max_message ? cfg->max_message : WS_DEFAULT_MAX_MESSAGE;
     max_queue = cfg->max_queue ? cfg->max_queue : WS_DEFAULT_MAX_QUEUE;
-    max_handshake = cfg->max_handshake ? cfg->max_handshake : WS_DEFAULT_MAX_HANDSHAKE;
+    /* A head's length is an int (ws_http_head_end counts no further), and the client's
+       key and protocols go ahead of it: a larger limit would wrap once they are added. */
+    max_handshake = cfg->max_handshake ? WS__MIN(cfg->max_handshake, 0x7fffffff) : WS_DEFAULT_MAX_HANDSHAKE;
     /* Every control frame must always fit, or a pong could wait forever. */
     if (max_queue < 256) max_queue = 256;
     if (cfg->send_buf) {

@@ -1593,6 +1593,34 @@ static void test_conn_client_response_too_large(void **state) {
     }
 }
 
+/* Limits that hold (DESIGN): a client whose max_handshake is as large as size_t goes
+   ("no limit to speak of") still opens on an ordinary 101, at every chunking. Its key
+   and offered protocols wait ahead of the head in the assembly buffer: a limit that
+   counts them must not wrap around to a tiny one and let the head outgrow the buffer. */
+static void test_conn_client_huge_max_handshake(void **state) {
+    static client cl;
+    static run r;
+    static const ws_event_type want[] = {WS_EV_OPEN};
+    char resp[1024];
+    size_t n = 1, k;
+    static const size_t limits[] = {(size_t)-1, (size_t)-1 - 8, (size_t)-1 / 2 + 1};
+    ws_config cfg;
+    (void)state;
+    for (k = 0; k < sizeof limits / sizeof *limits; k++) {
+        client_cfg(&cfg);
+        cfg.max_handshake = limits[k];
+        for (g_chunk = 1; g_chunk <= n; g_chunk++) {
+            client_begin(&cl, &cfg);
+            n = client_response(&cl, "chat", resp, sizeof resp, NULL, 0);
+            feed_run(&cl.c, resp, n, g_chunk, &r);
+            CHECK_RES(r.fed, WS_OK);
+            expect_events(want, 1);
+            CHECK(r.state == WS_STATE_OPEN);
+            conn_done(&cl.c);
+        }
+    }
+}
+
 /* §4.1 / DESIGN: a client without an RNG refuses to start (no predictable keys). */
 static void test_conn_client_needs_rng(void **state) {
     ws_config cfg;
@@ -2059,6 +2087,7 @@ int main(void) {
         T(test_conn_client_wrong_accept),
         T(test_conn_client_refused),
         T(test_conn_client_response_too_large),
+        T(test_conn_client_huge_max_handshake),
         T(test_conn_client_needs_rng),
         T(test_conn_client_bad_url),
         T(test_conn_server_coalesced_frames),
