@@ -3358,9 +3358,11 @@ static void ws__free(ws_conn *c, void *p, size_t n) {
 
 /* One of the two buffers, the output queue (in 0) or the assembly buffer (in 1), and
    its size, which follows it in ws_conn (checked here): found by its offset, one
-   address computed rather than two chosen. */
+   address computed rather than two chosen. Whether it is the caller's is flag bit
+   `in` (checked here too: IN_FIXED is the bit after OUT_FIXED). */
 typedef char ws__buf_then_cap[offsetof(ws_conn, ws__out_cap) == offsetof(ws_conn, ws__out) + sizeof(void *) &&
-                              offsetof(ws_conn, ws__in_cap) == offsetof(ws_conn, ws__in) + sizeof(void *) ? 1 : -1];
+                              offsetof(ws_conn, ws__in_cap) == offsetof(ws_conn, ws__in) + sizeof(void *) &&
+                              WS__F_IN_FIXED == WS__F_OUT_FIXED << 1 ? 1 : -1];
 static unsigned char **ws__buf_at(ws_conn *c, int in) {
     return (unsigned char **)(void *)((char *)c + (in ? offsetof(ws_conn, ws__in) : offsetof(ws_conn, ws__out)));
 }
@@ -4226,7 +4228,7 @@ static ws_result ws__payload(ws_conn *c, unsigned char *p, size_t n) {
         if ((r = ws__control(c, &ev)) != WS_OK) goto fail;
     } else {
         ev.opcode = (ws_opcode)c->ws__msg_op;
-        ev.fin = last & (int)(c->ws__flags >> 2); /* on the last piece, streaming (WS__F_STREAMING) */
+        ev.fin = last & ((c->ws__flags & WS__F_STREAMING) != 0); /* on the last piece, streaming */
     }
     ws__emit(c, &ev);
     if (c->ws__f.opcode == WS_OP_CLOSE && (r = ws__closed(c, ev.code)) != WS_OK) goto fail;
